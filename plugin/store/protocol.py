@@ -1,0 +1,88 @@
+"""The store interface both product stores implement with the same semantics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.collection import CollectionSpec
+from vectorizer_service.runtime.protocol import Vectors
+
+
+class ProductFilter(BaseModel):
+    """Filters both stores understand. Fields combine with AND; a list of categories or brands
+    matches any of them; ``attributes`` must all match exactly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str | list[str] | None = None
+    brand: str | list[str] | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    """One object to upsert: its deterministic UUID, stored properties and, when the plugin
+    computes vectors, the vector (``None`` lets Weaviate's module compute it)."""
+
+    uuid: str
+    properties: dict[str, Any]
+    vector: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class RowError:
+    uuid: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    uuid: str
+    properties: dict[str, Any]
+    distance: float
+    """Cosine distance (1 - cosine similarity), as Weaviate reports it."""
+
+
+class ProductStore(Protocol):
+    @property
+    def spec(self) -> CollectionSpec: ...
+
+    @property
+    def computes_vectors(self) -> bool:
+        """True when the store embeds objects itself (Weaviate + multi2vec-clip)."""
+        ...
+
+    def create_collection(self) -> None:
+        """Create the collection if it does not exist; an existing one is kept."""
+        ...
+
+    def upsert(self, rows: Sequence[ProductRow]) -> list[RowError]:
+        """Insert or replace by UUID; returns the rows that failed, never drops one silently."""
+        ...
+
+    def existing(self, uuids: Sequence[str]) -> set[str]:
+        """Which of these UUIDs are stored already (for resuming an import)."""
+        ...
+
+    def search(
+        self,
+        vector: Vectors | Sequence[float],
+        *,
+        filters: ProductFilter | None = None,
+        limit: int = 10,
+        return_properties: Sequence[str] | None = None,
+    ) -> list[SearchHit]: ...
+
+    def count(self) -> int: ...
+
+    def delete(self, uuids: Sequence[str]) -> int: ...
+
+    def drop(self) -> None: ...
+
+    def close(self) -> None: ...

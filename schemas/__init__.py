@@ -1,0 +1,67 @@
+"""Contracts shared by the vectorizer service and the Weaviate plugin.
+
+Depends on nothing of ours: wire models, the product record, the collection description, the
+error tree, and the gRPC protocol (``grounded.proto``, generated into ``grounded_pb2*``).
+"""
+
+from schemas.collection import (
+    DEFAULT_COLLECTION,
+    DEFAULT_VECTOR,
+    CollectionSpec,
+    DataType,
+    PropertySpec,
+    VectorSpec,
+    attribute_pairs,
+    product_collection,
+    product_properties,
+)
+from schemas.errors import (
+    ErrorKind,
+    GroundedError,
+    InvalidInputError,
+    ModelUnavailableError,
+    NotFoundError,
+    NotReadyError,
+    OverloadedError,
+    UpstreamError,
+)
+from schemas.product import Product, product_uuid
+from schemas.wire import (
+    ComposeExplanation,
+    ComposeOptions,
+    ComposeRequest,
+    ComposeResult,
+    ModelMeta,
+    StageTiming,
+    VectorizeRequest,
+    VectorizeResponse,
+)
+
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "DEFAULT_VECTOR",
+    "CollectionSpec",
+    "ComposeExplanation",
+    "ComposeOptions",
+    "ComposeRequest",
+    "ComposeResult",
+    "DataType",
+    "ErrorKind",
+    "GroundedError",
+    "InvalidInputError",
+    "ModelMeta",
+    "ModelUnavailableError",
+    "NotFoundError",
+    "NotReadyError",
+    "OverloadedError",
+    "Product",
+    "PropertySpec",
+    "UpstreamError",
+    "VectorSpec",
+    "VectorizeRequest",
+    "VectorizeResponse",
+    "attribute_pairs",
+    "product_collection",
+    "product_properties",
+    "product_uuid",
+]

@@ -1,0 +1,100 @@
+"""JSON wire models shared by the service's HTTP API and its clients.
+
+Field names of the ``/vectorize`` and ``/meta`` models follow Weaviate's multi2vec-clip inference
+contract exactly (camelCase), because a stock Weaviate is the client.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class VectorizeRequest(BaseModel):
+    """``POST /vectorize``: either field may be missing, null or empty."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    texts: list[str] | None = None
+    images: list[str] | None = Field(default=None, description="base64 images, optional data: prefix")
+
+
+class VectorizeResponse(BaseModel):
+    textVectors: list[list[float]]  # noqa: N815 - Weaviate's field name
+    imageVectors: list[list[float]]  # noqa: N815 - Weaviate's field name
+
+
+class ModelMeta(BaseModel):
+    """``GET /meta``: what model the service runs."""
+
+    name: str
+    backend: str
+    pretrained: str
+    dimension: int
+    device: str
+    dtype: str
+    context_length: int
+    text_trimming: bool = Field(description="batches are trimmed to their longest real token sequence")
+
+
+class ErrorResponse(BaseModel):
+    """Every HTTP error body; Weaviate reads ``error``."""
+
+    error: str
+
+
+class ComposeOptions(BaseModel):
+    """Per-request switches of the composed-query pipeline. ``None`` means the server default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    remove_background: bool | None = None
+    caption: bool | None = None
+    fuse: bool | None = None
+    template: str | None = Field(default=None, description="fusion template with {caption} and {modification}")
+    image_weight: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="weight of the reference image vector in the query vector"
+    )
+    return_cutout: bool = False
+
+
+class StageTiming(BaseModel):
+    stage: str
+    ms: float
+    skipped: bool = False
+    note: str = ""
+
+
+class ComposeExplanation(BaseModel):
+    """What every stage of the composed query did, so a shopper's result can be explained."""
+
+    # bytes travel as base64 text in JSON (the cut-out PNG)
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
+    caption: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict, description="attribute captioner's picks")
+    modification: str = ""
+    fused_text: str | None = None
+    mask_coverage: float | None = None
+    background_removed: bool = False
+    background_note: str = ""
+    image_weight: float = 0.0
+    timings: list[StageTiming] = Field(default_factory=list)
+    cutout_png: bytes | None = Field(default=None, description="PNG of the cut-out, when asked for")
+
+
+class ComposeResult(BaseModel):
+    """The core's answer, and the body of ``POST /compose``: one L2-normalised query vector
+    plus its explanation."""
+
+    vector: list[float]
+    explanation: ComposeExplanation
+
+
+class ComposeRequest(BaseModel):
+    """``POST /compose``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: str | None = Field(default=None, description="base64 reference image, optional data: prefix")
+    text: str = Field(default="", description="the requested change, e.g. 'in blue with long sleeves'")
+    options: ComposeOptions = Field(default_factory=ComposeOptions)

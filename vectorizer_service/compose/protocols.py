@@ -1,0 +1,56 @@
+"""Interfaces of the composed-query pipeline's model-backed stages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from PIL import Image
+
+from vectorizer_service.runtime.protocol import Vectors
+
+
+@dataclass(frozen=True)
+class Cutout:
+    """A reference image with its background replaced by a neutral colour."""
+
+    image: Image.Image
+    coverage: float
+    """Fraction of the image the foreground mask covers, 0..1."""
+
+
+@dataclass(frozen=True)
+class Caption:
+    text: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    """Attribute name -> chosen value (attribute captioner only)."""
+
+
+class BackgroundRemover(Protocol):
+    """Batch background removal; called from one worker thread."""
+
+    @property
+    def name(self) -> str: ...
+
+    def remove(self, images: Sequence[Image.Image]) -> list[Cutout]: ...
+
+
+class Captioner(Protocol):
+    """Batch captioning; called from one worker thread."""
+
+    @property
+    def name(self) -> str: ...
+
+    def caption(self, images: Sequence[Image.Image]) -> list[Caption]: ...
+
+
+@dataclass(frozen=True)
+class ComposeDeps:
+    """Async entry points the pipeline's stages call. The engine backs each one with a batcher,
+    so concurrent queries share model batches; tests back them with plain functions."""
+
+    encode_texts: Callable[[Sequence[str]], Awaitable[Vectors]]
+    encode_images: Callable[[Sequence[Image.Image]], Awaitable[Vectors]]
+    remove_background: Callable[[Image.Image], Awaitable[Cutout]] | None
+    caption: Callable[[Image.Image], Awaitable[Caption]] | None

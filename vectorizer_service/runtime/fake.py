@@ -1,0 +1,51 @@
+"""A deterministic embedder for unit tests: no torch, no weights, stable vectors."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from vectorizer_service.runtime.protocol import ModelInfo, Vectors
+
+
+def _unit_vector(seed: bytes, dimension: int) -> np.ndarray:
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(seed).digest()[:8], "little"))
+    vec = rng.standard_normal(dimension).astype(np.float32)
+    return vec / np.linalg.norm(vec)
+
+
+class FakeEmbedder:
+    """Hashes its input to a unit vector: equal inputs give equal vectors, different inputs
+    (almost surely) different ones. Counts its calls so tests can observe batching."""
+
+    def __init__(self, dimension: int = 16, context_length: int = 77) -> None:
+        self._info = ModelInfo(
+            name="fake",
+            backend="fake",
+            pretrained="",
+            dimension=dimension,
+            device="cpu",
+            dtype="float32",
+            context_length=context_length,
+            text_trimming=False,
+        )
+        self.image_batches: list[int] = []
+        self.text_batches: list[int] = []
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    def encode_images(self, images: Sequence[Image.Image]) -> Vectors:
+        self.image_batches.append(len(images))
+        rows = [_unit_vector(b"img:" + img.convert("RGB").resize((8, 8)).tobytes(), self._info.dimension)
+                for img in images]
+        return np.stack(rows) if rows else np.zeros((0, self._info.dimension), np.float32)
+
+    def encode_texts(self, texts: Sequence[str]) -> Vectors:
+        self.text_batches.append(len(texts))
+        rows = [_unit_vector(b"txt:" + t.encode(), self._info.dimension) for t in texts]
+        return np.stack(rows) if rows else np.zeros((0, self._info.dimension), np.float32)
