@@ -1,0 +1,139 @@
+"""Reading a product catalog: JSON Lines or CSV, one product per line or row.
+
+JSONL: one JSON object per line with the fields of :class:`schemas.product.Product`; blank lines
+are skipped. CSV: a header row naming the fields. Attributes come either as one ``attributes``
+column holding a JSON object (``{"colour": "red"}``) or as ``attr_<name>`` columns
+(``attr_colour``), whose empty cells are left out; both may be combined (columns win). An empty
+``price`` cell means no price.
+
+Rows are yielded lazily with their 1-based line number in the file (for CSV the header is line 1),
+and a row that cannot be read becomes a :class:`CatalogRow` with an ``error`` instead of stopping
+the import.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from schemas.errors import InvalidInputError
+from schemas.product import Product
+
+__all__ = ["ATTRIBUTE_COLUMN_PREFIX", "CatalogRow", "count_rows", "read_catalog", "validation_message"]
+
+ATTRIBUTE_COLUMN_PREFIX = "attr_"
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    """One line of the catalog: a valid product, or the reason it is not one."""
+
+    row: int
+    product: Product | None
+    error: str | None = None
+    product_id: str | None = None
+
+
+def validation_message(exc: ValidationError) -> str:
+    """A short, user-facing summary of a pydantic error: ``price: must be >= 0; title: missing``."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "row"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _product(row: int, data: Any) -> CatalogRow:
+    product_id = str(data["id"]) if isinstance(data, dict) and data.get("id") not in (None, "") else None
+    if not isinstance(data, dict):
+        return CatalogRow(row, None, f"expected a JSON object, got {type(data).__name__}")
+    try:
+        return CatalogRow(row, Product.model_validate(data), product_id=product_id)
+    except ValidationError as exc:
+        return CatalogRow(row, None, validation_message(exc), product_id)
+
+
+def _jsonl(path: Path) -> Iterator[CatalogRow]:
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield CatalogRow(number, None, f"bad JSON: {exc.msg} at column {exc.colno}")
+                continue
+            yield _product(number, data)
+
+
+def _csv_record(record: dict[str, Any]) -> dict[str, Any] | str:
+    """CSV cells -> a Product-shaped dict, or an error message."""
+    data: dict[str, Any] = {}
+    attributes: dict[str, str] = {}
+    for key, value in record.items():
+        if key is None:
+            return "more cells than header columns"
+        cell = (value or "").strip()
+        if key.startswith(ATTRIBUTE_COLUMN_PREFIX):
+            if cell:
+                attributes[key[len(ATTRIBUTE_COLUMN_PREFIX) :]] = cell
+        elif key == "attributes":
+            if cell:
+                try:
+                    parsed = json.loads(cell)
+                except json.JSONDecodeError as exc:
+                    return f"attributes: bad JSON ({exc.msg})"
+                if not isinstance(parsed, dict):
+                    return "attributes: expected a JSON object"
+                attributes = {**parsed, **attributes}
+        elif key == "price":
+            if cell:
+                data["price"] = cell
+        elif cell or key in ("id", "title"):
+            data[key] = cell
+    if attributes:
+        data["attributes"] = attributes
+    return data
+
+
+def _csv(path: Path) -> Iterator[CatalogRow]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames:
+            return
+        for record in reader:
+            number = reader.line_num
+            data = _csv_record(record)
+            if isinstance(data, str):
+                yield CatalogRow(number, None, data, record.get("id") or None)
+            else:
+                yield _product(number, data)
+
+
+def read_catalog(path: Path) -> Iterator[CatalogRow]:
+    """Every row of the catalog at ``path`` (``.jsonl``/``.ndjson``/``.json`` or ``.csv``)."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise InvalidInputError(f"catalog not found: {path}")
+    if suffix == ".csv":
+        return _csv(path)
+    if suffix in _JSONL_SUFFIXES:
+        return _jsonl(path)
+    raise InvalidInputError(f"catalog {path.name}: unknown format {suffix!r} (use .jsonl or .csv)")
+
+
+def count_rows(path: Path) -> int | None:
+    """How many rows ``read_catalog`` will yield at most (for the progress bar; cheap line count)."""
+    try:
+        with path.open("rb") as fh:
+            lines = sum(1 for line in fh if line.strip())
+    except OSError:
+        return None
+    return max(lines - 1, 0) if path.suffix.lower() == ".csv" else lines

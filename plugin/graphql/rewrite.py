@@ -1,0 +1,225 @@
+"""Rewriting ``nearGrounded`` in Weaviate GraphQL into ``nearVector``, on the parsed AST.
+
+``Get { Product(nearGrounded: {image: $img, text: "in blue", targetVectors: ["clip"]}) {...} }``
+becomes ``Product(nearVector: {vector: [...], targetVectors: ["clip"]})``: the composed-query
+options (``removeBackground``, ``caption``, ``fuse``, ``template``, ``imageWeight``) are consumed
+here, the search options Weaviate knows (``targetVectors``, ``distance``, ``certainty``) are kept
+as written (variables included). Values may be literals or variables. Variables only the
+nearGrounded argument used are removed from the operation and the variables, so Weaviate does not
+reject them as unused. Every problem raises :class:`GraphQLRewriteError` naming the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError, parse, print_ast
+from graphql.language import (
+    ArgumentNode,
+    DocumentNode,
+    FieldNode,
+    FloatValueNode,
+    ListValueNode,
+    NameNode,
+    ObjectFieldNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    VariableNode,
+    Visitor,
+    visit,
+)
+from graphql.type import GraphQLFloat, GraphQLList, GraphQLString
+from graphql.utilities import ast_from_value, value_from_ast_untyped
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from schemas.errors import InvalidInputError
+from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult
+
+__all__ = ["ARGUMENT", "GraphQLRewriteError", "GroundedArgs", "Rewrite", "explanation_json", "rewrite_query"]
+
+ARGUMENT = "nearGrounded"
+_PASSTHROUGH = ("targetVectors", "distance", "certainty", "targets")
+_CONFLICTS = ("nearVector", "nearObject", "nearText", "nearImage", "hybrid", "bm25")
+
+Composer = Callable[[bytes | None, str, ComposeOptions], ComposeResult]
+
+
+class GraphQLRewriteError(InvalidInputError):
+    """A malformed ``nearGrounded`` argument; the message names the problem."""
+
+
+class GroundedArgs(BaseModel):
+    """The composed-query part of a ``nearGrounded`` argument (GraphQL names)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    image: str | None = Field(None, description="base64 reference image (optional data: prefix)")
+    text: str = ""
+    removeBackground: bool | None = None  # noqa: N815 - GraphQL argument name
+    caption: bool | None = None
+    fuse: bool | None = None
+    template: str | None = None
+    imageWeight: float | None = Field(None, ge=0.0, le=1.0)  # noqa: N815 - GraphQL argument name
+
+    def image_bytes(self) -> bytes | None:
+        if self.image is None:
+            return None
+        data = self.image.split(",", 1)[1] if self.image.startswith("data:") else self.image
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise GraphQLRewriteError(f"{ARGUMENT}.image: not valid base64 ({exc})") from exc
+
+    def options(self) -> ComposeOptions:
+        return ComposeOptions(
+            remove_background=self.removeBackground, caption=self.caption, fuse=self.fuse,
+            template=self.template, image_weight=self.imageWeight,
+        )
+
+
+@dataclass
+class Rewrite:
+    """The query to forward, its variables, and one explanation per rewritten field, keyed by the
+    field's response key (alias or class name)."""
+
+    query: str
+    variables: dict[str, Any] | None
+    explanations: dict[str, ComposeExplanation] = field(default_factory=dict)
+
+
+def explanation_json(explanation: ComposeExplanation) -> dict[str, Any]:
+    """The explanation with GraphQL-style camelCase keys (cut-out PNG as base64)."""
+    data = explanation.model_dump(mode="json", exclude_none=True)
+    return {_camel(k): v for k, v in data.items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _args(node: ObjectValueNode | VariableNode, variables: Mapping[str, Any]) -> tuple[GroundedArgs, list[Any]]:
+    """Validated compose arguments and the pass-through AST fields."""
+    if isinstance(node, VariableNode):
+        value = variables.get(node.name.value)
+        if not isinstance(value, dict):
+            raise GraphQLRewriteError(f"{ARGUMENT}: variable ${node.name.value} must be an object")
+        passthrough = [k for k in value if k in _PASSTHROUGH]
+        compose_part = {k: v for k, v in value.items() if k not in _PASSTHROUGH}
+        fields = [_literal_field(k, value[k]) for k in passthrough]
+    elif isinstance(node, ObjectValueNode):
+        compose_part = {}
+        fields = []
+        for f in node.fields:
+            if f.name.value in _PASSTHROUGH:
+                fields.append(f)
+            elif isinstance(f.value, VariableNode) and f.value.name.value not in variables:
+                raise GraphQLRewriteError(f"{ARGUMENT}.{f.name.value}: variable ${f.value.name.value} is not given")
+            else:
+                compose_part[f.name.value] = value_from_ast_untyped(f.value, variables)
+    else:
+        raise GraphQLRewriteError(f"{ARGUMENT} must be an object, e.g. {{image: \"...\", text: \"...\"}}")
+    try:
+        args = GroundedArgs.model_validate(compose_part)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            msg = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{ARGUMENT}.{where}: {msg}")
+        raise GraphQLRewriteError("; ".join(problems)) from exc
+    if args.image is None and not args.text.strip():
+        raise GraphQLRewriteError(f"{ARGUMENT} needs an image, a text, or both")
+    return args, fields
+
+
+def _literal_field(name: str, value: Any) -> ObjectFieldNode:
+    gql_type = GraphQLList(GraphQLString) if isinstance(value, list) else (
+        GraphQLFloat if isinstance(value, (int, float)) else GraphQLString
+    )
+    node = ast_from_value(value, gql_type)
+    if node is None:
+        raise GraphQLRewriteError(f"{ARGUMENT}.{name}: unsupported value")
+    return ObjectFieldNode(name=NameNode(value=name), value=node)
+
+
+def _vector_node(vector: list[float]) -> ListValueNode:
+    return ListValueNode(values=tuple(FloatValueNode(value=repr(float(x))) for x in vector))
+
+
+def _used_variables(doc: DocumentNode) -> set[str]:
+    used: set[str] = set()
+
+    class _Collect(Visitor):
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            used.add(node.name.value)
+
+        def enter_variable_definition(self, *_: Any) -> Any:
+            return Visitor.SKIP  # the definition itself is not a use
+
+    visit(doc, _Collect())
+    return used
+
+
+def rewrite_query(query: str, variables: Mapping[str, Any] | None, compose: Composer) -> Rewrite | None:
+    """Rewrite every ``nearGrounded`` argument of ``query``; ``None`` when it has none (forward the
+    request untouched). Syntax errors also give ``None``: Weaviate reports them as it always does."""
+    try:
+        doc = parse(query)
+    except GraphQLError:
+        return None
+    values: dict[str, Any] = dict(variables or {})
+    explanations: dict[str, ComposeExplanation] = {}
+
+    class _Rewriter(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> FieldNode | None:
+            grounded = [a for a in node.arguments or () if a.name.value == ARGUMENT]
+            if not grounded:
+                return None
+            key = node.alias.value if node.alias else node.name.value
+            names = {a.name.value for a in node.arguments or ()}
+            clash = names & set(_CONFLICTS)
+            if clash:
+                raise GraphQLRewriteError(f"{key}: {ARGUMENT} cannot be combined with {sorted(clash)[0]}")
+            if len(grounded) > 1:
+                raise GraphQLRewriteError(f"{key}: {ARGUMENT} given twice")
+            args, passthrough = _args(grounded[0].value, values)  # type: ignore[arg-type]
+            result = compose(args.image_bytes(), args.text, args.options())
+            explanations[key] = result.explanation
+            near_vector = ObjectValueNode(
+                fields=(ObjectFieldNode(name=NameNode(value="vector"), value=_vector_node(result.vector)),
+                        *passthrough)
+            )
+            return dataclasses.replace(
+                node,
+                arguments=tuple(
+                    ArgumentNode(name=NameNode(value="nearVector"), value=near_vector)
+                    if a.name.value == ARGUMENT
+                    else a
+                    for a in node.arguments
+                ),
+            )
+
+    rewritten = visit(doc, _Rewriter())
+    if not explanations:
+        return None
+    used = _used_variables(rewritten)
+    rewritten = dataclasses.replace(
+        rewritten,
+        definitions=tuple(
+            dataclasses.replace(
+                d,
+                variable_definitions=tuple(v for v in d.variable_definitions if v.variable.name.value in used),
+            )
+            if isinstance(d, OperationDefinitionNode) and d.variable_definitions
+            else d
+            for d in rewritten.definitions
+        ),
+    )
+    forwarded = {k: v for k, v in values.items() if k in used} if variables is not None else None
+    return Rewrite(query=print_ast(rewritten), variables=forwarded, explanations=explanations)

@@ -1,0 +1,159 @@
+"""Loading catalog images: files under the image folder, or http(s) URLs fetched with limits.
+
+URL fetching is the part of ingestion that reaches out on a catalog author's say-so, so it is
+defensive: a timeout per download, a byte limit enforced while streaming (not trusting
+Content-Length), no redirects followed blindly, and every address a host name resolves to must be
+public unless ``allow_private_image_urls`` is set - checked again on each redirect hop, so a public
+URL cannot bounce the fetcher into the local network or a cloud metadata endpoint.
+
+Known limit: the address is checked when resolved, and httpx resolves again when connecting; a
+DNS server that answers differently within that window (DNS rebinding) is not defended against.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from plugin.settings import PluginSettings
+from schemas.errors import InvalidInputError, UpstreamError
+
+__all__ = ["MAX_REDIRECTS", "ImageFetcher", "check_public_host", "is_url"]
+
+MAX_REDIRECTS = 5
+_REDIRECT_CODES = (301, 302, 303, 307, 308)
+
+Resolver = Callable[[str], list[str]]
+
+
+def _resolve(host: str) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UpstreamError(f"cannot resolve {host}: {exc.strerror}") from exc
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def is_url(ref: str) -> bool:
+    return ref.lower().startswith(("http://", "https://"))
+
+
+def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return _refused(ip.ipv4_mapped)
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+    )
+
+
+def check_public_host(host: str, resolver: Resolver = _resolve) -> None:
+    """Raise :class:`InvalidInputError` unless every address ``host`` resolves to is public."""
+    literal = host.strip("[]")
+    try:
+        addresses = [str(ipaddress.ip_address(literal))]
+    except ValueError:  # a name, not an address literal
+        addresses = resolver(host)
+    if not addresses:
+        raise UpstreamError(f"{host} resolves to no address")
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if _refused(ip):
+            raise InvalidInputError(
+                f"refusing to fetch from {host} ({ip}): private, loopback or reserved address "
+                "(set allow_private_image_urls to allow it)"
+            )
+
+
+class ImageFetcher:
+    """Loads image bytes for a catalog row's ``image`` value (path, URL or bytes)."""
+
+    def __init__(
+        self,
+        settings: PluginSettings,
+        *,
+        image_dir: Path | None = None,
+        client: httpx.Client | None = None,
+        resolver: Resolver = _resolve,
+    ) -> None:
+        self._settings = settings
+        self._image_dir = image_dir.resolve() if image_dir is not None else None
+        self._own_client = client is None
+        self._client = client or httpx.Client(timeout=httpx.Timeout(settings.image_fetch_timeout_s))
+        self._resolver = resolver
+
+    def load(self, ref: str | bytes) -> bytes:
+        """The encoded image file. Errors name the problem (not found, too large, refused ...)."""
+        if isinstance(ref, bytes):
+            return ref
+        if is_url(ref):
+            return self.fetch(ref)
+        return self._read_file(ref)
+
+    def _read_file(self, ref: str) -> bytes:
+        if self._image_dir is None:
+            raise InvalidInputError(f"image {ref!r} is a path, but no image folder was given")
+        path = (self._image_dir / ref).resolve()
+        # A catalog must not be able to read arbitrary files (../../etc/passwd) into the store.
+        if not path.is_relative_to(self._image_dir):
+            raise InvalidInputError(f"image path {ref!r} leaves the image folder")
+        if not path.is_file():
+            raise InvalidInputError(f"image file not found: {ref}")
+        size = path.stat().st_size
+        if size > self._settings.max_image_download_bytes:
+            raise InvalidInputError(f"image file {ref} is {size} bytes, over the limit")
+        return path.read_bytes()
+
+    def fetch(self, url: str) -> bytes:
+        """Download ``url`` following at most :data:`MAX_REDIRECTS` checked redirects."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise InvalidInputError(f"not an http(s) image URL: {url}")
+            if not self._settings.allow_private_image_urls:
+                check_public_host(parts.hostname, self._resolver)
+            try:
+                with self._client.stream("GET", url, follow_redirects=False) as response:
+                    if response.status_code in _REDIRECT_CODES and "location" in response.headers:
+                        url = urljoin(url, response.headers["location"])
+                        continue
+                    if response.status_code != 200:
+                        raise UpstreamError(f"image URL {url} answered HTTP {response.status_code}")
+                    return self._read_limited(url, response)
+            except httpx.TimeoutException as exc:
+                raise UpstreamError(f"image URL {url} timed out") from exc
+            except httpx.HTTPError as exc:
+                raise UpstreamError(f"image URL {url} failed: {exc}") from exc
+        raise UpstreamError(f"image URL redirected more than {MAX_REDIRECTS} times")
+
+    def _read_limited(self, url: str, response: httpx.Response) -> bytes:
+        limit = self._settings.max_image_download_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise InvalidInputError(f"image URL {url} is {declared} bytes, over the {limit}-byte limit")
+        chunks: list[bytes] = []
+        total = 0
+        # httpx's timeout is per read; a server dripping bytes must not hold the import forever.
+        deadline = time.monotonic() + self._settings.image_fetch_timeout_s
+        for chunk in response.iter_bytes():
+            if time.monotonic() > deadline:
+                raise UpstreamError(f"image URL {url} timed out while downloading")
+            total += len(chunk)
+            if total > limit:
+                raise InvalidInputError(f"image URL {url} is over the {limit}-byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        if self._own_client:
+            self._client.close()

@@ -1,0 +1,307 @@
+"""Importing a catalog into a product store, with a report of every row that did not make it.
+
+Rows go in batches: read and validate, skip the ones already stored (deterministic UUIDs make
+a re-run resume instead of duplicating), load images, compute vectors when the store does not
+embed objects itself, upsert. Every failure - bad JSON, validation, missing or undecodable image,
+fetch failure, store rejection - is kept with its row number and reason and written to a JSONL
+report; none is silently dropped. Afterwards the stored objects are checked against the input.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from plugin.catalog import CatalogRow, count_rows, read_catalog
+from plugin.encoder import QueryEncoder
+from plugin.image_fetch import ImageFetcher
+from plugin.settings import PluginSettings
+from plugin.store.protocol import ProductRow, ProductStore
+from schemas.collection import VectorSpec, product_properties
+from schemas.errors import GroundedError, InvalidInputError
+from schemas.product import Product, product_uuid
+from vectorizer_service.runtime.protocol import Vectors
+
+__all__ = ["IngestReport", "RowFailure", "combine_vectors", "ingest_catalog"]
+
+log = logging.getLogger(__name__)
+
+_IMAGE_PROPERTY = "image"
+
+
+@dataclass
+class RowFailure:
+    """One catalog row that is not in the store, and why."""
+
+    row: int
+    product_id: str | None
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    total_rows: int
+    upserted: int
+    skipped_existing: int
+    failures: list[RowFailure]
+    store_count: int
+    report_path: Path | None
+    count_problem: str | None = field(default=None)
+    """Set when the objects found in the store after the import do not match the input."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and self.count_problem is None
+
+
+@dataclass
+class _Pending:
+    row: int
+    product: Product
+    uuid: str
+
+
+def combine_vectors(
+    spec: VectorSpec, image_vectors: Vectors, text_vectors: dict[str, Vectors]
+) -> Vectors:
+    """Weighted mean of each object's field vectors, L2-normalised: what multi2vec-clip computes
+    from the same fields and weights (up to scale, which cosine distance ignores)."""
+    weights = list(spec.image_fields.values()) + list(spec.text_fields.values())
+    parts = [image_vectors] * len(spec.image_fields) + [text_vectors[name] for name in spec.text_fields]
+    total = sum(w * p for w, p in zip(weights, parts, strict=True))
+    combined = np.asarray(total, dtype=np.float32) / float(sum(weights))
+    norms = np.linalg.norm(combined, axis=1, keepdims=True)
+    return (combined / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+
+
+def _check_decodable(data: bytes) -> None:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+    except Exception as exc:  # PIL raises many types for broken files
+        raise InvalidInputError(f"image cannot be decoded ({type(exc).__name__}: {exc})") from exc
+
+
+class _Ingestor:
+    def __init__(
+        self, store: ProductStore, encoder: QueryEncoder | None, fetcher: ImageFetcher, bar: tqdm
+    ) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.fetcher = fetcher
+        self.bar = bar
+        self.vector = store.spec.vector
+        self.failures: list[RowFailure] = []
+        self.first_row: dict[str, int] = {}
+        self.product_ids: dict[str, str] = {}
+        self.stored: list[str] = []
+        self.upserted = 0
+        self.skipped = 0
+
+    def fail(self, row: int, product_id: str | None, reason: str) -> None:
+        self.failures.append(RowFailure(row, product_id, reason))
+
+    def add(self, item: CatalogRow, batch: list[_Pending]) -> None:
+        if item.product is None:
+            self.fail(item.row, item.product_id, item.error or "invalid row")
+            self.bar.update(1)
+            return
+        uid = str(product_uuid(item.product.id))
+        if uid in self.first_row:
+            self.fail(item.row, item.product.id, f"duplicate product id (first on row {self.first_row[uid]})")
+            self.bar.update(1)
+            return
+        self.first_row[uid] = item.row
+        self.product_ids[uid] = item.product.id
+        batch.append(_Pending(item.row, item.product, uid))
+
+    def flush(self, batch: list[_Pending]) -> None:
+        if not batch:
+            return
+        present = self.store.existing([p.uuid for p in batch])
+        self.skipped += len(present)
+        self.stored.extend(p.uuid for p in batch if p.uuid in present)
+        todo = [p for p in batch if p.uuid not in present]
+        loaded: list[tuple[_Pending, bytes]] = []
+        for pending in todo:
+            try:
+                loaded.append((pending, self._image(pending.product)))
+            except GroundedError as exc:
+                self.fail(pending.row, pending.product.id, exc.message)
+        rows = self._rows(loaded)
+        by_uuid = {p.uuid: p for p, _ in loaded}
+        rejected = {err.uuid: err.message for err in self.store.upsert(rows)}
+        for r in rows:
+            if r.uuid in rejected:
+                p = by_uuid[r.uuid]
+                self.fail(p.row, p.product.id, f"store rejected the object: {rejected[r.uuid]}")
+            else:
+                self.stored.append(r.uuid)
+                self.upserted += 1
+        self.bar.update(len(batch))
+
+    def _image(self, product: Product) -> bytes:
+        if product.image is None or product.image == "":
+            raise InvalidInputError("no image given")
+        data = self.fetcher.load(product.image)
+        _check_decodable(data)
+        return data
+
+    def _rows(self, loaded: Sequence[tuple[_Pending, bytes]]) -> list[ProductRow]:
+        props = [
+            product_properties(p.product, base64.b64encode(img).decode("ascii")) for p, img in loaded
+        ]
+        if self.store.computes_vectors or not loaded:
+            return [ProductRow(p.uuid, pr) for (p, _), pr in zip(loaded, props, strict=True)]
+        vectors = self._vectors([img for _, img in loaded], props)
+        rows = []
+        for (p, _), pr, vec in zip(loaded, props, vectors, strict=True):
+            if vec is None:
+                continue
+            rows.append(ProductRow(p.uuid, pr, [float(x) for x in vec]))
+        return rows
+
+    def _vectors(self, images: list[bytes], props: list[dict[str, object]]) -> list[Vectors | None]:
+        assert self.encoder is not None
+        try:
+            image_vecs = self.encoder.embed_images(images)
+            texts = {name: self.encoder.embed_texts([str(p.get(name) or "") for p in props])
+                     for name in self.vector.text_fields}
+            return list(combine_vectors(self.vector, image_vecs, texts))
+        except InvalidInputError:
+            if len(images) == 1:
+                raise
+        # One bad item fails a whole batch on the service; retry one by one to find it.
+        out: list[Vectors | None] = []
+        for img, pr in zip(images, props, strict=True):
+            try:
+                out.append(self._vectors([img], [pr])[0])
+            except GroundedError as exc:
+                uid = str(product_uuid(str(pr["product_id"])))
+                pending_row = self.first_row.get(uid, 0)
+                self.fail(pending_row, str(pr["product_id"]), f"embedding failed: {exc.message}")
+                out.append(None)
+        return out
+
+
+def _run(
+    items: Iterable[CatalogRow],
+    *,
+    store: ProductStore,
+    encoder: QueryEncoder | None,
+    fetcher: ImageFetcher,
+    batch_size: int = 32,
+    total: int | None = None,
+    progress: bool = True,
+) -> tuple[_Ingestor, int]:
+    """The import loop over the catalog's rows; returns the ingestor state and rows seen."""
+    if batch_size < 1:
+        raise InvalidInputError("batch_size must be at least 1")
+    if not store.computes_vectors and encoder is None:
+        raise InvalidInputError("this store needs vectors from the plugin, but no encoder was given")
+    unknown = set(store.spec.vector.image_fields) - {_IMAGE_PROPERTY}
+    if unknown:
+        raise InvalidInputError(f"image fields {sorted(unknown)} are not product properties")
+    store.create_collection()
+    seen = 0
+    with tqdm(total=total, disable=not progress, unit="row", desc="ingest") as bar:
+        ingestor = _Ingestor(store, encoder, fetcher, bar)
+        batch: list[_Pending] = []
+        for item in items:
+            seen += 1
+            ingestor.add(item, batch)
+            if len(batch) >= batch_size:
+                ingestor.flush(batch)
+                batch = []
+        ingestor.flush(batch)
+    return ingestor, seen
+
+
+def _verify(store: ProductStore, stored: list[str]) -> tuple[int, str | None, set[str]]:
+    count = store.count()
+    missing = set(stored) - store.existing(stored) if stored else set()
+    problem = None
+    if missing:
+        problem = f"{len(missing)} imported objects are not in the store afterwards"
+    elif count < len(stored):
+        problem = f"the store holds {count} objects, fewer than the {len(stored)} imported"
+    return count, problem, missing
+
+
+def _write_report(path: Path, report: IngestReport) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for f in sorted(report.failures, key=lambda f: f.row):
+            fh.write(json.dumps({"row": f.row, "product_id": f.product_id, "reason": f.reason}) + "\n")
+        summary = {
+            "total_rows": report.total_rows,
+            "upserted": report.upserted,
+            "skipped_existing": report.skipped_existing,
+            "failed": len(report.failures),
+            "store_count": report.store_count,
+            "count_problem": report.count_problem,
+        }
+        fh.write(json.dumps({"summary": summary}) + "\n")
+
+
+def ingest_catalog(
+    catalog: Path,
+    *,
+    store: ProductStore,
+    encoder: QueryEncoder | None,
+    settings: PluginSettings,
+    image_dir: Path | None = None,
+    report_path: Path | None = None,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> IngestReport:
+    """Import ``catalog`` (JSONL or CSV, see :mod:`plugin.catalog`) into ``store``.
+
+    Relative image paths are read from ``image_dir`` (default: the catalog's folder); URLs are
+    fetched under ``settings``' limits. The report (failures, one JSON object per line, then a
+    summary line) goes to ``report_path``, or next to the catalog as
+    ``<name>.ingest-report.jsonl`` when rows failed and no path was given.
+    """
+    fetcher = ImageFetcher(settings, image_dir=image_dir if image_dir is not None else catalog.parent)
+    try:
+        ingestor, seen = _run(
+            read_catalog(catalog),
+            store=store,
+            encoder=encoder,
+            fetcher=fetcher,
+            batch_size=batch_size,
+            total=count_rows(catalog),
+            progress=progress,
+        )
+    finally:
+        fetcher.close()
+    count, problem, missing = _verify(store, ingestor.stored)
+    for uid in sorted(missing):
+        ingestor.fail(ingestor.first_row[uid], ingestor.product_ids[uid], "not in the store after the import")
+    report = IngestReport(
+        total_rows=seen,
+        upserted=ingestor.upserted,
+        skipped_existing=ingestor.skipped,
+        failures=sorted(ingestor.failures, key=lambda f: f.row),
+        store_count=count,
+        report_path=None,
+        count_problem=problem,
+    )
+    if report_path is None and not report.ok:
+        report_path = catalog.with_name(catalog.stem + ".ingest-report.jsonl")
+    if report_path is not None:
+        try:
+            _write_report(report_path, report)
+            report.report_path = report_path
+        except OSError as exc:
+            log.warning("cannot write the ingest report to %s: %s", report_path, exc)
+    return report

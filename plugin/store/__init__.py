@@ -1,0 +1,46 @@
+"""Product stores: Weaviate (production) and an embedded LanceDB table (the default).
+
+Both implement :class:`ProductStore` with the same semantics; :func:`open_store` picks one from
+the settings. Store modules are imported lazily so that using one never loads the other's client.
+"""
+
+from __future__ import annotations
+
+from plugin.settings import PluginSettings
+from plugin.store.protocol import ProductFilter, ProductRow, ProductStore, RowError, SearchHit
+from schemas.errors import InvalidInputError
+
+__all__ = [
+    "ProductFilter",
+    "ProductRow",
+    "ProductStore",
+    "RowError",
+    "SearchHit",
+    "open_store",
+    "store_description",
+]
+
+
+def open_store(settings: PluginSettings, *, dimension: int | None = None) -> ProductStore:
+    """The configured store: Weaviate when ``settings.weaviate_url`` is set, otherwise the
+    embedded LanceDB table in ``settings.data_dir``.
+
+    ``dimension`` (the model's vector size) is required by the embedded store, which builds its
+    vector column from it; Weaviate learns it from the first object and ignores it.
+    """
+    if settings.weaviate_url:
+        from plugin.store.weaviate import weaviate_store
+
+        return weaviate_store(settings)
+    if dimension is None:
+        raise InvalidInputError("the embedded store needs the model's vector dimension")
+    from plugin.store.lance import LanceStore
+
+    return LanceStore(settings.data_dir, dimension=dimension, collection=settings.collection)
+
+
+def store_description(settings: PluginSettings) -> str:
+    """One line naming the store ``settings`` select, for CLI output."""
+    if settings.weaviate_url:
+        return f"Weaviate at {settings.weaviate_url}, collection {settings.collection!r}"
+    return f"embedded LanceDB in {settings.data_dir}, collection {settings.collection!r}"

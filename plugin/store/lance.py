@@ -1,0 +1,316 @@
+"""The embedded product store: one LanceDB table on local disk, no server.
+
+It is the default when no Weaviate URL is configured and has the same semantics as the Weaviate
+store: objects keyed by their deterministic UUID, cosine distance (``1 - cos``, as Weaviate
+reports it), and the same filter expressions (:class:`ProductFilter` becomes a SQL ``WHERE``
+applied *before* the nearest-neighbour search, like Weaviate's pre-filtering). The table is
+built from :func:`schemas.collection.product_collection`, so property names cannot drift from
+the Weaviate collection. The plugin computes every vector (``computes_vectors`` is False).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+
+from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit
+from schemas.collection import (
+    ATTRIBUTE_SEPARATOR,
+    CollectionSpec,
+    DataType,
+    product_collection,
+)
+from schemas.errors import InvalidInputError, NotFoundError
+from vectorizer_service.runtime.protocol import Vectors
+
+__all__ = ["UUID_COLUMN", "LanceStore", "arrow_schema", "filter_sql", "sql_literal"]
+
+UUID_COLUMN = "uuid"
+MAX_SEARCH_LIMIT = 10_000
+_IN_CHUNK = 500
+"""UUIDs per ``IN (...)`` list: keeps each SQL statement small for long resume checks."""
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+_ARROW_TYPES: dict[DataType, pa.DataType] = {
+    DataType.TEXT: pa.string(),
+    DataType.TEXT_ARRAY: pa.list_(pa.string()),
+    DataType.NUMBER: pa.float64(),
+    # Same representation as Weaviate's blob properties: base64 text.
+    DataType.BLOB: pa.large_string(),
+}
+
+
+def arrow_schema(spec: CollectionSpec, dimension: int) -> pa.Schema:
+    """The table schema: the UUID key, every collection property, and the vector column
+    (a fixed-size list of float32 of the model's dimension, named like Weaviate's named vector)."""
+    fields = [pa.field(UUID_COLUMN, pa.string(), nullable=False)]
+    fields += [pa.field(prop.name, _ARROW_TYPES[prop.data_type]) for prop in spec.properties]
+    fields.append(pa.field(spec.vector.name, pa.list_(pa.float32(), dimension)))
+    return pa.schema(fields)
+
+
+def sql_literal(value: str | float) -> str:
+    """A SQL literal. Strings are single-quoted with quotes doubled (standard SQL; a backslash
+    is an ordinary character there), so no filter value can end the literal early."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInputError("filters: a value contains a NUL character")
+        return "'" + value.replace("'", "''") + "'"
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidInputError(f"filters: {value!r} is not a finite number")
+    return repr(number)
+
+
+def _any_of(column: str, value: str | list[str] | None) -> str | None:
+    values = [value] if isinstance(value, str) else list(value or [])
+    # An empty list constrains nothing (the same as leaving the field out).
+    if not values:
+        return None
+    if len(values) == 1:
+        return f"{column} = {sql_literal(values[0])}"
+    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
+
+
+def filter_sql(filters: ProductFilter | None) -> str | None:
+    """Translate a :class:`ProductFilter` to a SQL ``WHERE`` expression (``None``: no filter).
+
+    Categories and brands match exactly (any of a list), the price range is inclusive and never
+    matches a product without a price, and every attribute must be present as ``key=value``.
+    """
+    if filters is None:
+        return None
+    clauses = [c for c in (_any_of("category", filters.category), _any_of("brand", filters.brand)) if c]
+    if filters.price_min is not None:
+        clauses.append(f"price >= {sql_literal(filters.price_min)}")
+    if filters.price_max is not None:
+        clauses.append(f"price <= {sql_literal(filters.price_max)}")
+    for key, value in sorted(filters.attributes.items()):
+        pair = f"{key}{ATTRIBUTE_SEPARATOR}{value}"
+        clauses.append(f"array_has(attributes, {sql_literal(pair)})")
+    return " AND ".join(f"({c})" for c in clauses) if clauses else None
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _uuid_in(uuids: Sequence[str]) -> str:
+    return f"{UUID_COLUMN} IN ({', '.join(sql_literal(u) for u in uuids)})"
+
+
+class LanceStore:
+    """A :class:`~plugin.store.protocol.ProductStore` over a LanceDB table in ``data_dir``.
+
+    ``dimension`` is the model's vector size; a table created with another size is refused
+    (its vectors could never be compared with this model's queries).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        dimension: int,
+        collection: str | None = None,
+        spec: CollectionSpec | None = None,
+    ) -> None:
+        if dimension < 1:
+            raise InvalidInputError(f"vector dimension must be positive, got {dimension}")
+        if spec is None:
+            spec = product_collection(collection) if collection else product_collection()
+        self._spec = spec
+        if not _TABLE_NAME.match(self._spec.name):
+            raise InvalidInputError(
+                f"collection name {self._spec.name!r}: use letters, digits, '_', '-' or '.'"
+            )
+        self._dimension = dimension
+        self._schema = arrow_schema(self._spec, dimension)
+        self._property_names = [p.name for p in self._spec.properties]
+        self._default_return = [p.name for p in self._spec.properties if p.data_type is not DataType.BLOB]
+        self._data_dir = Path(data_dir)
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        self._db = lancedb.connect(str(self._data_dir))
+        self._table: Any = None
+
+    # --- ProductStore -----------------------------------------------------------------------
+
+    @property
+    def spec(self) -> CollectionSpec:
+        return self._spec
+
+    @property
+    def computes_vectors(self) -> bool:
+        return False
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def create_collection(self) -> None:
+        """Create the table if it does not exist; an existing one is kept (and its vector
+        dimension checked)."""
+        if self._open() is None:
+            self._table = self._db.create_table(self._spec.name, schema=self._schema, exist_ok=True)
+            self._check_dimension(self._table)
+
+    def upsert(self, rows: Sequence[ProductRow]) -> list[RowError]:
+        """Insert or replace rows by UUID (``merge_insert``). A row that cannot be stored is
+        returned with the reason; the others are still written."""
+        table = self._require()
+        errors: list[RowError] = []
+        # The last row wins when a batch repeats a UUID, as in a Weaviate batch.
+        latest: dict[str, pa.Table] = {}
+        for row in rows:
+            try:
+                latest[row.uuid] = self._row_table(row)
+            except (InvalidInputError, pa.ArrowException, TypeError, ValueError) as exc:
+                message = exc.message if isinstance(exc, InvalidInputError) else str(exc)
+                errors.append(RowError(row.uuid, message))
+                latest.pop(row.uuid, None)
+        if latest:
+            data = pa.concat_tables(latest.values())
+            try:
+                (
+                    table.merge_insert(UUID_COLUMN)
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .execute(data)
+                )
+            except Exception as exc:  # noqa: BLE001 - reported per row, never dropped silently
+                errors += [RowError(uuid, f"write failed: {exc}") for uuid in latest]
+        return errors
+
+    def existing(self, uuids: Sequence[str]) -> set[str]:
+        table = self._require()
+        found: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
+            result = table.search().where(_uuid_in(chunk)).select([UUID_COLUMN]).limit(len(chunk)).to_arrow()
+            found.update(result.column(UUID_COLUMN).to_pylist())
+        return found
+
+    def search(
+        self,
+        vector: Vectors | Sequence[float],
+        *,
+        filters: ProductFilter | None = None,
+        limit: int = 10,
+        return_properties: Sequence[str] | None = None,
+    ) -> list[SearchHit]:
+        """Exact nearest neighbours by cosine distance among the rows that pass ``filters``."""
+        if not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}")
+        query = self._query_vector(vector)
+        properties = self._return_properties(return_properties)
+        table = self._require()
+        builder = (
+            table.search(query, vector_column_name=self._spec.vector.name)
+            .distance_type("cosine")
+            .select([UUID_COLUMN, *properties, "_distance"])
+            .limit(limit)
+        )
+        where = filter_sql(filters)
+        if where is not None:
+            builder = builder.where(where, prefilter=True)
+        hits = []
+        for record in builder.to_list():
+            props = {name: record.get(name) for name in properties}
+            hits.append(SearchHit(record[UUID_COLUMN], props, float(record["_distance"])))
+        return hits
+
+    def count(self) -> int:
+        return int(self._require().count_rows())
+
+    def delete(self, uuids: Sequence[str]) -> int:
+        """Delete these UUIDs; returns how many were stored. Unknown UUIDs are ignored."""
+        table = self._require()
+        deleted = 0
+        for chunk in _chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
+            deleted += int(table.delete(_uuid_in(chunk)).num_deleted_rows)
+        return deleted
+
+    def drop(self) -> None:
+        """Delete the whole table (and its files), whatever its vector dimension; a missing
+        table is not an error."""
+        self._table = None
+        try:
+            self._db.drop_table(self._spec.name)
+        except (ValueError, FileNotFoundError):
+            pass  # nothing to drop
+
+    def close(self) -> None:
+        # LanceDB holds no server connection; dropping the handle releases the dataset files.
+        self._table = None
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _open(self) -> Any:
+        if self._table is None:
+            try:
+                self._table = self._db.open_table(self._spec.name)
+            except (ValueError, FileNotFoundError):
+                return None
+            self._check_dimension(self._table)
+        return self._table
+
+    def _require(self) -> Any:
+        table = self._open()
+        if table is None:
+            raise NotFoundError(
+                f"collection {self._spec.name!r} does not exist in {self._data_dir}; "
+                "run `grounded ingest` (or `grounded demo`) first"
+            )
+        return table
+
+    def _check_dimension(self, table: Any) -> None:
+        vector_type = table.schema.field(self._spec.vector.name).type
+        stored = getattr(vector_type, "list_size", None)
+        if stored != self._dimension:
+            self._table = None
+            raise InvalidInputError(
+                f"collection {self._spec.name!r} in {self._data_dir} holds {stored}-d vectors but the "
+                f"model makes {self._dimension}-d ones; use another data dir or collection, or drop it"
+            )
+
+    def _row_table(self, row: ProductRow) -> pa.Table:
+        unknown = sorted(set(row.properties) - set(self._property_names))
+        if unknown:
+            raise InvalidInputError(f"unknown properties: {', '.join(unknown)}")
+        if row.vector is None:
+            raise InvalidInputError("no vector: the embedded store needs the plugin to compute it")
+        vector = self._as_vector(row.vector)
+        record = {UUID_COLUMN: row.uuid, **row.properties, self._spec.vector.name: vector}
+        return pa.Table.from_pylist([record], schema=self._schema)
+
+    def _as_vector(self, vector: Vectors | Sequence[float]) -> list[float]:
+        array = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if array.shape[0] != self._dimension:
+            raise InvalidInputError(f"vector has {array.shape[0]} dimensions, expected {self._dimension}")
+        if not np.all(np.isfinite(array)):
+            raise InvalidInputError("vector contains NaN or infinite values")
+        return [float(x) for x in array]
+
+    def _query_vector(self, vector: Vectors | Sequence[float]) -> list[float]:
+        array = np.asarray(vector, dtype=np.float32)
+        if array.ndim == 2 and array.shape[0] != 1:
+            raise InvalidInputError(f"search takes one query vector, got {array.shape[0]}")
+        query = self._as_vector(array)
+        if not any(query):
+            # Cosine distance to a zero vector is undefined.
+            raise InvalidInputError("query vector is all zeros")
+        return query
+
+    def _return_properties(self, names: Sequence[str] | None) -> list[str]:
+        if names is None:
+            return list(self._default_return)
+        unknown = [n for n in names if n not in self._property_names]
+        if unknown:
+            raise InvalidInputError(f"return_properties: unknown {', '.join(unknown)}")
+        return list(dict.fromkeys(names))

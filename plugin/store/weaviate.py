@@ -1,0 +1,271 @@
+"""The Weaviate product store (weaviate-client v4).
+
+The collection is built from :class:`schemas.collection.CollectionSpec`: one named vector that
+either Weaviate computes with its ``multi2vec-clip`` module pointed at the Grounded service
+(``spec.vector.server_side``), or that the plugin computes and sends with each object. Distances
+are cosine, the same as the embedded LanceDB store, so scores mean the same in both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import weaviate
+from weaviate.classes.config import Configure, DataType, Multi2VecField, Property, Tokenization
+from weaviate.classes.config import VectorDistances
+from weaviate.classes.data import DataObject
+from weaviate.classes.init import Auth
+from weaviate.classes.query import Filter, MetadataQuery
+from weaviate.collections import Collection
+from weaviate.collections.classes.filters import _Filters
+from weaviate.exceptions import WeaviateBaseError
+
+from plugin.settings import PluginSettings
+from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit
+from schemas.collection import ATTRIBUTE_SEPARATOR, CollectionSpec, PropertySpec, product_collection
+from schemas.collection import DataType as SpecType
+from schemas.errors import InvalidInputError, UpstreamError
+from vectorizer_service.runtime.protocol import Vectors
+
+__all__ = ["WeaviateStore", "connect_weaviate", "product_filter", "vector_config", "weaviate_properties",
+           "weaviate_store"]
+
+_DATA_TYPES: dict[SpecType, DataType] = {
+    SpecType.TEXT: DataType.TEXT,
+    SpecType.TEXT_ARRAY: DataType.TEXT_ARRAY,
+    SpecType.NUMBER: DataType.NUMBER,
+    SpecType.BLOB: DataType.BLOB,
+}
+_TEXT_TYPES = (SpecType.TEXT, SpecType.TEXT_ARRAY)
+# gRPC filters with thousands of ids are fine, but keep each request well below message limits.
+_EXISTING_CHUNK = 500
+
+
+def connect_weaviate(settings: PluginSettings) -> weaviate.WeaviateClient:
+    """Connect to the Weaviate at ``settings.weaviate_url`` (HTTP) and its gRPC port."""
+    if not settings.weaviate_url:
+        raise InvalidInputError("weaviate_url is not set (GROUNDED_WEAVIATE_URL)")
+    url = urlsplit(settings.weaviate_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise InvalidInputError(f"weaviate_url must be an http(s) URL, got {settings.weaviate_url!r}")
+    secure = url.scheme == "https"
+    auth = Auth.api_key(settings.weaviate_api_key.get_secret_value()) if settings.weaviate_api_key else None
+    try:
+        return weaviate.connect_to_custom(
+            http_host=url.hostname,
+            http_port=url.port or (443 if secure else 80),
+            http_secure=secure,
+            grpc_host=url.hostname,
+            grpc_port=settings.weaviate_grpc_port,
+            grpc_secure=secure,
+            auth_credentials=auth,
+        )
+    except WeaviateBaseError as exc:
+        raise UpstreamError(f"cannot connect to Weaviate at {settings.weaviate_url}: {exc}") from exc
+
+
+def weaviate_store(settings: PluginSettings) -> WeaviateStore:
+    """The product store for ``settings``: connected client, spec from ``collection`` and
+    ``vectorization`` ('weaviate' = multi2vec-clip computes vectors, 'plugin' = we do)."""
+    base = product_collection(settings.collection)
+    spec = dataclasses.replace(
+        base, vector=dataclasses.replace(base.vector, server_side=settings.vectorization == "weaviate")
+    )
+    return WeaviateStore(connect_weaviate(settings), spec, clip_inference_url=settings.clip_inference_url)
+
+
+def weaviate_properties(spec: CollectionSpec) -> list[Property]:
+    """weaviate-client property definitions for the spec's properties."""
+    return [_property(prop) for prop in spec.properties]
+
+
+def _property(prop: PropertySpec) -> Property:
+    tokenization = None
+    if prop.data_type in _TEXT_TYPES:
+        tokenization = Tokenization.FIELD if prop.exact else Tokenization.WORD
+    return Property(
+        name=prop.name,
+        data_type=_DATA_TYPES[prop.data_type],
+        description=prop.description,
+        tokenization=tokenization,
+        index_filterable=prop.filterable if prop.data_type is not SpecType.BLOB else False,
+        # Only free text is worth a BM25 index; exact fields are matched by filters.
+        index_searchable=prop.data_type in _TEXT_TYPES and not prop.exact and prop.filterable,
+        index_range_filters=prop.data_type is SpecType.NUMBER,
+    )
+
+
+def vector_config(spec: CollectionSpec, clip_inference_url: str | None) -> Any:
+    """The named-vector configuration: multi2vec-clip (weighted image and text fields) when
+    Weaviate computes vectors, self-provided otherwise; cosine distance either way."""
+    index = Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)
+    vec = spec.vector
+    if not vec.server_side:
+        return Configure.Vectors.self_provided(name=vec.name, vector_index_config=index)
+    return Configure.Vectors.multi2vec_clip(
+        name=vec.name,
+        inference_url=clip_inference_url,
+        image_fields=[Multi2VecField(name=n, weight=w) for n, w in vec.image_fields.items()],
+        text_fields=[Multi2VecField(name=n, weight=w) for n, w in vec.text_fields.items()],
+        vector_index_config=index,
+    )
+
+
+def product_filter(filters: ProductFilter | None) -> _Filters | None:
+    """Translate the store-neutral filter into a Weaviate filter (``None`` when empty)."""
+    if filters is None:
+        return None
+    parts: list[_Filters] = []
+    for name, value in (("category", filters.category), ("brand", filters.brand)):
+        if value is None:
+            continue
+        if isinstance(value, str):
+            parts.append(Filter.by_property(name).equal(value))
+        elif value:
+            parts.append(Filter.by_property(name).contains_any(list(value)))
+    if filters.price_min is not None:
+        parts.append(Filter.by_property("price").greater_or_equal(filters.price_min))
+    if filters.price_max is not None:
+        parts.append(Filter.by_property("price").less_or_equal(filters.price_max))
+    if filters.attributes:
+        pairs = sorted(f"{k}{ATTRIBUTE_SEPARATOR}{v}" for k, v in filters.attributes.items())
+        parts.append(Filter.by_property("attributes").contains_all(pairs))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else Filter.all_of(parts)
+
+
+def as_vector(vector: Vectors | Sequence[float]) -> list[float]:
+    """One query vector as a plain list (accepts a ``(d,)`` or ``(1, d)`` array)."""
+    arr = np.asarray(vector, dtype=np.float32)
+    if arr.ndim == 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 1:
+        raise InvalidInputError(f"expected one query vector, got an array of shape {arr.shape}")
+    return [float(x) for x in arr]
+
+
+class WeaviateStore:
+    """:class:`plugin.store.protocol.ProductStore` on a Weaviate collection."""
+
+    def __init__(
+        self, client: weaviate.WeaviateClient, spec: CollectionSpec, *, clip_inference_url: str | None = None
+    ) -> None:
+        self._client = client
+        self._spec = spec
+        self._clip_inference_url = clip_inference_url
+
+    @property
+    def spec(self) -> CollectionSpec:
+        return self._spec
+
+    @property
+    def computes_vectors(self) -> bool:
+        return self._spec.vector.server_side
+
+    @property
+    def collection(self) -> Collection[Any, Any]:
+        """The underlying weaviate-client collection (for SDK use, e.g. ``near_grounded_collection``)."""
+        return self._client.collections.get(self._spec.name)
+
+    def create_collection(self) -> None:
+        try:
+            if self._client.collections.exists(self._spec.name):
+                return
+            self._client.collections.create(
+                self._spec.name,
+                description="Grounded product catalog",
+                properties=weaviate_properties(self._spec),
+                vector_config=vector_config(self._spec, self._clip_inference_url),
+            )
+        except WeaviateBaseError as exc:
+            raise UpstreamError(f"cannot create collection {self._spec.name!r}: {exc}") from exc
+
+    def upsert(self, rows: Sequence[ProductRow]) -> list[RowError]:
+        if not rows:
+            return []
+        objects = [
+            DataObject(
+                properties=row.properties,
+                uuid=row.uuid,
+                vector={self._spec.vector.name: list(row.vector)} if row.vector is not None else None,
+            )
+            for row in rows
+        ]
+        try:
+            result = self.collection.data.insert_many(objects)
+        except WeaviateBaseError as exc:
+            # The whole batch failed (e.g. Weaviate down): every row is reported, none dropped.
+            return [RowError(row.uuid, f"Weaviate rejected the batch: {exc}") for row in rows]
+        return [RowError(rows[i].uuid, err.message) for i, err in sorted(result.errors.items())]
+
+    def existing(self, uuids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(uuids))
+        for start in range(0, len(wanted), _EXISTING_CHUNK):
+            chunk = wanted[start : start + _EXISTING_CHUNK]
+            try:
+                res = self.collection.query.fetch_objects(
+                    filters=Filter.by_id().contains_any(chunk), limit=len(chunk), return_properties=[]
+                )
+            except WeaviateBaseError as exc:
+                raise UpstreamError(f"cannot look up existing objects: {exc}") from exc
+            found.update(str(obj.uuid) for obj in res.objects)
+        return found
+
+    def search(
+        self,
+        vector: Vectors | Sequence[float],
+        *,
+        filters: ProductFilter | None = None,
+        limit: int = 10,
+        return_properties: Sequence[str] | None = None,
+    ) -> list[SearchHit]:
+        try:
+            res = self.collection.query.near_vector(
+                near_vector=as_vector(vector),
+                target_vector=self._spec.vector.name,
+                filters=product_filter(filters),
+                limit=limit,
+                return_properties=list(return_properties) if return_properties is not None else None,
+                return_metadata=MetadataQuery(distance=True),
+            )
+        except WeaviateBaseError as exc:
+            raise UpstreamError(f"Weaviate search failed: {exc}") from exc
+        return [
+            SearchHit(
+                uuid=str(obj.uuid),
+                properties=dict(obj.properties),
+                distance=float(obj.metadata.distance if obj.metadata.distance is not None else 0.0),
+            )
+            for obj in res.objects
+        ]
+
+    def count(self) -> int:
+        try:
+            return int(self.collection.aggregate.over_all(total_count=True).total_count or 0)
+        except WeaviateBaseError as exc:
+            raise UpstreamError(f"cannot count objects: {exc}") from exc
+
+    def delete(self, uuids: Sequence[str]) -> int:
+        if not uuids:
+            return 0
+        try:
+            res = self.collection.data.delete_many(where=Filter.by_id().contains_any(list(uuids)))
+        except WeaviateBaseError as exc:
+            raise UpstreamError(f"cannot delete objects: {exc}") from exc
+        return int(res.successful)
+
+    def drop(self) -> None:
+        try:
+            self._client.collections.delete(self._spec.name)
+        except WeaviateBaseError as exc:
+            raise UpstreamError(f"cannot drop collection {self._spec.name!r}: {exc}") from exc
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,83 @@
+"""Shared fixtures: tiny random models saved to disk, rembg's weights, and a few real photos.
+
+The model fixtures return dicts of :class:`ServiceSettings` keyword arguments, so a test builds
+its own settings: ``ServiceSettings(**tiny_clip_settings, max_batch_size=4)``. The models are
+randomly initialised, seeded, and saved in each backend's real on-disk format; loading them goes
+through exactly the production path (``load_embedder``), offline.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+U2NET_HOME_ENV = "GROUNDED_U2NET_HOME"
+SAMPLE_IMAGE_NAMES = ("astronaut", "chelsea", "coffee", "rocket")
+SAMPLE_IMAGE_SIZE = 128
+"""Longest side of the sample photos: real content, but cheap to decode and preprocess."""
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """ServiceSettings kwargs for a tiny random open_clip model (32-d, 2 layers, 32x32 images,
+    real CLIP tokenizer, 77-token context) saved in the hub layout (``local-dir:``)."""
+    from vectorizer_service.runtime.random_weights import TINY_OPEN_CLIP_CONFIG, save_random_open_clip
+
+    model, pretrained = save_random_open_clip(
+        TINY_OPEN_CLIP_CONFIG, tmp_path_factory.mktemp("tiny_open_clip")
+    )
+    return {
+        "backend": "open_clip",
+        "model": model,
+        "pretrained": pretrained,
+        "device": "cpu",
+        "offline": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_hf_clip_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """ServiceSettings kwargs for a tiny random transformers ``CLIPModel`` directory written by
+    ``save_pretrained`` (config, safetensors, tokenizer and image processor)."""
+    from vectorizer_service.runtime.random_weights import save_random_hf_clip
+
+    model_dir = save_random_hf_clip(tmp_path_factory.mktemp("tiny_hf_clip"), tiny=True)
+    return {
+        "backend": "transformers",
+        "model": model_dir,
+        "pretrained": "",
+        "device": "cpu",
+        "offline": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def u2net_home() -> Path:
+    """Folder holding rembg's ``u2netp.onnx``: ``$GROUNDED_U2NET_HOME`` or ``<repo>/.models/u2net``."""
+    home = Path(os.environ.get(U2NET_HOME_ENV) or REPO_ROOT / ".models" / "u2net")
+    if not (home / "u2netp.onnx").is_file():
+        pytest.fail(
+            f"rembg weights missing: {home / 'u2netp.onnx'} not found. Run `make weights` "
+            f"(or set {U2NET_HOME_ENV} to a folder holding u2netp.onnx)."
+        )
+    return home
+
+
+@pytest.fixture(scope="session")
+def sample_images() -> dict[str, Image.Image]:
+    """A few small real photos from scikit-image, keyed by name (astronaut, chelsea, coffee, rocket).
+
+    Treat them as read-only: they are shared by the whole session."""
+    from skimage import data
+
+    images: dict[str, Image.Image] = {}
+    for name in SAMPLE_IMAGE_NAMES:
+        image = Image.fromarray(getattr(data, name)()).convert("RGB")
+        image.thumbnail((SAMPLE_IMAGE_SIZE, SAMPLE_IMAGE_SIZE))
+        images[name] = image
+    return images

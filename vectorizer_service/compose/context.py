@@ -1,0 +1,89 @@
+"""The one typed context the composed-query stages read and write, and the Stage interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from schemas.wire import ComposeOptions
+from vectorizer_service.compose.fusion import validate_template
+from vectorizer_service.compose.protocols import Caption, ComposeDeps
+from vectorizer_service.compose.vocab import Vocabulary
+from vectorizer_service.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class ResolvedOptions:
+    """A request's :class:`ComposeOptions` with every ``None`` replaced by the server default."""
+
+    remove_background: bool
+    caption: bool
+    fuse: bool
+    template: str
+    image_weight: float
+    return_cutout: bool
+
+    @classmethod
+    def resolve(cls, options: ComposeOptions, settings: ServiceSettings) -> ResolvedOptions:
+        """Apply the settings' defaults; raises InvalidInputError for a bad template."""
+
+        def pick(value: bool | None, default: bool) -> bool:
+            return default if value is None else value
+
+        return cls(
+            remove_background=pick(options.remove_background, settings.remove_background),
+            caption=pick(options.caption, settings.captioner != "none"),
+            fuse=pick(options.fuse, True),
+            template=validate_template(
+                options.template if options.template is not None else settings.fusion_template
+            ),
+            image_weight=settings.image_weight if options.image_weight is None else options.image_weight,
+            return_cutout=options.return_cutout,
+        )
+
+
+@dataclass
+class ComposeContext:
+    """What one composed query knows so far; each stage fills in its part."""
+
+    image: Image.Image | None
+    """The reference image as received (RGB), or None for a text-only query."""
+    modification: str
+    options: ResolvedOptions
+    working_image: Image.Image | None = None
+    """The image later stages look at: the cut-out once the background is removed."""
+    mask_coverage: float | None = None
+    background_removed: bool = False
+    background_note: str = ""
+    caption: Caption | None = None
+    fused_text: str | None = None
+    image_weight: float = 0.0
+    """The weight of the reference image actually used (0 without an image)."""
+    vector: npt.NDArray[np.float32] | None = None
+
+    def __post_init__(self) -> None:
+        if self.working_image is None:
+            self.working_image = self.image
+
+
+@dataclass(frozen=True)
+class StageEnv:
+    """What stages share across requests: the model entry points and the vocabulary."""
+
+    deps: ComposeDeps
+    vocabulary: Vocabulary | None
+
+
+class Stage(Protocol):
+    """One step of the pipeline. ``skip_reason`` says why it does not run for this request
+    (``None``: it runs); ``run`` does the work and returns a short note for the explanation."""
+
+    name: str
+
+    def skip_reason(self, ctx: ComposeContext, env: StageEnv) -> str | None: ...
+
+    async def run(self, ctx: ComposeContext, env: StageEnv) -> str: ...

@@ -1,0 +1,50 @@
+"""Load the composed-query stage models once, at service start."""
+
+from __future__ import annotations
+
+import logging
+
+from schemas.errors import ModelUnavailableError
+from vectorizer_service.compose.protocols import BackgroundRemover, Captioner
+from vectorizer_service.runtime.protocol import Embedder
+from vectorizer_service.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def load_captioner(settings: ServiceSettings, embedder: Embedder) -> Captioner | None:
+    """The captioner ``settings.captioner`` names: the attribute captioner (reusing the
+    embedder, with ``settings.vocabulary``), a transformers model, or none."""
+    if settings.captioner == "none":
+        return None
+    if settings.captioner == "transformers":
+        from vectorizer_service.compose.hf_captioner import load_transformers_captioner
+
+        return load_transformers_captioner(settings)
+    from vectorizer_service.compose.attributes import AttributeCaptioner
+    from vectorizer_service.compose.vocab import load_vocabulary
+
+    return AttributeCaptioner(embedder, load_vocabulary(settings.vocabulary))
+
+
+def load_stage_models(
+    settings: ServiceSettings, embedder: Embedder
+) -> tuple[BackgroundRemover | None, Captioner | None]:
+    """Build the background remover (rembg ``settings.rembg_model`` from
+    ``settings.u2net_home``, never downloaded) and the captioner.
+
+    Raises :class:`~schemas.errors.ModelUnavailableError` when a configured model is missing,
+    except for the remover when background removal is off by default
+    (``remove_background=False``): then the stage is just unavailable to requests.
+    """
+    from vectorizer_service.compose.remover import load_remover
+
+    remover: BackgroundRemover | None
+    try:
+        remover = load_remover(settings)
+    except ModelUnavailableError as exc:
+        if settings.remove_background:
+            raise
+        log.warning("background removal unavailable: %s", exc.message)
+        remover = None
+    return remover, load_captioner(settings, embedder)

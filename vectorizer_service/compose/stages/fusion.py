@@ -1,0 +1,30 @@
+"""Fusion stage: merge caption and modification through the template."""
+
+from __future__ import annotations
+
+from vectorizer_service.compose.context import ComposeContext, StageEnv
+from vectorizer_service.compose.fusion import fuse
+
+
+class FusionStage:
+    """Writes ``ctx.fused_text``; when switched off the embedding stage uses the modification
+    alone (or the caption when there is no modification)."""
+
+    name = "fusion"
+
+    def skip_reason(self, ctx: ComposeContext, env: StageEnv) -> str | None:
+        if not ctx.options.fuse:
+            return "switched off: the query text is the modification alone"
+        return None
+
+    async def run(self, ctx: ComposeContext, env: StageEnv) -> str:
+        fusion = fuse(ctx.caption, ctx.modification, ctx.options.template, env.vocabulary)
+        ctx.fused_text = fusion.text
+        if fusion.dropped:
+            dropped = ", ".join(f"{name}={value}" for name, value in fusion.dropped.items())
+            return f"dropped caption attributes the modification overrides: {dropped}"
+        if ctx.caption is None or not ctx.caption.text.strip():
+            return "no caption: the modification alone"
+        if not ctx.modification.strip():
+            return "empty modification: the caption alone"
+        return ""

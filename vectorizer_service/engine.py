@@ -1,0 +1,290 @@
+"""The service's core API: embed texts and images, compose queries, describe the model.
+
+Transports (HTTP, gRPC) and the plugin's in-process encoder call only this. It validates input
+at the edge (limits, image decoding off the event loop) before anything is queued, then hands
+the work to batchers that share one inference thread, so models are never called concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from schemas.errors import InvalidInputError, ModelUnavailableError, NotReadyError, item_error
+from schemas.wire import ComposeOptions, ComposeResult
+from vectorizer_service.batching import Batcher, InferenceRunner, gather_all
+from vectorizer_service.compose.protocols import BackgroundRemover, Caption, Captioner, ComposeDeps, Cutout
+from vectorizer_service.images import ImageLimits, decode_image, decode_images
+from vectorizer_service.metrics import ServiceMetrics
+from vectorizer_service.runtime.protocol import Embedder, ModelInfo, Vectors
+from vectorizer_service.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from vectorizer_service.compose.pipeline import ComposePipeline
+
+__all__ = ["EmbedResult", "Engine"]
+
+log = logging.getLogger(__name__)
+
+_Row = np.ndarray[Any, np.dtype[np.float32]]
+_WARM_UP_TEXT = "a photo of a product"
+
+
+@dataclass(frozen=True)
+class EmbedResult:
+    """One L2-normalised row per input, in input order; ``(0, dimension)`` when none."""
+
+    text_vectors: Vectors
+    image_vectors: Vectors
+
+
+class Engine:
+    """Loads the models once, batches concurrent work, and answers embed / compose calls.
+
+    Components passed in win (tests pass a ``FakeEmbedder``); missing ones are loaded by
+    :meth:`start`. ``load_compose_models=False`` keeps the background remover and captioner
+    that were passed (possibly none) instead of loading the configured ones.
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        embedder: Embedder | None = None,
+        remover: BackgroundRemover | None = None,
+        captioner: Captioner | None = None,
+        *,
+        load_compose_models: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.metrics = ServiceMetrics()
+        self.image_limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+        self._embedder = embedder
+        self._remover = remover
+        self._captioner = captioner
+        self._load_compose_models = load_compose_models and remover is None and captioner is None
+        self._ready = False
+        self._runner: InferenceRunner | None = None
+        # Decoding releases the GIL; a few threads keep it off the event loop and the model thread.
+        self._decoder = ThreadPoolExecutor(
+            max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="decode"
+        )
+        self._texts: Batcher[str, _Row] | None = None
+        self._images: Batcher[Image.Image, _Row] | None = None
+        self._cutouts: Batcher[Image.Image, Cutout] | None = None
+        self._captions: Batcher[Image.Image, Caption] | None = None
+        self._pipeline: ComposePipeline | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load missing models on the inference thread, warm them up, start the batchers.
+        :attr:`ready` is true afterwards. Raises ``ModelUnavailableError`` when loading fails."""
+        if self._ready:
+            return
+        self._runner = InferenceRunner()
+        await self._runner.call(self._load_models)
+        await self._runner.call(self._warm_up)
+        self._start_batchers(self._runner)
+        self._pipeline = self._build_pipeline()
+        self._ready = True
+        log.info("engine ready: %s", self.info)
+
+    async def stop(self) -> None:
+        """Stop the batchers (queued work is cancelled) and release the threads."""
+        self._ready = False
+        for batcher in (self._texts, self._images, self._cutouts, self._captions):
+            if batcher is not None:
+                await batcher.stop()
+        if self._runner is not None:
+            self._runner.shutdown()
+            self._runner = None
+        self._decoder.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def ready(self) -> bool:
+        """True once the models are loaded and warmed up, until :meth:`stop`."""
+        return self._ready
+
+    @property
+    def info(self) -> ModelInfo:
+        """The embedding model's description; raises ``NotReadyError`` before :meth:`start`."""
+        if not self._ready or self._embedder is None:
+            raise NotReadyError("the model is still loading")
+        return self._embedder.info
+
+    # --- embedding -----------------------------------------------------------------------------
+
+    async def embed(self, texts: Sequence[str], images: Sequence[bytes]) -> EmbedResult:
+        """Embed a request's texts and encoded images. Everything is validated (limits, image
+        decoding) before anything is queued; a bad item fails the request naming its index."""
+        self._require_ready()
+        self._check_request(texts, images)
+        decoded = await self._run_decoder(decode_images, list(images), self.image_limits)
+        text_batcher, image_batcher = self._batchers()
+        text_futures = text_batcher.enqueue_many(list(texts))
+        try:
+            image_futures = image_batcher.enqueue_many(decoded)
+        except BaseException:
+            for future in text_futures:
+                future.cancel()
+            raise
+        rows = await gather_all([*text_futures, *image_futures])
+        dim = self._dimension()
+        return EmbedResult(_stack(rows[: len(texts)], dim), _stack(rows[len(texts) :], dim))
+
+    async def embed_images_decoded(self, images: Sequence[Image.Image]) -> Vectors:
+        """Embed images that are already decoded (RGB ``PIL.Image``)."""
+        self._require_ready()
+        _, image_batcher = self._batchers()
+        return _stack(await image_batcher.submit_many(list(images)), self._dimension())
+
+    async def embed_texts(self, texts: Sequence[str]) -> Vectors:
+        """Embed texts (no per-request limits: for callers inside the service, e.g. compose)."""
+        self._require_ready()
+        text_batcher, _ = self._batchers()
+        return _stack(await text_batcher.submit_many(list(texts)), self._dimension())
+
+    # --- composed query ------------------------------------------------------------------------
+
+    async def compose(self, image: bytes | None, text: str, options: ComposeOptions) -> ComposeResult:
+        """Reference image (encoded file) + requested change -> one query vector, explained."""
+        self._require_ready()
+        if len(text) > self.settings.max_text_chars:
+            raise InvalidInputError(
+                f"text: {len(text)} characters, over the limit of {self.settings.max_text_chars}"
+            )
+        if not image and not text.strip():
+            raise InvalidInputError("a composed query needs a reference image, a text, or both")
+        if image and not text.strip() and not self._any_stage_on(options):
+            raise InvalidInputError(
+                "image: every stage (remove_background, caption, fuse) is off and the text is empty: "
+                "nothing to compose"
+            )
+        reference = await self._run_decoder(_decode_reference, image, self.image_limits) if image else None
+        if self._pipeline is None:
+            raise ModelUnavailableError(
+                "composed queries are unavailable: the compose pipeline is not installed"
+            )
+        return await self._pipeline.run(reference, text, options)
+
+    def _any_stage_on(self, options: ComposeOptions) -> bool:
+        from vectorizer_service.compose.context import ResolvedOptions
+
+        resolved = ResolvedOptions.resolve(options, self.settings)
+        return resolved.remove_background or resolved.caption or resolved.fuse
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _require_ready(self) -> None:
+        if not self._ready:
+            raise NotReadyError("the model is still loading")
+
+    def _check_request(self, texts: Sequence[str], images: Sequence[bytes]) -> None:
+        limit = self.settings.max_items_per_request
+        if len(texts) + len(images) > limit:
+            raise InvalidInputError(
+                f"{len(texts)} texts + {len(images)} images is over the limit of {limit} items per request"
+            )
+        max_chars = self.settings.max_text_chars
+        for index, text in enumerate(texts):
+            if len(text) > max_chars:
+                raise item_error("texts", index, f"{len(text)} characters, over the limit of {max_chars}")
+        size = sum(len(t) for t in texts) + sum(len(i) for i in images)
+        if size > self.settings.max_request_bytes:
+            raise InvalidInputError(
+                f"request is {size} bytes, over the limit of {self.settings.max_request_bytes}"
+            )
+
+    async def _run_decoder(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._decoder, fn, *args)
+
+    def _batchers(self) -> tuple[Batcher[str, _Row], Batcher[Image.Image, _Row]]:
+        if self._texts is None or self._images is None:
+            raise NotReadyError("the model is still loading")
+        return self._texts, self._images
+
+    def _dimension(self) -> int:
+        return self.info.dimension
+
+    def _load_models(self) -> None:
+        """Runs on the inference thread, so torch's per-thread state is set where it is used."""
+        if self._embedder is None:
+            from vectorizer_service.runtime.loader import load_embedder
+
+            self._embedder = load_embedder(self.settings)
+        if self._load_compose_models:
+            try:
+                from vectorizer_service.compose.factory import load_stage_models
+            except ModuleNotFoundError as exc:
+                if exc.name != "vectorizer_service.compose.factory":
+                    raise
+                log.warning("compose stage models unavailable: %s", exc)
+                return
+            self._remover, self._captioner = load_stage_models(self.settings, self._embedder)
+
+    def _warm_up(self) -> None:
+        """One call per model, so the first request does not pay for lazy initialisation."""
+        assert self._embedder is not None
+        image = Image.new("RGB", (64, 64), (255, 255, 255))
+        self._embedder.encode_texts([_WARM_UP_TEXT])
+        self._embedder.encode_images([image])
+        if self._remover is not None:
+            self._remover.remove([image])
+        if self._captioner is not None:
+            self._captioner.caption([image])
+
+    def _start_batchers(self, runner: InferenceRunner) -> None:
+        embedder = self._embedder
+        assert embedder is not None
+        limits = {
+            "max_batch_size": self.settings.max_batch_size,
+            "max_wait_ms": self.settings.max_wait_ms,
+            "max_queue": self.settings.max_queue,
+            "observer": self.metrics,
+        }
+        self._texts = Batcher("texts", lambda b: list(embedder.encode_texts(b)), runner, **limits)
+        self._images = Batcher("images", lambda b: list(embedder.encode_images(b)), runner, **limits)
+        if self._remover is not None:
+            self._cutouts = Batcher("background", self._remover.remove, runner, **limits)
+        if self._captioner is not None:
+            self._captions = Batcher("caption", self._captioner.caption, runner, **limits)
+        for batcher in (self._texts, self._images, self._cutouts, self._captions):
+            if batcher is not None:
+                batcher.start()
+
+    def _build_pipeline(self) -> ComposePipeline | None:
+        try:
+            from vectorizer_service.compose.pipeline import ComposePipeline
+        except ModuleNotFoundError as exc:
+            if exc.name != "vectorizer_service.compose.pipeline":
+                raise
+            log.warning("compose pipeline unavailable: %s", exc)
+            return None
+        deps = ComposeDeps(
+            encode_texts=self.embed_texts,
+            encode_images=self.embed_images_decoded,
+            remove_background=self._cutouts.submit if self._cutouts is not None else None,
+            caption=self._captions.submit if self._captions is not None else None,
+        )
+        return ComposePipeline(deps, self.settings)
+
+
+def _decode_reference(data: bytes, limits: ImageLimits) -> Image.Image:
+    try:
+        return decode_image(data, limits)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"image: {exc.message}") from None
+
+
+def _stack(rows: Sequence[_Row], dimension: int) -> Vectors:
+    if not rows:
+        return np.zeros((0, dimension), np.float32)
+    return np.stack(rows).astype(np.float32, copy=False)

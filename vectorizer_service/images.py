@@ -1,0 +1,135 @@
+"""Decode and validate images at the edge, before anything is queued.
+
+Accepted: JPEG, PNG, WebP, GIF (first frame) and BMP, as raw bytes or base64 text with an
+optional ``data:image/...;base64,`` prefix. Every image comes out as an RGB ``PIL.Image``:
+grayscale, palette and CMYK are converted, transparency is composited on white, EXIF
+orientation is applied. Sizes are checked from the header before the pixels are decoded, so a
+decompression bomb is rejected without allocating it.
+
+Errors are :class:`~schemas.errors.InvalidInputError`; the functions that take an index name
+the offending item (``images[3]: truncated or corrupt image``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from schemas.errors import InvalidInputError, item_error
+
+__all__ = [
+    "ALLOWED_FORMATS",
+    "ImageLimits",
+    "base64_to_bytes",
+    "decode_image",
+    "decode_images",
+    "to_rgb",
+]
+
+ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+"""PIL format names the service decodes; anything else is rejected as not an image."""
+
+_DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,")
+_WHITE = (255, 255, 255)
+_ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Per-image limits (``ServiceSettings.max_image_bytes`` / ``max_image_pixels``)."""
+
+    max_bytes: int
+    max_pixels: int
+
+
+def base64_to_bytes(value: str, max_bytes: int) -> bytes:
+    """Decode base64 text (optionally a ``data:image/...;base64,`` URL) to bytes.
+
+    Raises :class:`InvalidInputError` for invalid base64, an empty image, or one larger than
+    ``max_bytes`` (checked from the text's length before decoding).
+    """
+    text = _DATA_URL.sub("", value, count=1)
+    # 4 base64 characters carry 3 bytes; reject before allocating the decoded copy.
+    if len(text) // 4 * 3 > max_bytes + 3:
+        raise InvalidInputError(f"image is larger than the limit of {max_bytes} bytes")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInputError(f"invalid base64 ({exc})") from None
+    if not data:
+        raise InvalidInputError("empty image")
+    if len(data) > max_bytes:
+        raise InvalidInputError(f"image is {len(data)} bytes, over the limit of {max_bytes}")
+    return data
+
+
+def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
+    """Decode one encoded image to RGB, enforcing ``limits``; raises :class:`InvalidInputError`."""
+    if not data:
+        raise InvalidInputError("empty image")
+    if len(data) > limits.max_bytes:
+        raise InvalidInputError(f"image is {len(data)} bytes, over the limit of {limits.max_bytes}")
+    with warnings.catch_warnings():
+        # We enforce our own pixel limit below; PIL's warning would only be noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+        except Image.DecompressionBombError as exc:
+            raise InvalidInputError(f"image is too large to decode ({exc})") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise InvalidInputError(
+                "not an image (cannot identify format; accepted: JPEG, PNG, WebP, GIF, BMP)"
+            ) from None
+        width, height = image.size
+        if width * height > limits.max_pixels:
+            raise InvalidInputError(
+                f"image is {width}x{height} = {width * height} pixels, over the limit of {limits.max_pixels}"
+            )
+        if width == 0 or height == 0:
+            raise InvalidInputError("image has no pixels")
+        try:
+            image.seek(0)  # animated GIF / WebP: the first frame
+            image.load()
+            rgb = to_rgb(ImageOps.exif_transpose(image))
+        except Image.DecompressionBombError as exc:
+            raise InvalidInputError(f"image is too large to decode ({exc})") from None
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+            raise InvalidInputError(f"truncated or corrupt image ({exc})") from None
+    return rgb
+
+
+def decode_images(images: Sequence[bytes], limits: ImageLimits, field: str = "images") -> list[Image.Image]:
+    """Decode a request's images; the first bad one fails with its index named."""
+    decoded: list[Image.Image] = []
+    for index, data in enumerate(images):
+        try:
+            decoded.append(decode_image(data, limits))
+        except InvalidInputError as exc:
+            raise item_error(field, index, exc.message) from None
+    return decoded
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any PIL mode to RGB; transparent pixels become white, not black."""
+    if image.mode == "RGB" and "transparency" not in image.info:
+        return image
+    if image.mode.startswith("I;16"):
+        # 16-bit grayscale: keep the high byte, PIL's own conversion would clip to white.
+        high = (np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8)
+        return Image.fromarray(high).convert("RGB")
+    if image.mode == "P" or (image.mode in ("RGB", "L") and "transparency" in image.info):
+        image = image.convert("RGBA") if "transparency" in image.info else image.convert("RGB")
+    if image.mode in _ALPHA_MODES:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, _WHITE)
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")

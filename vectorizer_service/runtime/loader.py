@@ -1,0 +1,156 @@
+"""Load the configured embedding model once, at startup; never during a request.
+
+Device ``auto`` picks CUDA when available; precision ``auto`` is fp16 on CUDA and fp32 on CPU.
+Offline (``settings.offline`` or ``HF_HUB_OFFLINE=1``) nothing touches the network: weights must
+be local files or already in the Hugging Face cache, and a missing one fails startup with one
+message naming the model and how to supply it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from schemas.errors import ModelUnavailableError
+from vectorizer_service.runtime import _open_clip_sources as sources
+from vectorizer_service.runtime.protocol import Embedder
+from vectorizer_service.settings import ServiceSettings
+
+__all__ = ["is_offline", "load_embedder", "resolve_device", "resolve_dtype"]
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` is the first CUDA device when there is one, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ModelUnavailableError(
+            f"device {device!r} requested but CUDA is not available; use --device cpu"
+        )
+    return resolved
+
+
+def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """``auto`` is fp16 on CUDA (half the memory, tensor cores) and fp32 on CPU (where fp16
+    matmuls are slow or unsupported)."""
+    if precision == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    if precision == "fp16" and device.type == "cpu":
+        raise ModelUnavailableError("precision fp16 needs a CUDA device; use --precision fp32 on CPU")
+    return torch.float16 if precision == "fp16" else torch.float32
+
+
+def is_offline(settings: ServiceSettings) -> bool:
+    """Offline when the settings say so or the Hugging Face hub is switched off (HF_HUB_OFFLINE)."""
+    from huggingface_hub import constants
+
+    return settings.offline or bool(constants.HF_HUB_OFFLINE)
+
+
+def load_embedder(settings: ServiceSettings) -> Embedder:
+    """Load the model named by ``settings`` with its preprocessing and tokenizer, in eval mode.
+
+    Raises :class:`~schemas.errors.ModelUnavailableError` when the weights cannot be found or
+    loaded; the message names the model and how to supply it.
+    """
+    if settings.torch_threads is not None:
+        torch.set_num_threads(settings.torch_threads)
+    device = resolve_device(settings.device)
+    dtype = resolve_dtype(settings.precision, device)
+    offline = is_offline(settings)
+    log.info("loading %s model %s on %s (%s)", settings.backend, settings.model, device, dtype)
+    if settings.backend == "open_clip":
+        return _load_open_clip(settings, device, dtype, offline)
+    return _load_transformers(settings, device, dtype, offline)
+
+
+def _load_open_clip(
+    settings: ServiceSettings, device: torch.device, dtype: torch.dtype, offline: bool
+) -> Embedder:
+    import open_clip
+
+    from vectorizer_service.runtime.open_clip_backend import OpenClipEmbedder
+
+    source = sources.resolve(settings.model, settings.pretrained, offline=offline)
+    precision = "fp16" if dtype == torch.float16 else "fp32"
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            source.model_name,
+            pretrained=source.pretrained or None,
+            device=device,
+            precision=precision,
+            force_quick_gelu=source.force_quick_gelu,
+            **source.preprocess_kwargs,
+        )
+        tokenizer = open_clip.get_tokenizer(source.model_name)
+    except (OSError, RuntimeError, ValueError, KeyError) as exc:
+        raise ModelUnavailableError(
+            f"cannot load open_clip model {settings.model!r} (pretrained {settings.pretrained!r}): "
+            f"{exc}. {sources.HOW_TO_SUPPLY}"
+        ) from exc
+    model.eval()
+    return OpenClipEmbedder(
+        model,
+        preprocess,  # type: ignore[arg-type]  # open_clip's transforms are untyped callables
+        tokenizer,
+        name=settings.model,
+        pretrained=settings.pretrained,
+        device=device,
+        dtype=dtype,
+        trim_text=settings.trim_text,
+    )
+
+
+_HOW_TO_SUPPLY_HF = (
+    "Pass a local save_pretrained directory (--model /models/clip-vit-base-patch32), or run once "
+    "online to fill the Hugging Face cache."
+)
+
+
+def _load_transformers(
+    settings: ServiceSettings, device: torch.device, dtype: torch.dtype, offline: bool
+) -> Embedder:
+    from transformers import AutoConfig, AutoModel, AutoProcessor
+
+    from vectorizer_service.runtime.transformers_backend import SUPPORTED_MODEL_TYPES, TransformersEmbedder
+
+    model_id = settings.model
+    is_local = Path(model_id).expanduser().is_dir()
+    if not is_local and _looks_like_path(model_id):
+        raise ModelUnavailableError(
+            f"transformers model directory {model_id!r} not found. {_HOW_TO_SUPPLY_HF}"
+        )
+    source = str(Path(model_id).expanduser()) if is_local else model_id
+    kwargs: dict[str, Any] = {"local_files_only": offline or is_local}
+    try:
+        config = AutoConfig.from_pretrained(source, **kwargs)
+        if config.model_type not in SUPPORTED_MODEL_TYPES:
+            raise ModelUnavailableError(
+                f"transformers model {model_id!r} is a {config.model_type!r} model; "
+                f"supported: {', '.join(SUPPORTED_MODEL_TYPES)} (CLIPModel, SiglipModel)"
+            )
+        model = AutoModel.from_pretrained(source, dtype=dtype, **kwargs)
+        processor = AutoProcessor.from_pretrained(source, **kwargs)  # type: ignore[no-untyped-call]
+    except (OSError, ValueError, KeyError) as exc:
+        if offline and not is_local:
+            problem = "is not in the local Hugging Face cache and the service is offline"
+        else:
+            problem = f"cannot be loaded ({str(exc).strip().rstrip('.')})"
+        raise ModelUnavailableError(
+            f"transformers model {model_id!r} {problem}. {_HOW_TO_SUPPLY_HF}"
+        ) from exc
+    model.to(device).eval()
+    return TransformersEmbedder(
+        model, processor, name=model_id, device=device, dtype=dtype, trim_text=settings.trim_text
+    )
+
+
+def _looks_like_path(value: str) -> bool:
+    # Hub ids are "org/name"; anything absolute, relative or deeper is meant as a directory.
+    return value.startswith(("/", "./", "../", "~")) or value.count("/") > 1

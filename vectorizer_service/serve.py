@@ -1,0 +1,160 @@
+"""Run the service: HTTP (uvicorn) and gRPC (grpc.aio) in one process and one event loop.
+
+The model is loaded once, after both servers are listening, so liveness answers while it loads
+and readiness (HTTP ``/.well-known/ready``, gRPC health) turns on when it is warmed up. SIGINT
+and SIGTERM stop both servers gracefully: gRPC health goes NOT_SERVING, in-flight calls finish.
+
+``add_serve_arguments`` generates one ``--flag`` per :class:`ServiceSettings` field, so every
+environment variable ``GROUNDED_<FIELD>`` has a flag; a flag given on the command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import types
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import uvicorn
+from pydantic.fields import FieldInfo
+
+from vectorizer_service.settings import ENV_PREFIX, ServiceSettings
+
+__all__ = ["add_serve_arguments", "serve", "serve_async", "settings_from_args"]
+
+log = logging.getLogger("vectorizer_service")
+
+_GRPC_GRACE_S = 5.0
+_HTTP_GRACE_S = 10
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add one ``--field-name`` option per :class:`ServiceSettings` field to ``parser``.
+
+    Options default to "not given" so that :func:`settings_from_args` only overrides what was
+    on the command line; everything else comes from ``GROUNDED_*`` variables or the defaults.
+    """
+    group = parser.add_argument_group("service settings (each also read from GROUNDED_<NAME>)")
+    for name, field in ServiceSettings.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        env = f"{ENV_PREFIX}{name.upper()}"
+        described = field.description or name
+        kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS}
+        kwargs.update(_argument_type(field))
+        default = "" if field.default is None else f", default {field.default}"
+        group.add_argument(flag, help=f"{described} [env {env}{default}]".replace("%", "%%"), **kwargs)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
+    """Settings from the environment, overridden by the flags given on the command line."""
+    given = {name: value for name, value in vars(args).items() if name in ServiceSettings.model_fields}
+    return ServiceSettings(**given)
+
+
+def _argument_type(field: FieldInfo) -> dict[str, Any]:
+    annotation = field.annotation
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        annotation = args[0]  # T | None: the flag takes a T
+        args = list(typing.get_args(annotation))
+    if annotation is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if typing.get_origin(annotation) is Literal:
+        return {"choices": args, "type": type(args[0])}
+    if annotation in (int, float, Path):
+        return {"type": annotation}
+    return {"type": str}
+
+
+def serve(settings: ServiceSettings) -> None:
+    """Run both servers until SIGINT / SIGTERM. Raises the model's loading error, if any."""
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(serve_async(settings))
+
+
+async def serve_async(settings: ServiceSettings, stop: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set (or a signal arrives); load the model once, in the background."""
+    from vectorizer_service.engine import Engine
+    from vectorizer_service.transports.grpc import GrpcTransport
+    from vectorizer_service.transports.http import create_app
+
+    stop = stop or asyncio.Event()
+    engine = Engine(settings)
+    config = uvicorn.Config(
+        create_app(engine, manage_engine=False),
+        host=settings.host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=settings.log_level.lower() == "debug",  # per-request logging costs throughput
+        timeout_graceful_shutdown=_HTTP_GRACE_S,
+    )
+    http = _Server(config)
+    grpc_transport = (
+        GrpcTransport(engine, f"{settings.host}:{settings.grpc_port}") if settings.grpc_port else None
+    )
+    failure: list[BaseException] = []
+
+    async def load() -> None:
+        try:
+            await engine.start()
+        except Exception as exc:
+            log.error("loading the model failed; shutting down: %s", exc)
+            failure.append(exc)
+            stop.set()
+            return
+        if grpc_transport is not None:
+            await grpc_transport.update_health()
+
+    with _stop_on_signals(stop):
+        if grpc_transport is not None:
+            await grpc_transport.start()
+            log.info("gRPC listening on %s:%d", settings.host, grpc_transport.port)
+        http_task = asyncio.create_task(http.serve(), name="http")
+        load_task = asyncio.create_task(load(), name="load-model")
+        stop_task = asyncio.create_task(stop.wait(), name="stop")
+        try:
+            await asyncio.wait({http_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            log.info("shutting down")
+            load_task.cancel()
+            stop_task.cancel()
+            http.should_exit = True
+            if grpc_transport is not None:
+                await grpc_transport.stop(_GRPC_GRACE_S)
+            await http_task
+            await engine.stop()
+    if failure:
+        raise failure[0]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling: :func:`serve_async` owns the signals,
+    so gRPC and the engine shut down in the same orderly pass."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,237 @@
+"""gRPC transport (grpc.aio): ``grounded.v1.Vectorizer``, grpc.health.v1 and reflection.
+
+Methods only convert messages and call the engine. One interceptor maps every exception to
+its status code (via :func:`~vectorizer_service.transports.errors.describe_error`) and records
+the metrics, so no method has a try/except of its own. Health is ``NOT_SERVING`` until the
+engine is ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from pydantic import ValidationError
+
+from schemas import grounded_pb2 as pb
+from schemas import grounded_pb2_grpc as pb_grpc
+from schemas.errors import GroundedError, InvalidInputError
+from schemas.wire import ComposeOptions, ComposeResult
+from vectorizer_service.engine import EmbedResult, Engine
+from vectorizer_service.metrics import OUTCOME_CANCELLED, OUTCOME_OK, ServiceMetrics
+from vectorizer_service.transports.errors import describe_error, validation_message
+
+__all__ = ["SERVICE_NAME", "GrpcTransport", "VectorizerServicer"]
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Vectorizer"].full_name
+_STREAM_WINDOW = 8
+"""EmbedStream requests in flight at once: enough to fill model batches, bounded memory."""
+_OPTIONAL_COMPOSE_FIELDS = ("remove_background", "caption", "fuse", "template", "image_weight")
+
+
+class VectorizerServicer(pb_grpc.VectorizerServicer):
+    """``grounded.v1.Vectorizer`` over an :class:`Engine`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def Embed(self, request: pb.EmbedRequest, context: grpc.aio.ServicerContext) -> pb.EmbedResponse:
+        result = await self._engine.embed(list(request.texts), list(request.images))
+        return _embed_response(result, request.request_id)
+
+    async def EmbedStream(
+        self, request_iterator: AsyncIterator[pb.EmbedRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.EmbedResponse]:
+        """Answers in request order; up to ``_STREAM_WINDOW`` requests are embedded concurrently
+        so their items share model batches."""
+        window: asyncio.Queue[asyncio.Future[pb.EmbedResponse] | None] = asyncio.Queue(_STREAM_WINDOW)
+        reader = asyncio.ensure_future(self._read_stream(request_iterator, window))
+        try:
+            while (pending := await window.get()) is not None:
+                yield await pending
+        finally:
+            reader.cancel()
+            while not window.empty():
+                leftover = window.get_nowait()
+                if leftover is not None:
+                    leftover.cancel()
+
+    async def _read_stream(
+        self,
+        request_iterator: AsyncIterator[pb.EmbedRequest],
+        window: asyncio.Queue[asyncio.Future[pb.EmbedResponse] | None],
+    ) -> None:
+        try:
+            async for request in request_iterator:
+                await window.put(asyncio.ensure_future(self._embed_one_of_stream(request)))
+        except Exception as exc:  # reading failed: the consumer raises it in order
+            failed: asyncio.Future[pb.EmbedResponse] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            await window.put(failed)
+        await window.put(None)
+
+    async def _embed_one_of_stream(self, request: pb.EmbedRequest) -> pb.EmbedResponse:
+        try:
+            result = await self._engine.embed(list(request.texts), list(request.images))
+        except GroundedError as exc:
+            if not request.request_id:
+                raise
+            # Same kind of error, naming the request the client can match.
+            raise type(exc)(f"request {request.request_id!r}: {exc.message}") from exc
+        return _embed_response(result, request.request_id)
+
+    async def GetModelInfo(
+        self, request: pb.ModelInfoRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ModelInfoResponse:
+        return pb.ModelInfoResponse(**asdict(self._engine.info))
+
+    async def ComposeQuery(
+        self, request: pb.ComposeQueryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ComposeQueryResponse:
+        options = _compose_options(request.options)
+        result = await self._engine.compose(request.image or None, request.text, options)
+        return _compose_response(result)
+
+
+class GrpcTransport:
+    """The gRPC server: our service, health and reflection, with the error interceptor.
+
+    Construct inside the event loop that will run it. ``port`` is the bound port (useful with
+    port 0 in tests).
+    """
+
+    def __init__(self, engine: Engine, address: str) -> None:
+        self._engine = engine
+        # Room for framing on top of the largest accepted request.
+        max_message = engine.settings.max_request_bytes + 64 * 1024
+        self.server = grpc.aio.server(
+            interceptors=[_ErrorBoundary(engine.metrics)],
+            options=[("grpc.max_receive_message_length", max_message)],
+        )
+        pb_grpc.add_VectorizerServicer_to_server(VectorizerServicer(engine), self.server)
+        self.health = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+        reflection.enable_server_reflection((SERVICE_NAME, health_name, reflection.SERVICE_NAME), self.server)
+        self.port = self.server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"cannot bind the gRPC server to {address}")
+
+    async def start(self) -> None:
+        """Start serving; health reflects whether the engine is ready yet."""
+        await self.server.start()
+        await self.update_health()
+
+    async def update_health(self) -> None:
+        """Publish SERVING once the engine is ready (call after ``engine.start()``)."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if self._engine.ready
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, status)
+
+    async def stop(self, grace: float | None = 5.0) -> None:
+        """Report NOT_SERVING, let in-flight calls finish for ``grace`` seconds, stop."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+
+# --- message conversion ----------------------------------------------------------------------
+
+
+def _embed_response(result: EmbedResult, request_id: str) -> pb.EmbedResponse:
+    return pb.EmbedResponse(
+        text_vectors=[pb.Vector(values=row) for row in result.text_vectors.tolist()],
+        image_vectors=[pb.Vector(values=row) for row in result.image_vectors.tolist()],
+        request_id=request_id,
+    )
+
+
+def _compose_options(message: pb.ComposeOptions) -> ComposeOptions:
+    values: dict[str, Any] = {f: getattr(message, f) for f in _OPTIONAL_COMPOSE_FIELDS if message.HasField(f)}
+    try:
+        return ComposeOptions(**values, return_cutout=message.return_cutout)
+    except ValidationError as exc:
+        raise InvalidInputError(validation_message(exc)) from None
+
+
+def _compose_response(result: ComposeResult) -> pb.ComposeQueryResponse:
+    explanation = result.explanation.model_dump(exclude={"timings", "cutout_png"}, exclude_none=True)
+    return pb.ComposeQueryResponse(
+        vector=result.vector,
+        explanation=pb.ComposeExplanation(
+            **explanation,
+            timings=[pb.StageTiming(**t.model_dump()) for t in result.explanation.timings],
+            cutout_png=result.explanation.cutout_png or b"",
+        ),
+    )
+
+
+# --- the one error boundary -------------------------------------------------------------------
+
+_Handler = Callable[..., Any]
+
+
+class _ErrorBoundary(grpc.aio.ServerInterceptor):
+    """Wraps each of our methods: exceptions become status codes, outcomes become metrics."""
+
+    def __init__(self, metrics: ServiceMetrics) -> None:
+        self._metrics = metrics
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or not method.startswith(f"/{SERVICE_NAME}/"):
+            return handler
+        if handler.unary_unary is not None:
+            return handler._replace(unary_unary=self._wrap_unary(method, handler.unary_unary))
+        if handler.stream_stream is not None:
+            return handler._replace(stream_stream=self._wrap_stream(method, handler.stream_stream))
+        return handler
+
+    def _wrap_unary(self, method: str, behavior: _Handler) -> _Handler:
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async with self._boundary(method, context):
+                return await behavior(request, context)
+
+        return unary
+
+    def _wrap_stream(self, method: str, behavior: _Handler) -> _Handler:
+        async def stream(request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async with self._boundary(method, context):
+                async for response in behavior(request_iterator, context):
+                    yield response
+
+        return stream
+
+    @contextlib.asynccontextmanager
+    async def _boundary(self, method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        outcome = OUTCOME_OK
+        try:
+            yield
+        except asyncio.CancelledError:
+            outcome = OUTCOME_CANCELLED
+            raise
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            reply = describe_error(exc, method)
+            outcome = reply.kind.value
+            await context.abort(grpc.StatusCode[reply.status.grpc], reply.message)
+        finally:
+            self._metrics.request_done(method, outcome, time.perf_counter() - started)

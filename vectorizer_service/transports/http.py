@@ -1,0 +1,246 @@
+"""HTTP transport: Weaviate's multi2vec-clip inference contract, plus /compose and /metrics.
+
+A stock Weaviate (``ENABLE_MODULES=multi2vec-clip``, ``CLIP_INFERENCE_API=http://<host>:<port>``)
+calls ``/.well-known/ready``, ``/meta`` and ``/vectorize``. Every error body is
+``{"error": "<message>"}``: Weaviate reads that field and treats any other body as a parse
+failure. Routes only convert messages; one ASGI boundary maps every exception (via
+:func:`~vectorizer_service.transports.errors.describe_error`) and records the metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from schemas.errors import STATUS_BY_KIND, ErrorKind, InvalidInputError, NotReadyError, item_error
+from schemas.wire import ComposeRequest, ModelMeta, VectorizeRequest
+from vectorizer_service.engine import Engine
+from vectorizer_service.images import base64_to_bytes
+from vectorizer_service.metrics import CONTENT_TYPE, OUTCOME_CANCELLED, OUTCOME_OK, ServiceMetrics
+from vectorizer_service.transports.errors import describe_error, validation_message
+
+__all__ = ["create_app"]
+
+_M = TypeVar("_M", bound=BaseModel)
+_T = TypeVar("_T")
+
+_ROUTES = frozenset(
+    {"/.well-known/live", "/.well-known/ready", "/meta", "/vectorize", "/compose", "/metrics"}
+)
+_OUTCOME_KEY = "grounded_outcome"
+_CLIENT_GONE = 499  # nobody reads it: the client has disconnected
+
+router = APIRouter()
+
+
+def create_app(engine: Engine, *, manage_engine: bool = True) -> FastAPI:
+    """The FastAPI app over ``engine``. With ``manage_engine`` the app's lifespan starts and
+    stops the engine; ``serve`` passes ``False`` and starts it itself, so liveness answers
+    while the model loads."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_engine:
+            await engine.start()
+        try:
+            yield
+        finally:
+            if manage_engine:
+                await engine.stop()
+
+    app = FastAPI(title="Grounded vectorizer", version="1", lifespan=lifespan)
+    app.state.engine = engine
+    app.add_middleware(_ErrorBoundary, metrics=engine.metrics)
+    app.add_exception_handler(StarletteHTTPException, _framework_http_error)
+    app.add_exception_handler(RequestValidationError, _framework_validation_error)
+    app.include_router(router)
+    return app
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+
+@router.get("/.well-known/live", status_code=204)
+async def live() -> Response:
+    """The process is up (even while the model loads)."""
+    return Response(status_code=204)
+
+
+@router.get("/.well-known/ready", status_code=204)
+async def ready(request: Request) -> Response:
+    """204 once the model is loaded and warmed up, 503 before."""
+    if not _engine(request).ready:
+        raise NotReadyError("the model is still loading")
+    return Response(status_code=204)
+
+
+@router.get("/meta", response_model=ModelMeta)
+async def meta(request: Request) -> Response:
+    """The model the service runs."""
+    return _json(asdict(_engine(request).info))
+
+
+@router.post("/vectorize")
+async def vectorize(request: Request) -> Response:
+    """``{"texts": [...], "images": [base64...]}`` -> ``{"textVectors", "imageVectors"}``."""
+    engine = _engine(request)
+    body = _parse(VectorizeRequest, await _read_body(request, engine.settings.max_request_bytes))
+    images = [_image_bytes(value, engine, index) for index, value in enumerate(body.images or [])]
+    result = await _unless_disconnected(request, engine.embed(body.texts or [], images))
+    if result is None:
+        return Response(status_code=_CLIENT_GONE)
+    return _json({"textVectors": result.text_vectors.tolist(), "imageVectors": result.image_vectors.tolist()})
+
+
+@router.post("/compose")
+async def compose(request: Request) -> Response:
+    """Reference image + requested change -> ``ComposeResult``."""
+    engine = _engine(request)
+    body = _parse(ComposeRequest, await _read_body(request, engine.settings.max_request_bytes))
+    image = _image_bytes(body.image, engine) if body.image else None
+    result = await _unless_disconnected(request, engine.compose(image, body.text, body.options))
+    if result is None:
+        return Response(status_code=_CLIENT_GONE)
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of this engine."""
+    return Response(_engine(request).metrics.render(), media_type=CONTENT_TYPE)
+
+
+# --- message conversion ----------------------------------------------------------------------
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _json(content: Any, status_code: int = 200) -> Response:
+    body = json.dumps(content, separators=(",", ":"), allow_nan=False)
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing more than ``limit`` bytes without reading them all."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise InvalidInputError(f"request body is {declared} bytes, over the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise InvalidInputError(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(model: type[_M], body: bytes) -> _M:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidInputError(validation_message(exc)) from None
+
+
+def _image_bytes(value: str, engine: Engine, index: int | None = None) -> bytes:
+    try:
+        return base64_to_bytes(value, engine.settings.max_image_bytes)
+    except InvalidInputError as exc:
+        if index is None:
+            raise InvalidInputError(f"image: {exc.message}") from None
+        raise item_error("images", index, exc.message) from None
+
+
+async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, _T]) -> _T | None:
+    """Run ``work`` but cancel it when the client disconnects, so its queued items are skipped
+    before inference. Returns ``None`` in that case."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request.receive))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+            request.scope.setdefault("state", {})[_OUTCOME_KEY] = OUTCOME_CANCELLED
+    with contextlib.suppress(asyncio.CancelledError):
+        return await task
+    return None
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+# --- the one error boundary -------------------------------------------------------------------
+
+
+async def _framework_http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's own errors (unknown route, wrong method) in our ``{"error": ...}`` shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    kind = ErrorKind.NOT_FOUND if exc.status_code == 404 else ErrorKind.INVALID_INPUT
+    request.scope.setdefault("state", {})[_OUTCOME_KEY] = kind.value
+    return _json({"error": str(exc.detail)}, exc.status_code)
+
+
+async def _framework_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    request.scope.setdefault("state", {})[_OUTCOME_KEY] = ErrorKind.INVALID_INPUT.value
+    message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+    return _json({"error": message or "invalid request"}, STATUS_BY_KIND[ErrorKind.INVALID_INPUT].http)
+
+
+class _ErrorBoundary:
+    """Pure ASGI middleware: maps every exception a route raises to ``{"error": ...}`` with
+    the status of its kind, and records requests and latency by route and outcome."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = scope["path"] if scope["path"] in _ROUTES else "other"
+        started = time.perf_counter()
+        response_started = False
+        status = 500
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal response_started, status
+            if message["type"] == "http.response.start":
+                response_started, status = True, message["status"]
+            await send(message)
+
+        outcome: str | None = None
+        try:
+            await self.app(scope, receive, send_and_watch)
+        except Exception as exc:
+            reply = describe_error(exc, f"{scope['method']} {scope['path']}")
+            outcome = reply.kind.value
+            if response_started:
+                raise
+            await _json({"error": reply.message}, reply.status.http)(scope, receive, send)
+        finally:
+            if outcome is None:
+                state: dict[str, Any] = scope.get("state", {})
+                outcome = state.get(_OUTCOME_KEY) or (
+                    OUTCOME_OK if status < 400 else ErrorKind.INTERNAL.value
+                )
+            self.metrics.request_done(route, outcome, time.perf_counter() - started)
