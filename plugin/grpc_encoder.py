@@ -105,8 +105,14 @@ class GrpcEncoder:
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, f"GetModelInfo on {self._address}") from exc
         return ModelMeta(
-            name=r.name, backend=r.backend, pretrained=r.pretrained, dimension=r.dimension, device=r.device,
-            dtype=r.dtype, context_length=r.context_length, text_trimming=r.text_trimming,
+            name=r.name,
+            backend=r.backend,
+            pretrained=r.pretrained,
+            dimension=r.dimension,
+            device=r.device,
+            dtype=r.dtype,
+            context_length=r.context_length,
+            text_trimming=r.text_trimming,
         )
 
     def _embed(self, requests: list[pb.EmbedRequest], images: bool) -> Vectors:
@@ -121,18 +127,23 @@ class GrpcEncoder:
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, f"embedding on {self._address}") from exc
         by_id = {a.request_id: a for a in answers}
-        parts = [_vectors(by_id[r.request_id].image_vectors if images else by_id[r.request_id].text_vectors)
-                 for r in requests]
+        parts = [
+            _vectors(by_id[r.request_id].image_vectors if images else by_id[r.request_id].text_vectors)
+            for r in requests
+        ]
         return np.concatenate(parts, axis=0)
 
     def embed_images(self, images: Sequence[bytes]) -> Vectors:
-        requests = [pb.EmbedRequest(images=chunk, request_id=str(i))
-                    for i, chunk in enumerate(_chunks(images, len))]
+        requests = [
+            pb.EmbedRequest(images=chunk, request_id=str(i)) for i, chunk in enumerate(_chunks(images, len))
+        ]
         return self._embed(requests, images=True)
 
     def embed_texts(self, texts: Sequence[str]) -> Vectors:
-        requests = [pb.EmbedRequest(texts=chunk, request_id=str(i))
-                    for i, chunk in enumerate(_chunks(texts, lambda t: len(t.encode())))]
+        requests = [
+            pb.EmbedRequest(texts=chunk, request_id=str(i))
+            for i, chunk in enumerate(_chunks(texts, lambda t: len(t.encode())))
+        ]
         return self._embed(requests, images=False)
 
     def compose(self, image: bytes | None, text: str, options: ComposeOptions | None = None) -> ComposeResult:

@@ -70,9 +70,7 @@ class _Pending:
     uuid: str
 
 
-def combine_vectors(
-    spec: VectorSpec, image_vectors: Vectors, text_vectors: dict[str, Vectors]
-) -> Vectors:
+def combine_vectors(spec: VectorSpec, image_vectors: Vectors, text_vectors: dict[str, Vectors]) -> Vectors:
     """Weighted mean of each object's field vectors, L2-normalised: what multi2vec-clip computes
     from the same fields and weights (up to scale, which cosine distance ignores)."""
     weights = list(spec.image_fields.values()) + list(spec.text_fields.values())
@@ -157,9 +155,7 @@ class _Ingestor:
         return data
 
     def _rows(self, loaded: Sequence[tuple[_Pending, bytes]]) -> list[ProductRow]:
-        props = [
-            product_properties(p.product, base64.b64encode(img).decode("ascii")) for p, img in loaded
-        ]
+        props = [product_properties(p.product, base64.b64encode(img).decode("ascii")) for p, img in loaded]
         if self.store.computes_vectors or not loaded:
             return [ProductRow(p.uuid, pr) for (p, _), pr in zip(loaded, props, strict=True)]
         vectors = self._vectors([img for _, img in loaded], props)
@@ -174,8 +170,10 @@ class _Ingestor:
         assert self.encoder is not None
         try:
             image_vecs = self.encoder.embed_images(images)
-            texts = {name: self.encoder.embed_texts([str(p.get(name) or "") for p in props])
-                     for name in self.vector.text_fields}
+            texts = {
+                name: self.encoder.embed_texts([str(p.get(name) or "") for p in props])
+                for name in self.vector.text_fields
+            }
             return list(combine_vectors(self.vector, image_vecs, texts))
         except InvalidInputError:
             if len(images) == 1:

@@ -139,7 +139,7 @@ class Batcher(Generic[T, R]):
         futures: list[asyncio.Future[R]] = []
         for item in items:
             pending: _Pending[T, R] = _Pending(item, loop.create_future())
-            pending.future.add_done_callback(lambda _f, p=pending: self._withdraw(p))
+            pending.future.add_done_callback(functools.partial(self._withdraw, pending))
             self._queue.append(pending)
             futures.append(pending.future)
         self._set_depth(self._depth + len(items))
@@ -155,7 +155,7 @@ class Batcher(Generic[T, R]):
         """Queue one item and wait for its result."""
         return (await self.submit_many([item]))[0]
 
-    def _withdraw(self, pending: _Pending[T, R]) -> None:
+    def _withdraw(self, pending: _Pending[T, R], _future: asyncio.Future[R]) -> None:
         # A caller that went away no longer holds queue capacity.
         if pending.queued and pending.future.cancelled():
             pending.queued = False

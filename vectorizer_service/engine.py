@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 _Row = np.ndarray[Any, np.dtype[np.float32]]
 _WARM_UP_TEXT = "a photo of a product"
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 
 @dataclass(frozen=True)
@@ -244,18 +246,25 @@ class Engine:
     def _start_batchers(self, runner: InferenceRunner) -> None:
         embedder = self._embedder
         assert embedder is not None
-        limits = {
-            "max_batch_size": self.settings.max_batch_size,
-            "max_wait_ms": self.settings.max_wait_ms,
-            "max_queue": self.settings.max_queue,
-            "observer": self.metrics,
-        }
-        self._texts = Batcher("texts", lambda b: list(embedder.encode_texts(b)), runner, **limits)
-        self._images = Batcher("images", lambda b: list(embedder.encode_images(b)), runner, **limits)
+        settings = self.settings
+
+        def make(name: str, fn: Callable[[list[_In]], Sequence[_Out]]) -> Batcher[_In, _Out]:
+            return Batcher(
+                name,
+                fn,
+                runner,
+                max_batch_size=settings.max_batch_size,
+                max_wait_ms=settings.max_wait_ms,
+                max_queue=settings.max_queue,
+                observer=self.metrics,
+            )
+
+        self._texts = make("texts", lambda b: list(embedder.encode_texts(b)))
+        self._images = make("images", lambda b: list(embedder.encode_images(b)))
         if self._remover is not None:
-            self._cutouts = Batcher("background", self._remover.remove, runner, **limits)
+            self._cutouts = make("background", self._remover.remove)
         if self._captioner is not None:
-            self._captions = Batcher("caption", self._captioner.caption, runner, **limits)
+            self._captions = make("caption", self._captioner.caption)
         for batcher in (self._texts, self._images, self._cutouts, self._captions):
             if batcher is not None:
                 batcher.start()

@@ -102,7 +102,8 @@ def _open(
             raise
         console.print(
             Panel(
-                f"Cannot load the configured model ({service.model} / {service.pretrained}):\n{exc.message}\n\n"
+                f"Cannot load the configured model ({service.model} / {service.pretrained}):\n"
+                f"{exc.message}\n\n"
                 f"FALLING BACK to a RANDOMLY INITIALISED {FALLBACK_ARCH}. The pipeline runs for real, "
                 "but its RANKINGS ARE MEANINGLESS. Configure real weights (--model/--pretrained) for "
                 "real results.",
@@ -162,8 +163,10 @@ def run_demo(
         info = encoder.model_info()
         hits, total = zero_shot_check(encoder)
         meaningless = fell_back or hits < total - 1
-        console.print(f"model: {info.name} ({info.backend}, {info.pretrained or 'no tag'}), {info.dimension}-d, "
-                      f"{info.device}; zero-shot check {hits}/{total}")
+        console.print(
+            f"model: {info.name} ({info.backend}, {info.pretrained or 'no tag'}), {info.dimension}-d, "
+            f"{info.device}; zero-shot check {hits}/{total}"
+        )
         if meaningless:
             notes.append(
                 f"This model has random (untrained) weights (zero-shot check {hits}/{total}): the pipeline "
@@ -172,24 +175,38 @@ def run_demo(
             console.print(Panel(notes[-1], title="RANKINGS ARE MEANINGLESS", style="bold yellow"))
 
         catalog = build_sample_catalog(out_dir)
-        console.print(f"catalog: {len(catalog.products)} products from scikit-image's bundled photos "
-                      f"-> {catalog.catalog_path}")
+        console.print(
+            f"catalog: {len(catalog.products)} products from scikit-image's bundled photos "
+            f"-> {catalog.catalog_path}"
+        )
         store = open_store(demo_settings, dimension=info.dimension)
         try:
             # A fresh collection each run: the model (and so every vector) may have changed.
             store.drop()
             console.print(f"store: {store_description(demo_settings)}")
             report = ingest_catalog(
-                catalog.catalog_path, store=store, encoder=encoder, settings=demo_settings,
-                image_dir=catalog.image_dir, report_path=out_dir / "ingest-report.jsonl", progress=progress,
+                catalog.catalog_path,
+                store=store,
+                encoder=encoder,
+                settings=demo_settings,
+                image_dir=catalog.image_dir,
+                report_path=out_dir / "ingest-report.jsonl",
+                progress=progress,
             )
-            console.print(f"ingested {report.upserted} of {report.total_rows} rows; the store holds "
-                          f"{report.store_count} products; {len(report.failures)} failed")
+            console.print(
+                f"ingested {report.upserted} of {report.total_rows} rows; the store holds "
+                f"{report.store_count} products; {len(report.failures)} failed"
+            )
             outcomes = []
             for query in DEMO_QUERIES:
                 reference = query.reference_png()
                 result = near_grounded(
-                    store, encoder, image=reference, text=query.text, filters=query.filters, limit=limit,
+                    store,
+                    encoder,
+                    image=reference,
+                    text=query.text,
+                    filters=query.filters,
+                    limit=limit,
                     options=ComposeOptions(return_cutout=True),
                 )
                 outcome = QueryOutcome(query, reference, result.hits, result.explanation)
@@ -201,8 +218,10 @@ def run_demo(
         encoder.close()
 
     page = out_dir / "index.html"
-    meta = (f"Model {info.name} ({info.backend}, {info.pretrained or 'no tag'}, {info.dimension}-d) - "
-            f"{len(catalog.products)} products - {store_description(demo_settings)}")
+    meta = (
+        f"Model {info.name} ({info.backend}, {info.pretrained or 'no tag'}, {info.dimension}-d) - "
+        f"{len(catalog.products)} products - {store_description(demo_settings)}"
+    )
     page.write_text(
         render_page(
             title="Grounded demo: composed image retrieval",

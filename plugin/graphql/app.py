@@ -32,8 +32,17 @@ __all__ = ["create_graphql_app"]
 log = logging.getLogger(__name__)
 
 # Hop-by-hop headers (RFC 9110 7.6.1) and the ones httpx recomputes must not be copied across.
-_DROP_REQUEST = {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "upgrade",
-                 "proxy-connection", "accept-encoding"}
+_DROP_REQUEST = {
+    "host",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "proxy-connection",
+    "accept-encoding",
+}
 _DROP_RESPONSE = {"content-length", "connection", "keep-alive", "transfer-encoding", "content-encoding"}
 _TIMEOUT_S = 120.0
 
@@ -104,8 +113,9 @@ def _with_explanations(response: Response, rewrite: Rewrite) -> Response:
     extensions = answer.setdefault("extensions", {})
     extensions["grounded"] = {key: explanation_json(e) for key, e in rewrite.explanations.items()}
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-    return Response(json.dumps(answer), status_code=response.status_code, headers=headers,
-                    media_type="application/json")
+    return Response(
+        json.dumps(answer), status_code=response.status_code, headers=headers, media_type="application/json"
+    )
 
 
 def create_graphql_app(settings: PluginSettings, encoder: QueryEncoder) -> Starlette:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from graphql import GraphQLError, parse, print_ast
 from graphql.language import (
     ArgumentNode,
@@ -35,8 +37,6 @@ from graphql.language import (
 )
 from graphql.type import GraphQLFloat, GraphQLList, GraphQLString
 from graphql.utilities import ast_from_value, value_from_ast_untyped
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from schemas.errors import InvalidInputError
 from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult
 
@@ -60,11 +60,11 @@ class GroundedArgs(BaseModel):
 
     image: str | None = Field(None, description="base64 reference image (optional data: prefix)")
     text: str = ""
-    removeBackground: bool | None = None  # noqa: N815 - GraphQL argument name
+    removeBackground: bool | None = None
     caption: bool | None = None
     fuse: bool | None = None
     template: str | None = None
-    imageWeight: float | None = Field(None, ge=0.0, le=1.0)  # noqa: N815 - GraphQL argument name
+    imageWeight: float | None = Field(None, ge=0.0, le=1.0)
 
     def image_bytes(self) -> bytes | None:
         if self.image is None:
@@ -77,8 +77,11 @@ class GroundedArgs(BaseModel):
 
     def options(self) -> ComposeOptions:
         return ComposeOptions(
-            remove_background=self.removeBackground, caption=self.caption, fuse=self.fuse,
-            template=self.template, image_weight=self.imageWeight,
+            remove_background=self.removeBackground,
+            caption=self.caption,
+            fuse=self.fuse,
+            template=self.template,
+            image_weight=self.imageWeight,
         )
 
 
@@ -103,7 +106,9 @@ def _camel(name: str) -> str:
     return head + "".join(p.title() for p in rest)
 
 
-def _args(node: ObjectValueNode | VariableNode, variables: Mapping[str, Any]) -> tuple[GroundedArgs, list[Any]]:
+def _args(
+    node: ObjectValueNode | VariableNode, variables: Mapping[str, Any]
+) -> tuple[GroundedArgs, list[Any]]:
     """Validated compose arguments and the pass-through AST fields."""
     if isinstance(node, VariableNode):
         value = variables.get(node.name.value)
@@ -119,11 +124,13 @@ def _args(node: ObjectValueNode | VariableNode, variables: Mapping[str, Any]) ->
             if f.name.value in _PASSTHROUGH:
                 fields.append(f)
             elif isinstance(f.value, VariableNode) and f.value.name.value not in variables:
-                raise GraphQLRewriteError(f"{ARGUMENT}.{f.name.value}: variable ${f.value.name.value} is not given")
+                raise GraphQLRewriteError(
+                    f"{ARGUMENT}.{f.name.value}: variable ${f.value.name.value} is not given"
+                )
             else:
-                compose_part[f.name.value] = value_from_ast_untyped(f.value, variables)
+                compose_part[f.name.value] = value_from_ast_untyped(f.value, dict(variables))
     else:
-        raise GraphQLRewriteError(f"{ARGUMENT} must be an object, e.g. {{image: \"...\", text: \"...\"}}")
+        raise GraphQLRewriteError(f'{ARGUMENT} must be an object, e.g. {{image: "...", text: "..."}}')
     try:
         args = GroundedArgs.model_validate(compose_part)
     except ValidationError as exc:
@@ -139,8 +146,10 @@ def _args(node: ObjectValueNode | VariableNode, variables: Mapping[str, Any]) ->
 
 
 def _literal_field(name: str, value: Any) -> ObjectFieldNode:
-    gql_type = GraphQLList(GraphQLString) if isinstance(value, list) else (
-        GraphQLFloat if isinstance(value, (int, float)) else GraphQLString
+    gql_type = (
+        GraphQLList(GraphQLString)
+        if isinstance(value, list)
+        else (GraphQLFloat if isinstance(value, (int, float)) else GraphQLString)
     )
     node = ast_from_value(value, gql_type)
     if node is None:
@@ -192,8 +201,10 @@ def rewrite_query(query: str, variables: Mapping[str, Any] | None, compose: Comp
             result = compose(args.image_bytes(), args.text, args.options())
             explanations[key] = result.explanation
             near_vector = ObjectValueNode(
-                fields=(ObjectFieldNode(name=NameNode(value="vector"), value=_vector_node(result.vector)),
-                        *passthrough)
+                fields=(
+                    ObjectFieldNode(name=NameNode(value="vector"), value=_vector_node(result.vector)),
+                    *passthrough,
+                )
             )
             return dataclasses.replace(
                 node,
@@ -201,7 +212,7 @@ def rewrite_query(query: str, variables: Mapping[str, Any] | None, compose: Comp
                     ArgumentNode(name=NameNode(value="nearVector"), value=near_vector)
                     if a.name.value == ARGUMENT
                     else a
-                    for a in node.arguments
+                    for a in node.arguments or ()
                 ),
             )
 
@@ -214,7 +225,9 @@ def rewrite_query(query: str, variables: Mapping[str, Any] | None, compose: Comp
         definitions=tuple(
             dataclasses.replace(
                 d,
-                variable_definitions=tuple(v for v in d.variable_definitions if v.variable.name.value in used),
+                variable_definitions=tuple(
+                    v for v in d.variable_definitions if v.variable.name.value in used
+                ),
             )
             if isinstance(d, OperationDefinitionNode) and d.variable_definitions
             else d

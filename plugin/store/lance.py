@@ -10,6 +10,7 @@ the Weaviate collection. The plugin computes every vector (``computes_vectors`` 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -184,7 +185,7 @@ class LanceStore:
                     .when_not_matched_insert_all()
                     .execute(data)
                 )
-            except Exception as exc:  # noqa: BLE001 - reported per row, never dropped silently
+            except Exception as exc:
                 errors += [RowError(uuid, f"write failed: {exc}") for uuid in latest]
         return errors
 
@@ -240,10 +241,8 @@ class LanceStore:
         """Delete the whole table (and its files), whatever its vector dimension; a missing
         table is not an error."""
         self._table = None
-        try:
+        with contextlib.suppress(ValueError, FileNotFoundError):  # nothing to drop
             self._db.drop_table(self._spec.name)
-        except (ValueError, FileNotFoundError):
-            pass  # nothing to drop
 
     def close(self) -> None:
         # LanceDB holds no server connection; dropping the handle releases the dataset files.

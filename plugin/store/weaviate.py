@@ -9,15 +9,20 @@ are cosine, the same as the embedded LanceDB store, so scores mean the same in b
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 import weaviate
-from weaviate.classes.config import Configure, DataType, Multi2VecField, Property, Tokenization
-from weaviate.classes.config import VectorDistances
+from weaviate.classes.config import (
+    Configure,
+    DataType,
+    Multi2VecField,
+    Property,
+    Tokenization,
+    VectorDistances,
+)
 from weaviate.classes.data import DataObject
 from weaviate.classes.init import Auth
 from weaviate.classes.query import Filter, MetadataQuery
@@ -32,8 +37,14 @@ from schemas.collection import DataType as SpecType
 from schemas.errors import InvalidInputError, UpstreamError
 from vectorizer_service.runtime.protocol import Vectors
 
-__all__ = ["WeaviateStore", "connect_weaviate", "product_filter", "vector_config", "weaviate_properties",
-           "weaviate_store"]
+__all__ = [
+    "WeaviateStore",
+    "connect_weaviate",
+    "product_filter",
+    "vector_config",
+    "weaviate_properties",
+    "weaviate_store",
+]
 
 _DATA_TYPES: dict[SpecType, DataType] = {
     SpecType.TEXT: DataType.TEXT,

@@ -148,7 +148,7 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
     def _record_metadata(self, context: grpc.ServicerContext) -> None:
         self.s.grpc_metadata.append({k: v for k, v in context.invocation_metadata()})
 
-    def BatchObjects(self, request: Any, context: Any) -> batch_pb2.BatchObjectsReply:  # noqa: N802
+    def BatchObjects(self, request: Any, context: Any) -> batch_pb2.BatchObjectsReply:
         self._record_metadata(context)
         errors = []
         with self.s.lock:
@@ -165,13 +165,17 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
                 self.s.objects.setdefault(obj.collection, {})[obj.uuid] = StoredObject(props, vectors)
         return batch_pb2.BatchObjectsReply(took=0.001, errors=errors)
 
-    def Search(self, request: Any, context: Any) -> search_get_pb2.SearchReply:  # noqa: N802
+    def Search(self, request: Any, context: Any) -> search_get_pb2.SearchReply:
         self._record_metadata(context)
         with self.s.lock:
             self.s.search_requests.append(request)
             objects = dict(self.s.objects.get(request.collection, {}))
         has_filter = request.HasField("filters")
-        rows = [(oid, o) for oid, o in objects.items() if not has_filter or _matches(request.filters, oid, o.properties)]
+        rows = [
+            (oid, o)
+            for oid, o in objects.items()
+            if not has_filter or _matches(request.filters, oid, o.properties)
+        ]
         scored: list[tuple[float, str, StoredObject]] = []
         for oid, obj in rows:
             distance = 0.0
@@ -204,7 +208,7 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
             )
         return search_get_pb2.SearchReply(took=0.001, results=results)
 
-    def BatchDelete(self, request: Any, context: Any) -> batch_delete_pb2.BatchDeleteReply:  # noqa: N802
+    def BatchDelete(self, request: Any, context: Any) -> batch_delete_pb2.BatchDeleteReply:
         self._record_metadata(context)
         with self.s.lock:
             self.s.delete_requests.append(request)
@@ -214,7 +218,7 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
                 del objects[oid]
         return batch_delete_pb2.BatchDeleteReply(took=0.001, matches=len(doomed), successful=len(doomed))
 
-    def Aggregate(self, request: Any, context: Any) -> aggregate_pb2.AggregateReply:  # noqa: N802
+    def Aggregate(self, request: Any, context: Any) -> aggregate_pb2.AggregateReply:
         self._record_metadata(context)
         with self.s.lock:
             count = len(self.s.objects.get(request.collection, {}))
@@ -224,7 +228,7 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
 
 
 class _Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
-    def Check(self, request: Any, context: Any) -> health_pb2.HealthCheckResponse:  # noqa: N802
+    def Check(self, request: Any, context: Any) -> health_pb2.HealthCheckResponse:
         return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
 
 
@@ -233,7 +237,7 @@ class _Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
 
 def _handler(state: FakeWeaviateState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the access log
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
         def _reply(self, status: int, body: Any) -> None:
@@ -249,7 +253,9 @@ def _handler(state: FakeWeaviateState) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
             path = self.path.split("?", 1)[0]
-            state.rest_calls.append(RestCall(method, path, {k.lower(): v for k, v in self.headers.items()}, body))
+            state.rest_calls.append(
+                RestCall(method, path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
             status, answer = self._route(method, path, body)
             self._reply(status, answer)
 
@@ -279,16 +285,16 @@ def _handler(state: FakeWeaviateState) -> type[BaseHTTPRequestHandler]:
                 return 200, answer
             return 404, {"error": [{"message": f"fake Weaviate: no route {method} {path}"}]}
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._handle("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._handle("POST")
 
-        def do_DELETE(self) -> None:  # noqa: N802
+        def do_DELETE(self) -> None:
             self._handle("DELETE")
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             self._handle("PUT")
 
     return Handler
@@ -370,7 +376,9 @@ class FakeEncoder:
             parts.append(self.embed_images([image])[0])
         vec = np.sum(parts, axis=0)
         vec = vec / np.linalg.norm(vec)
-        explanation = ComposeExplanation(caption="a red dress", modification=text, fused_text=f"a red dress, {text}")
+        explanation = ComposeExplanation(
+            caption="a red dress", modification=text, fused_text=f"a red dress, {text}"
+        )
         return ComposeResult(vector=[float(x) for x in vec], explanation=explanation)
 
     def close(self) -> None:

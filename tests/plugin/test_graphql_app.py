@@ -51,8 +51,8 @@ def test_near_grounded_is_forwarded_as_near_vector_with_explanation(
     client: TestClient, fake: FakeWeaviate, encoder: FakeEncoder
 ) -> None:
     body = {
-        "query": "query($img: String) { Get { Product(limit: 2, nearGrounded: {image: $img, text: \"in blue\"}) "
-        "{ title } } }",
+        "query": "query($img: String) { Get { Product(limit: 2, "
+        'nearGrounded: {image: $img, text: "in blue"}) { title } } }',
         "variables": {"img": png_b64()},
     }
     res = client.post("/v1/graphql", json=body, headers={"Authorization": "Bearer k"})
@@ -71,8 +71,11 @@ def test_near_grounded_is_forwarded_as_near_vector_with_explanation(
 
 def test_plain_queries_and_other_paths_pass_through_unchanged(client: TestClient, fake: FakeWeaviate) -> None:
     raw = b'{"query": "{ Get { Product(limit: 1) { title } } }"}'
-    res = client.post("/v1/graphql", content=raw, headers={"Authorization": "Bearer k", "X-Custom": "1",
-                                                           "Content-Type": "application/json"})
+    res = client.post(
+        "/v1/graphql",
+        content=raw,
+        headers={"Authorization": "Bearer k", "X-Custom": "1", "Content-Type": "application/json"},
+    )
     assert res.json()["data"]["Get"]["Product"][0]["title"] == "blue dress"
     (call,) = graphql_calls(fake)
     assert call.body == {"query": "{ Get { Product(limit: 1) { title } } }"}
@@ -86,7 +89,9 @@ def test_plain_queries_and_other_paths_pass_through_unchanged(client: TestClient
 def test_malformed_near_grounded_gets_a_graphql_error_and_reaches_nobody(
     client: TestClient, fake: FakeWeaviate, encoder: FakeEncoder
 ) -> None:
-    res = client.post("/v1/graphql", json={"query": '{ Get { Product(nearGrounded: {image: "@@@"}) { title } } }'})
+    res = client.post(
+        "/v1/graphql", json={"query": '{ Get { Product(nearGrounded: {image: "@@@"}) { title } } }'}
+    )
     assert res.status_code == 400
     (error,) = res.json()["errors"]
     assert "nearGrounded.image: not valid base64" in error["message"]

@@ -22,8 +22,10 @@ class Recorder:
 
     def __call__(self, image: bytes | None, text: str, options: ComposeOptions) -> ComposeResult:
         self.calls.append((image, text, options))
-        return ComposeResult(vector=[0.5, -0.25], explanation=ComposeExplanation(caption="red dress",
-                                                                                  fused_text=f"red dress, {text}"))
+        return ComposeResult(
+            vector=[0.5, -0.25],
+            explanation=ComposeExplanation(caption="red dress", fused_text=f"red dress, {text}"),
+        )
 
 
 def normal(query: str) -> str:
@@ -54,14 +56,20 @@ def test_literal_near_grounded_becomes_near_vector_keeping_other_arguments() -> 
 def test_variables_are_resolved_and_unused_ones_dropped() -> None:
     compose = Recorder()
     query = """query Find($img: String!, $txt: String, $lim: Int, $tv: [String]) {
-      Get { shop: Product(limit: $lim, nearGrounded: {image: $img, text: $txt, targetVectors: $tv}) { title } } }"""
-    variables: dict[str, Any] = {"img": "data:image/png;base64," + IMG, "txt": "with long sleeves", "lim": 3,
-                                 "tv": ["clip"]}
+      Get { shop: Product(limit: $lim, nearGrounded: {image: $img, text: $txt, targetVectors: $tv}) {
+        title } } }"""
+    variables: dict[str, Any] = {
+        "img": "data:image/png;base64," + IMG,
+        "txt": "with long sleeves",
+        "lim": 3,
+        "tv": ["clip"],
+    }
     out = rewrite_query(query, variables, compose)
     assert out is not None
     assert out.query == normal(
         """query Find($lim: Int, $tv: [String]) {
-          Get { shop: Product(limit: $lim, nearVector: {vector: [0.5, -0.25], targetVectors: $tv}) { title } } }"""
+          Get { shop: Product(limit: $lim, nearVector: {vector: [0.5, -0.25], targetVectors: $tv}) {
+            title } } }"""
     )
     assert out.variables == {"lim": 3, "tv": ["clip"]}
     assert compose.calls[0][0] == b"\x89PNG fake"
@@ -69,33 +77,38 @@ def test_variables_are_resolved_and_unused_ones_dropped() -> None:
 
 
 def test_query_without_near_grounded_is_left_alone() -> None:
-    assert rewrite_query("{ Get { Product(nearVector: {vector: [1.0]}) { title } } }", None, Recorder()) is None
+    assert (
+        rewrite_query("{ Get { Product(nearVector: {vector: [1.0]}) { title } } }", None, Recorder()) is None
+    )
     assert rewrite_query("{ Get { Product( ", None, Recorder()) is None  # Weaviate reports syntax errors
 
 
 @pytest.mark.parametrize(
     ("argument", "message"),
     [
-        ("{targetVectors: [\"clip\"]}", "needs an image, a text, or both"),
-        ("{image: \"%%%not-base64\"}", "nearGrounded.image: not valid base64"),
+        ('{targetVectors: ["clip"]}', "needs an image, a text, or both"),
+        ('{image: "%%%not-base64"}', "nearGrounded.image: not valid base64"),
         ("{text: 42}", "nearGrounded.text: Input should be a valid string"),
-        ("{text: \"blue\", colour: \"red\"}", "nearGrounded.colour: unknown option"),
-        ("{text: \"blue\", imageWeight: 3.0}", "nearGrounded.imageWeight"),
+        ('{text: "blue", colour: "red"}', "nearGrounded.colour: unknown option"),
+        ('{text: "blue", imageWeight: 3.0}', "nearGrounded.imageWeight"),
         ("{text: $missing}", "variable $missing is not given"),
-        ("\"just a string\"", "nearGrounded must be an object"),
+        ('"just a string"', "nearGrounded must be an object"),
     ],
 )
 def test_malformed_near_grounded_names_the_problem(argument: str, message: str) -> None:
     compose = Recorder()
     with pytest.raises(GraphQLRewriteError, match=message.replace("$", r"\$")):
-        rewrite_query("{ Get { Product(nearGrounded: %s) { title } } }" % argument, {}, compose)
+        rewrite_query(f"{{ Get {{ Product(nearGrounded: {argument}) {{ title }} }} }}", {}, compose)
     assert compose.calls == []
 
 
 def test_near_grounded_cannot_be_combined_with_another_search() -> None:
     with pytest.raises(GraphQLRewriteError, match="cannot be combined with nearVector"):
-        rewrite_query('{ Get { Product(nearVector: {vector: [1.0]}, nearGrounded: {text: "x"}) { title } } }',
-                      None, Recorder())
+        rewrite_query(
+            '{ Get { Product(nearVector: {vector: [1.0]}, nearGrounded: {text: "x"}) { title } } }',
+            None,
+            Recorder(),
+        )
 
 
 def test_whole_argument_as_variable() -> None:
@@ -105,8 +118,9 @@ def test_whole_argument_as_variable() -> None:
         Recorder(),
     )
     assert out is not None
-    assert out.query == normal('{ Get { Product(nearVector: {vector: [0.5, -0.25], targetVectors: ["clip"]}) '
-                               "{ title } } }")
+    assert out.query == normal(
+        '{ Get { Product(nearVector: {vector: [0.5, -0.25], targetVectors: ["clip"]}) { title } } }'
+    )
     assert out.variables == {}
 
 

@@ -78,8 +78,12 @@ def test_plugin_vectors_are_weighted_like_multi2vec_clip(
     catalog = write_catalog(tmp_path, [product("p1", "red.png"), product("p2", "blue.png", price=9.5)])
     encoder = FakeEncoder()
     report = ingest_catalog(
-        catalog, store=plugin_store, encoder=encoder, settings=settings,
-        image_dir=tmp_path / "images", progress=False,
+        catalog,
+        store=plugin_store,
+        encoder=encoder,
+        settings=settings,
+        image_dir=tmp_path / "images",
+        progress=False,
     )
     assert report.ok, report.failures
     assert (report.total_rows, report.upserted, report.store_count) == (2, 2, 2)
@@ -114,8 +118,14 @@ def test_every_failed_row_is_reported_with_its_reason(
     fake.state.reject = lambda props: "disk full" if props["product_id"] == "rejected" else None
     report_path = tmp_path / "out" / "report.jsonl"
     report = ingest_catalog(
-        catalog, store=plugin_store, encoder=FakeEncoder(), settings=settings,
-        image_dir=tmp_path / "images", report_path=report_path, batch_size=3, progress=False,
+        catalog,
+        store=plugin_store,
+        encoder=FakeEncoder(),
+        settings=settings,
+        image_dir=tmp_path / "images",
+        report_path=report_path,
+        batch_size=3,
+        progress=False,
     )
     reasons = {f.row: (f.product_id, f.reason) for f in report.failures}
     assert sorted(reasons) == [2, 3, 4, 5, 6, 7, 8]
@@ -139,8 +149,13 @@ def test_rerun_resumes_without_duplicating_or_resending(
     tmp_path: Path, fake: FakeWeaviate, plugin_store: WeaviateStore, settings: PluginSettings
 ) -> None:
     catalog = write_catalog(tmp_path, [product(f"p{i}", "red.png") for i in range(5)])
-    kwargs = dict(store=plugin_store, encoder=FakeEncoder(), settings=settings,
-                  image_dir=tmp_path / "images", progress=False)
+    kwargs = dict(
+        store=plugin_store,
+        encoder=FakeEncoder(),
+        settings=settings,
+        image_dir=tmp_path / "images",
+        progress=False,
+    )
     first = ingest_catalog(catalog, **kwargs)  # type: ignore[arg-type]
     sent = len(fake.state.batch_requests)
     fake.state.objects["Product"].pop(str(product_uuid("p3")))  # as if the import was interrupted
@@ -163,8 +178,14 @@ def test_server_side_store_sends_images_without_vectors(
     )
     store = make_store(settings, server_side=True)
     try:
-        report = ingest_catalog(catalog, store=store, encoder=None, settings=settings,
-                                image_dir=tmp_path / "images", progress=False)
+        report = ingest_catalog(
+            catalog,
+            store=store,
+            encoder=None,
+            settings=settings,
+            image_dir=tmp_path / "images",
+            progress=False,
+        )
     finally:
         store.close()
     assert report.ok, report.failures
@@ -173,8 +194,10 @@ def test_server_side_store_sends_images_without_vectors(
     assert c1.vectors == {}  # Weaviate's multi2vec-clip computes them
     assert c1.properties["attributes"] == ["colour=red", "fit=slim"]
     assert c1.properties["price"] == 19.9
-    assert "price" not in objects[str(product_uuid("c2"))].properties or \
-        objects[str(product_uuid("c2"))].properties["price"] is None
+    assert (
+        "price" not in objects[str(product_uuid("c2"))].properties
+        or objects[str(product_uuid("c2"))].properties["price"] is None
+    )
     assert base64.b64decode(c1.properties["image"]) == png("red")
 
 
@@ -183,8 +206,14 @@ def test_count_mismatch_is_reported(
 ) -> None:
     catalog = write_catalog(tmp_path, [product("p1", "red.png"), product("p2", "blue.png")])
     fake.state.lose_writes = True  # acknowledges every object, stores none
-    report = ingest_catalog(catalog, store=plugin_store, encoder=FakeEncoder(), settings=settings,
-                            image_dir=tmp_path / "images", progress=False)
+    report = ingest_catalog(
+        catalog,
+        store=plugin_store,
+        encoder=FakeEncoder(),
+        settings=settings,
+        image_dir=tmp_path / "images",
+        progress=False,
+    )
     assert not report.ok
     assert report.count_problem == "2 imported objects are not in the store afterwards"
     assert {f.product_id for f in report.failures} == {"p1", "p2"}
@@ -197,8 +226,14 @@ def test_embedding_failure_of_one_image_fails_only_that_row(
     catalog = write_catalog(tmp_path, [product("a", "red.png"), product("b", "blue.png")])
     encoder = FakeEncoder()
     encoder.fail_images.add(png("blue"))
-    report = ingest_catalog(catalog, store=plugin_store, encoder=encoder, settings=settings,
-                            image_dir=tmp_path / "images", progress=False)
+    report = ingest_catalog(
+        catalog,
+        store=plugin_store,
+        encoder=encoder,
+        settings=settings,
+        image_dir=tmp_path / "images",
+        progress=False,
+    )
     assert report.upserted == 1
     assert [(f.row, f.product_id) for f in report.failures] == [(2, "b")]
     assert "refused by the fake service" in report.failures[0].reason

@@ -67,7 +67,10 @@ def test_bad_rows_are_reported_and_good_rows_still_stored(store: LanceStore) -> 
 
 
 def test_a_repeated_uuid_in_one_batch_keeps_the_last_row(store: LanceStore) -> None:
-    assert store.upsert([_row("a", [1.0, 0, 0, 0], title="first"), _row("a", [1.0, 0, 0, 0], title="last")]) == []
+    assert (
+        store.upsert([_row("a", [1.0, 0, 0, 0], title="first"), _row("a", [1.0, 0, 0, 0], title="last")])
+        == []
+    )
     assert store.count() == 1
     assert store.search([1.0, 0, 0, 0], limit=1)[0].properties["title"] == "last"
 

@@ -22,19 +22,48 @@ DIM = 8
 StoreFactory = Callable[[], ProductStore]
 
 CATALOG = [
-    Product(id="red-dress", title="Red dress", category="dress", brand="Acme", price=40.0,
-            attributes={"colour": "red", "sleeves": "short"}),
-    Product(id="blue-dress", title="Blue dress", category="dress", brand="Acme", price=55.0,
-            attributes={"colour": "blue", "sleeves": "long"}),
-    Product(id="blue-shirt", title="Blue shirt", category="shirt", brand="Bolt", price=25.0,
-            attributes={"colour": "blue", "sleeves": "long"}),
-    Product(id="green-shirt", title="Green shirt", category="shirt", brand="O'Brien's", price=15.0,
-            attributes={"colour": "green", "fit": "it's loose"}),
-    Product(id="black-shoe", title="Black shoe", category="shoe", brand="Bolt", price=None,
-            attributes={"colour": "black"}),
+    Product(
+        id="red-dress",
+        title="Red dress",
+        category="dress",
+        brand="Acme",
+        price=40.0,
+        attributes={"colour": "red", "sleeves": "short"},
+    ),
+    Product(
+        id="blue-dress",
+        title="Blue dress",
+        category="dress",
+        brand="Acme",
+        price=55.0,
+        attributes={"colour": "blue", "sleeves": "long"},
+    ),
+    Product(
+        id="blue-shirt",
+        title="Blue shirt",
+        category="shirt",
+        brand="Bolt",
+        price=25.0,
+        attributes={"colour": "blue", "sleeves": "long"},
+    ),
+    Product(
+        id="green-shirt",
+        title="Green shirt",
+        category="shirt",
+        brand="O'Brien's",
+        price=15.0,
+        attributes={"colour": "green", "fit": "it's loose"},
+    ),
+    Product(
+        id="black-shoe",
+        title="Black shoe",
+        category="shoe",
+        brand="Bolt",
+        price=None,
+        attributes={"colour": "black"},
+    ),
     # Values that would break naive SQL / filter building: quotes, backslash, LIKE wildcards.
-    Product(id="odd", title="Odd one", category="a'b\\c %_", price=99.5,
-            attributes={"note": "x' OR '1'='1"}),
+    Product(id="odd", title="Odd one", category="a'b\\c %_", price=99.5, attributes={"note": "x' OR '1'='1"}),
 ]
 VECTORS = {
     p.id: (v / np.linalg.norm(v)).astype(np.float32)
@@ -130,8 +159,9 @@ def test_search_orders_by_cosine_distance(store: ProductStore) -> None:
     hits = store.search(QUERY, limit=100)
     assert [h.properties["product_id"] for h in hits] == _expected_order([p.id for p in CATALOG])
     for hit in hits:
-        assert hit.distance == pytest.approx(_cos_distance(QUERY, VECTORS[hit.properties["product_id"]]),
-                                             abs=1e-4)
+        assert hit.distance == pytest.approx(
+            _cos_distance(QUERY, VECTORS[hit.properties["product_id"]]), abs=1e-4
+        )
     # The product's own vector finds it first, at distance ~0 (Weaviate's 1 - cos).
     own = store.search(VECTORS["blue-shirt"].reshape(1, -1), limit=2)
     assert own[0].properties["product_id"] == "blue-shirt"

@@ -39,30 +39,41 @@ class FakeVectorizer(pb_grpc.VectorizerServicer):  # type: ignore[misc]
             request_id=request.request_id,
         )
 
-    def Embed(self, request: pb.EmbedRequest, context: Any) -> pb.EmbedResponse:  # noqa: N802
+    def Embed(self, request: pb.EmbedRequest, context: Any) -> pb.EmbedResponse:
         if self.fail:
             context.abort(*self.fail)
         self.embed_sizes.append(len(request.texts) + len(request.images))
         return self._answer(request)
 
-    def EmbedStream(self, requests: Iterator[pb.EmbedRequest], context: Any) -> Iterator[pb.EmbedResponse]:  # noqa: N802
+    def EmbedStream(self, requests: Iterator[pb.EmbedRequest], context: Any) -> Iterator[pb.EmbedResponse]:
         for request in requests:
             self.stream_sizes.append(len(request.texts) + len(request.images))
             yield self._answer(request)
 
-    def GetModelInfo(self, request: Any, context: Any) -> pb.ModelInfoResponse:  # noqa: N802
-        return pb.ModelInfoResponse(name="ViT-B-32", backend="open_clip", pretrained="openai", dimension=4,
-                                    device="cpu", dtype="float32", context_length=77, text_trimming=True)
+    def GetModelInfo(self, request: Any, context: Any) -> pb.ModelInfoResponse:
+        return pb.ModelInfoResponse(
+            name="ViT-B-32",
+            backend="open_clip",
+            pretrained="openai",
+            dimension=4,
+            device="cpu",
+            dtype="float32",
+            context_length=77,
+            text_trimming=True,
+        )
 
-    def ComposeQuery(self, request: pb.ComposeQueryRequest, context: Any) -> pb.ComposeQueryResponse:  # noqa: N802
+    def ComposeQuery(self, request: pb.ComposeQueryRequest, context: Any) -> pb.ComposeQueryResponse:
         if self.fail:
             context.abort(*self.fail)
         self.compose_requests.append(request)
         return pb.ComposeQueryResponse(
             vector=[0.6, 0.8, 0.0, 0.0],
             explanation=pb.ComposeExplanation(
-                caption="a red dress", attributes={"colour": "red"}, modification=request.text,
-                fused_text="a photo of a red dress, in blue", image_weight=0.3,
+                caption="a red dress",
+                attributes={"colour": "red"},
+                modification=request.text,
+                fused_text="a photo of a red dress, in blue",
+                image_weight=0.3,
                 timings=[pb.StageTiming(stage="caption", ms=1.5)],
             ),
         )

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import weaviate.connect.v4
+from fake_weaviate import FakeWeaviate
 
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow
@@ -16,7 +17,6 @@ from plugin.store.weaviate import WeaviateStore, connect_weaviate, weaviate_stor
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid
-from fake_weaviate import FakeWeaviate
 
 pytestmark = pytest.mark.plugin
 
@@ -171,7 +171,9 @@ def test_search_translates_filters_and_ranks_by_cosine(fake: FakeWeaviate, store
     filters = ProductFilter(
         category="dress", brand=["acme", "zeta"], price_min=10, price_max=25, attributes={"colour": "red"}
     )
-    hits = store.search(np.asarray([unit(3)], np.float32), filters=filters, limit=5, return_properties=["title"])
+    hits = store.search(
+        np.asarray([unit(3)], np.float32), filters=filters, limit=5, return_properties=["title"]
+    )
     assert [h.properties["title"] for h in hits] == ["title red"]
     assert hits[0].uuid == str(product_uuid("red"))
     request = fake.state.search_requests[-1]

@@ -37,7 +37,7 @@ _STREAM_WINDOW = 8
 _OPTIONAL_COMPOSE_FIELDS = ("remove_background", "caption", "fuse", "template", "image_weight")
 
 
-class VectorizerServicer(pb_grpc.VectorizerServicer):
+class VectorizerServicer(pb_grpc.VectorizerServicer):  # type: ignore[misc]  # generated, untyped
     """``grounded.v1.Vectorizer`` over an :class:`Engine`."""
 
     def __init__(self, engine: Engine) -> None:
@@ -182,7 +182,7 @@ def _compose_response(result: ComposeResult) -> pb.ComposeQueryResponse:
 _Handler = Callable[..., Any]
 
 
-class _ErrorBoundary(grpc.aio.ServerInterceptor):
+class _ErrorBoundary(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no type stubs
     """Wraps each of our methods: exceptions become status codes, outcomes become metrics."""
 
     def __init__(self, metrics: ServiceMetrics) -> None:

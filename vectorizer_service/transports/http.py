@@ -168,7 +168,6 @@ def _image_bytes(value: str, engine: Engine, index: int | None = None) -> bytes:
 async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, _T]) -> _T | None:
     """Run ``work`` but cancel it when the client disconnects, so its queued items are skipped
     before inference. Returns ``None`` in that case."""
-    return await work
     task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(_disconnected(request.receive))
     try:
