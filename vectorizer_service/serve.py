@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import types
 import typing
@@ -75,6 +76,9 @@ def _argument_type(field: FieldInfo) -> dict[str, Any]:
 
 def serve(settings: ServiceSettings) -> None:
     """Run both servers until SIGINT / SIGTERM. Raises the model's loading error, if any."""
+    # Before torch loads: idle OpenMP workers sleep instead of spinning, so on a few cores the
+    # event loop and the image decoders get the CPU between batches. An explicit value wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -340,10 +340,11 @@ DEMO_QUERIES: tuple[DemoQuery, ...] = (
 
 @dataclass(frozen=True)
 class SampleCatalog:
-    """The written catalog: JSON Lines of products, their image folder, and provenance."""
+    """The written catalog: JSON Lines of products, their images, and provenance."""
 
     catalog_path: Path
     image_dir: Path
+    """The folder the catalog's relative image paths (``images/<id>.jpg``) resolve against."""
     products: list[Product]
     image_paths: dict[str, Path]
     credits: dict[str, Photo]
@@ -378,7 +379,7 @@ def build_sample_catalog(out_dir: Path) -> SampleCatalog:
                 price=item.price,
                 currency="EUR",
                 attributes=item.attributes,
-                image=path.name,
+                image=path.relative_to(out_dir).as_posix(),
             )
         )
     catalog_path = out_dir / "catalog.jsonl"
@@ -388,4 +389,4 @@ def build_sample_catalog(out_dir: Path) -> SampleCatalog:
         "products": {item.id: {"photo": item.photo, "variant": item.variant} for item in _ITEMS},
     }
     (out_dir / "SOURCES.json").write_text(json.dumps(sources, indent=2, ensure_ascii=False))
-    return SampleCatalog(catalog_path, image_dir, products, paths, dict(PHOTOS))
+    return SampleCatalog(catalog_path, out_dir, products, paths, dict(PHOTOS))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,10 @@ from schemas.errors import ModelUnavailableError
 from schemas.wire import ComposeOptions
 from vectorizer_service.compose.fake import FakeCaptioner
 from vectorizer_service.compose.pipeline import ComposePipeline
-from vectorizer_service.compose.protocols import ComposeDeps
+from vectorizer_service.compose.protocols import Caption, ComposeDeps, Cutout
 from vectorizer_service.compose.remover import NEUTRAL_BACKGROUND, RembgRemover, load_remover
 from vectorizer_service.runtime.fake import FakeEmbedder
+from vectorizer_service.runtime.protocol import Vectors
 from vectorizer_service.settings import ServiceSettings
 
 pytestmark = pytest.mark.model
@@ -51,17 +53,17 @@ async def test_pipeline_keeps_a_blank_original_and_says_so(remover: RembgRemover
     captioner = FakeCaptioner()
     blank = Image.new("RGB", (96, 64), (200, 200, 200))
 
-    async def remove(image: Image.Image):  # type: ignore[no-untyped-def]
+    async def remove(image: Image.Image) -> Cutout:
         return remover.remove([image])[0]
 
-    async def caption(image: Image.Image):  # type: ignore[no-untyped-def]
+    async def caption(image: Image.Image) -> Caption:
         return captioner.caption([image])[0]
 
-    async def texts(t):  # type: ignore[no-untyped-def]
-        return embedder.encode_texts(t)
+    async def texts(items: Sequence[str]) -> Vectors:
+        return embedder.encode_texts(items)
 
-    async def images(i):  # type: ignore[no-untyped-def]
-        return embedder.encode_images(i)
+    async def images(items: Sequence[Image.Image]) -> Vectors:
+        return embedder.encode_images(items)
 
     pipeline = ComposePipeline(ComposeDeps(texts, images, remove, caption), ServiceSettings())
     result = await pipeline.run(blank, "in blue", ComposeOptions(return_cutout=True))
@@ -85,7 +87,7 @@ def test_missing_model_file_names_file_and_settings(tmp_path: Path) -> None:
 
 
 def test_unknown_model_lists_the_choices(tmp_path: Path) -> None:
-    with pytest.raises(ModelUnavailableError, match="unknown rembg model 'u3net'.*u2netp"):
+    with pytest.raises(ModelUnavailableError, match=r"unknown rembg model 'u3net'.*u2netp"):
         load_remover(ServiceSettings(u2net_home=tmp_path, rembg_model="u3net"))
 
 

@@ -95,12 +95,29 @@ def test_cli_demo_falls_back_to_random_weights_loudly(
     # Building a real random ViT-B-32 takes minutes on CPU; the fallback's wiring is what is
     # under test, so it builds the tiny model instead.
     monkeypatch.setattr(
-        demo_run, "_random_model", lambda cache: (tiny_clip_settings["model"], tiny_clip_settings["pretrained"])
+        demo_run,
+        "_random_model",
+        lambda cache: (tiny_clip_settings["model"], tiny_clip_settings["pretrained"]),
     )
     code = main(
-        ["demo", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "data"),
-         "--model", "no-such-architecture", "--pretrained", "", "--offline", "--device", "cpu",
-         "--u2net-home", str(u2net_home), "--random-weights-fallback", "--no-progress"]
+        [
+            "demo",
+            "--out",
+            str(tmp_path / "out"),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--model",
+            "no-such-architecture",
+            "--pretrained",
+            "",
+            "--offline",
+            "--device",
+            "cpu",
+            "--u2net-home",
+            str(u2net_home),
+            "--random-weights-fallback",
+            "--no-progress",
+        ]
     )
     out = capsys.readouterr().out
     assert code == 0
@@ -112,8 +129,21 @@ def test_cli_demo_without_fallback_fails_in_one_line(
     u2net_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
-        ["demo", "--data-dir", str(tmp_path), "--model", "no-such-architecture", "--pretrained", "",
-         "--offline", "--device", "cpu", "--u2net-home", str(u2net_home), "--no-progress"]
+        [
+            "demo",
+            "--data-dir",
+            str(tmp_path),
+            "--model",
+            "no-such-architecture",
+            "--pretrained",
+            "",
+            "--offline",
+            "--device",
+            "cpu",
+            "--u2net-home",
+            str(u2net_home),
+            "--no-progress",
+        ]
     )
     err = capsys.readouterr().err
     assert code == 1

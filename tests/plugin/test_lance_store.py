@@ -103,3 +103,14 @@ def test_bad_searches_are_invalid_input(
 def test_bad_collection_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="collection name"):
         LanceStore(tmp_path, dimension=DIM, collection="../escape")
+
+
+def test_a_table_of_another_dimension_can_still_be_dropped_and_rebuilt(
+    store: LanceStore, tmp_path: Path
+) -> None:
+    store.upsert([_row("a", [1.0, 0, 0, 0])])
+    wider = LanceStore(tmp_path, dimension=8)
+    wider.drop()
+    wider.create_collection()
+    assert wider.count() == 0
+    assert wider.upsert([_row("b", [1.0] * 8)]) == []

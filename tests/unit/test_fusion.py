@@ -21,7 +21,9 @@ NAVY_SHIRT = Caption(
     "a navy blue striped shirt with long sleeves",
     {"category": "shirt", "colour": "navy blue", "pattern": "striped", "sleeve": "long sleeve"},
 )
-ORANGE_BAG = Caption("an orange leather handbag", {"category": "handbag", "colour": "orange", "material": "leather"})
+ORANGE_BAG = Caption(
+    "an orange leather handbag", {"category": "handbag", "colour": "orange", "material": "leather"}
+)
 JEANS = Caption("blue denim jeans", {"category": "jeans", "colour": "blue", "material": "denim"})
 FREE_TEXT = Caption("a woman wearing a red dress")  # a transformers caption: no attributes
 
@@ -98,7 +100,9 @@ def test_without_vocabulary_only_the_same_value_is_dropped() -> None:
         (FREE_TEXT, "", "a woman wearing a red dress"),
     ],
 )
-def test_missing_side_gives_the_other_alone(caption: Caption | None, modification: str, expected: str) -> None:
+def test_missing_side_gives_the_other_alone(
+    caption: Caption | None, modification: str, expected: str
+) -> None:
     assert fuse(caption, modification, DEFAULT_TEMPLATE, VOCABULARY).text == expected
 
 
@@ -112,7 +116,10 @@ def test_nothing_to_fuse_is_an_input_error() -> None:
     [
         ("{caption} but {modification}", "a red floral cotton dress but with a bow"),
         ("{modification}: {caption}", "with a bow: a red floral cotton dress"),
-        ("product {{sku}}: {caption}; {modification}", "product {sku}: a red floral cotton dress; with a bow"),
+        (
+            "product {{sku}}: {caption}; {modification}",
+            "product {sku}: a red floral cotton dress; with a bow",
+        ),
         ("{modification}", "with a bow"),
     ],
 )

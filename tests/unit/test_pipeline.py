@@ -117,10 +117,16 @@ async def test_captioner_sees_the_cutout(photo: Image.Image) -> None:
         ({"remove_background": False}, {"background"}, "a photo of a floral cotton dress, in blue"),
         ({"caption": False}, {"caption"}, "in blue"),
         ({"fuse": False}, {"fusion"}, "in blue"),
-        ({"remove_background": False, "caption": False, "fuse": False}, {"background", "caption", "fusion"}, "in blue"),
+        (
+            {"remove_background": False, "caption": False, "fuse": False},
+            {"background", "caption", "fusion"},
+            "in blue",
+        ),
     ],
 )
-async def test_stage_switches(photo: Image.Image, options: dict[str, bool], skipped: set[str], fused: str) -> None:
+async def test_stage_switches(
+    photo: Image.Image, options: dict[str, bool], skipped: set[str], fused: str
+) -> None:
     rig = Rig()
     result = await rig.run(photo, "in blue", **options)
     ex = result.explanation
@@ -145,7 +151,9 @@ async def test_server_defaults_apply_when_options_are_unset(photo: Image.Image) 
     ex = (await rig.run(photo, "in blue")).explanation
     assert timing_skipped(ex.timings, "background")
     assert ex.fused_text == "a floral cotton dress but in blue"
-    ex = (await rig.run(photo, "in blue", remove_background=True, template="{modification} like {caption}")).explanation
+    ex = (
+        await rig.run(photo, "in blue", remove_background=True, template="{modification} like {caption}")
+    ).explanation
     assert ex.background_removed is True
     assert ex.fused_text == "in blue like a floral cotton dress"
 

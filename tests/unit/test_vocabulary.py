@@ -48,9 +48,7 @@ class ScriptedEmbedder:
 
     def encode_texts(self, texts: Sequence[str]) -> Vectors:
         self.text_calls += 1
-        return np.stack(
-            [self._vector([w for w in self.words if value_pattern(w).search(t)]) for t in texts]
-        )
+        return np.stack([self._vector([w for w in self.words if value_pattern(w).search(t)]) for t in texts])
 
     def encode_images(self, images: Sequence[Image.Image]) -> Vectors:
         self.image_calls += 1
@@ -90,7 +88,11 @@ def captioner() -> AttributeCaptioner:
         # sleeves do not apply to sneakers
         (["sneakers", "white", "long sleeve"], "white sneakers", {"category": "sneakers", "colour": "white"}),
         # the "plain" pattern is scored but writes nothing
-        (["skirt", "plain", "black"], "a black skirt", {"category": "skirt", "colour": "black", "pattern": "plain"}),
+        (
+            ["skirt", "plain", "black"],
+            "a black skirt",
+            {"category": "skirt", "colour": "black", "pattern": "plain"},
+        ),
     ],
 )
 def test_attribute_captions(
@@ -113,7 +115,9 @@ def test_prompts_are_encoded_once_and_images_in_one_batch() -> None:
     captioner = AttributeCaptioner(embedder, DEFAULT)
     loaded = embedder.text_calls
     assert loaded >= 1 and captioner.prompt_count > len(DEFAULT.categories)
-    results = captioner.caption([showing("dress", "red"), showing("boots", "brown"), showing("vase", "glass")])
+    results = captioner.caption(
+        [showing("dress", "red"), showing("boots", "brown"), showing("vase", "glass")]
+    )
     assert [r.text for r in results] == ["a red dress", "brown boots", "a glass vase"]
     assert embedder.text_calls == loaded and embedder.image_calls == 1
     assert captioner.caption([]) == []
@@ -168,19 +172,27 @@ def test_custom_vocabulary_file_loads(tmp_path: Path) -> None:
     [
         ("{not json", "not valid JSON"),
         (_minimal(format="v2"), "format"),
-        (_minimal(categories=[{"name": "dress", "group": "shoes"}, {"name": "skirt", "group": "apparel"}]),
-         "unknown group 'shoes'"),
+        (
+            _minimal(categories=[{"name": "dress", "group": "shoes"}, {"name": "skirt", "group": "apparel"}]),
+            "unknown group 'shoes'",
+        ),
         (_minimal(attributes=[{"name": "colour", "values": ["red"]}]), "attributes.0.values"),
-        (_minimal(attributes=[{"name": "colour", "values": ["red", "blue"], "applies_to": ["hats"]}]),
-         "applies_to names unknown ['hats']"),
+        (
+            _minimal(attributes=[{"name": "colour", "values": ["red", "blue"], "applies_to": ["hats"]}]),
+            "applies_to names unknown ['hats']",
+        ),
         (_minimal(attributes=[{"name": "colour", "values": ["red", "Red"]}]), "values must be unique"),
-        (_minimal(attributes=[{"name": "colour", "values": ["red", "blue"], "phrase": "with it"}]),
-         "must contain {value}"),
+        (
+            _minimal(attributes=[{"name": "colour", "values": ["red", "blue"], "phrase": "with it"}]),
+            "must contain {value}",
+        ),
         (_minimal(attributes=[{"name": "category", "values": ["a", "b"]}]), "not 'category'"),
         (_minimal(prompt="a photo"), "exactly one {}"),
         (_minimal(colour="red"), "colour: Extra inputs are not permitted"),
-        (_minimal(attributes=[{"name": "colour", "values": ["red", "blue"], "min_margin": 2}]),
-         "attributes.0.min_margin"),
+        (
+            _minimal(attributes=[{"name": "colour", "values": ["red", "blue"], "min_margin": 2}]),
+            "attributes.0.min_margin",
+        ),
     ],
 )
 def test_vocabulary_errors_name_the_file_and_the_problem(tmp_path: Path, data: Any, problem: str) -> None:

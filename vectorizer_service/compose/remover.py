@@ -151,11 +151,16 @@ def load_remover(settings: ServiceSettings) -> RembgRemover:
     )
     import onnxruntime as ort
 
+    options = ort.SessionOptions()
+    if settings.torch_threads is not None:
+        # One knob for all inference threads: torch_threads also bounds onnxruntime.
+        options.intra_op_num_threads = settings.torch_threads
+        options.inter_op_num_threads = 1
     kwargs: dict[str, Any] = {}
     if settings.device == "cpu":
         kwargs["providers"] = ["CPUExecutionProvider"]
     try:
-        session = local_cls(settings.rembg_model, ort.SessionOptions(), **kwargs)
+        session = local_cls(settings.rembg_model, options, **kwargs)
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
         raise ModelUnavailableError(f"rembg model {path} cannot be loaded: {exc}") from exc
     log.info("background remover: rembg %s from %s", settings.rembg_model, path)
