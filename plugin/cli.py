@@ -365,6 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors print one line to stderr and return a non-zero exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose:
+        # Offline, the model hub client logs every retry twice; the loader's error says it once.
+        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )

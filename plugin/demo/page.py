@@ -64,7 +64,7 @@ def _explanation(exp: ComposeExplanation, query: DemoQuery) -> str:
         ("Caption", exp.caption or "-"),
         ("Attributes", attrs),
         ("Fused text", exp.fused_text or "-"),
-        ("Background removed", f"{'yes' if exp.background_removed else 'no'} {exp.background_note}".strip()),
+        ("Background removed", exp.background_note or ("yes" if exp.background_removed else "no")),
         ("Mask coverage", coverage),
         ("Image weight", f"{exp.image_weight:.2f}"),
         ("Filters", ", ".join(f"{k}={v}" for k, v in filters.items()) or "none"),

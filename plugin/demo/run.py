@@ -85,6 +85,7 @@ def _random_model(cache_dir: Path) -> tuple[str, str]:
     scratch = Path(tempfile.mkdtemp(prefix=".random-", dir=cache_dir))
     try:
         save_random_open_clip(FALLBACK_ARCH, scratch)
+        scratch.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary folder
         shutil.rmtree(target, ignore_errors=True)
         scratch.rename(target)
     finally:
