@@ -56,6 +56,7 @@ __all__ = [
     "OverloadedError",
     "Product",
     "PropertySpec",
+    "StageTiming",
     "UpstreamError",
     "VectorSpec",
     "VectorizeRequest",

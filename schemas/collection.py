@@ -80,9 +80,7 @@ PRODUCT_PROPERTIES: tuple[PropertySpec, ...] = (
 )
 
 
-def product_collection(
-    name: str = DEFAULT_COLLECTION, vector: VectorSpec | None = None
-) -> CollectionSpec:
+def product_collection(name: str = DEFAULT_COLLECTION, vector: VectorSpec | None = None) -> CollectionSpec:
     """The collection definition for products."""
     return CollectionSpec(name=name, properties=PRODUCT_PROPERTIES, vector=vector or VectorSpec())
 

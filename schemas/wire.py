@@ -19,8 +19,8 @@ class VectorizeRequest(BaseModel):
 
 
 class VectorizeResponse(BaseModel):
-    textVectors: list[list[float]]  # noqa: N815 - Weaviate's field name
-    imageVectors: list[list[float]]  # noqa: N815 - Weaviate's field name
+    textVectors: list[list[float]]
+    imageVectors: list[list[float]]
 
 
 class ModelMeta(BaseModel):
@@ -50,7 +50,9 @@ class ComposeOptions(BaseModel):
     remove_background: bool | None = None
     caption: bool | None = None
     fuse: bool | None = None
-    template: str | None = Field(default=None, description="fusion template with {caption} and {modification}")
+    template: str | None = Field(
+        default=None, description="fusion template with {caption} and {modification}"
+    )
     image_weight: float | None = Field(
         default=None, ge=0.0, le=1.0, description="weight of the reference image vector in the query vector"
     )

@@ -23,7 +23,7 @@ U2NETP_MD5 = "8e83ca70e441ab06c318d82300c84806"
 
 
 def _md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - matching rembg's pin, not security
+    return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 def main(dest: Path) -> int:

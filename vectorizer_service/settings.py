@@ -48,7 +48,9 @@ class ServiceSettings(BaseSettings):
     max_wait_ms: float = Field(
         5.0, ge=0, description="how long a batch waits for more work once the model is free"
     )
-    max_queue: int = Field(1024, ge=1, description="items waiting per batcher before 429 / RESOURCE_EXHAUSTED")
+    max_queue: int = Field(
+        1024, ge=1, description="items waiting per batcher before 429 / RESOURCE_EXHAUSTED"
+    )
     torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's)")
 
     # --- input limits -------------------------------------------------------------------------
@@ -57,8 +59,10 @@ class ServiceSettings(BaseSettings):
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1, description="largest encoded image")
     max_image_pixels: int = Field(40_000_000, ge=1, description="largest decoded image (width x height)")
     max_text_chars: int = Field(
-        10_000, ge=1, description="longest text accepted; longer is an error, long texts within it are "
-        "truncated to the model's context"
+        10_000,
+        ge=1,
+        description="longest text accepted; longer is an error, long texts within it are "
+        "truncated to the model's context",
     )
 
     # --- composed query -----------------------------------------------------------------------

@@ -18,8 +18,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from graphql import GraphQLError, parse, print_ast
 from graphql.language import (
     ArgumentNode,
@@ -37,6 +35,8 @@ from graphql.language import (
 )
 from graphql.type import GraphQLFloat, GraphQLList, GraphQLString
 from graphql.utilities import ast_from_value, value_from_ast_untyped
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from schemas.errors import InvalidInputError
 from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult
 

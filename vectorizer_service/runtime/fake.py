@@ -41,8 +41,10 @@ class FakeEmbedder:
 
     def encode_images(self, images: Sequence[Image.Image]) -> Vectors:
         self.image_batches.append(len(images))
-        rows = [_unit_vector(b"img:" + img.convert("RGB").resize((8, 8)).tobytes(), self._info.dimension)
-                for img in images]
+        rows = [
+            _unit_vector(b"img:" + img.convert("RGB").resize((8, 8)).tobytes(), self._info.dimension)
+            for img in images
+        ]
         return np.stack(rows) if rows else np.zeros((0, self._info.dimension), np.float32)
 
     def encode_texts(self, texts: Sequence[str]) -> Vectors:
