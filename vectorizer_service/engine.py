@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from PIL import Image
 
-from schemas.errors import InvalidInputError, ModelUnavailableError, NotReadyError, item_error
+from schemas.errors import InvalidInputError, NotReadyError, item_error
 from schemas.wire import ComposeOptions, ComposeResult
 from vectorizer_service.batching import Batcher, InferenceRunner, gather_all
 from vectorizer_service.compose.protocols import BackgroundRemover, Caption, Captioner, ComposeDeps, Cutout
@@ -171,10 +171,7 @@ class Engine:
                 "nothing to compose"
             )
         reference = await self._run_decoder(_decode_reference, image, self.image_limits) if image else None
-        if self._pipeline is None:
-            raise ModelUnavailableError(
-                "composed queries are unavailable: the compose pipeline is not installed"
-            )
+        assert self._pipeline is not None  # built by start(), which _require_ready() checked
         return await self._pipeline.run(reference, text, options)
 
     def _any_stage_on(self, options: ComposeOptions) -> bool:
@@ -223,13 +220,8 @@ class Engine:
 
             self._embedder = load_embedder(self.settings)
         if self._load_compose_models:
-            try:
-                from vectorizer_service.compose.factory import load_stage_models
-            except ModuleNotFoundError as exc:
-                if exc.name != "vectorizer_service.compose.factory":
-                    raise
-                log.warning("compose stage models unavailable: %s", exc)
-                return
+            from vectorizer_service.compose.factory import load_stage_models
+
             self._remover, self._captioner = load_stage_models(self.settings, self._embedder)
 
     def _warm_up(self) -> None:
@@ -269,14 +261,9 @@ class Engine:
             if batcher is not None:
                 batcher.start()
 
-    def _build_pipeline(self) -> ComposePipeline | None:
-        try:
-            from vectorizer_service.compose.pipeline import ComposePipeline
-        except ModuleNotFoundError as exc:
-            if exc.name != "vectorizer_service.compose.pipeline":
-                raise
-            log.warning("compose pipeline unavailable: %s", exc)
-            return None
+    def _build_pipeline(self) -> ComposePipeline:
+        from vectorizer_service.compose.pipeline import ComposePipeline
+
         deps = ComposeDeps(
             encode_texts=self.embed_texts,
             encode_images=self.embed_images_decoded,

@@ -248,10 +248,17 @@ class WeaviateStore:
             )
         except WeaviateBaseError as exc:
             raise UpstreamError(f"Weaviate search failed: {exc}") from exc
+        # Weaviate stores no nulls and leaves unset properties out of its answer; fill them in
+        # as None so that hits carry the same keys as the embedded store's (blobs only by name).
+        wanted = (
+            list(return_properties)
+            if return_properties is not None
+            else [p.name for p in self._spec.properties if p.data_type is not SpecType.BLOB]
+        )
         return [
             SearchHit(
                 uuid=str(obj.uuid),
-                properties=dict(obj.properties),
+                properties={**dict.fromkeys(wanted), **obj.properties},
                 distance=float(obj.metadata.distance if obj.metadata.distance is not None else 0.0),
             )
             for obj in res.objects

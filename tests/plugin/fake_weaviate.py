@@ -10,6 +10,7 @@ memory and searched by cosine distance with the filter operators our store uses,
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid as uuid_module
 from collections.abc import Callable
@@ -73,6 +74,25 @@ class FakeWeaviateState:
 # --- filters ---------------------------------------------------------------------------------
 
 
+class FakeWeaviateError(Exception):
+    """A request real Weaviate would refuse; answered as a gRPC error like Weaviate's."""
+
+
+def _schema_props(schema: dict[str, Any] | None) -> dict[str, dict[str, Any]] | None:
+    if schema is None:
+        return None
+    return {p["name"]: p for p in schema.get("properties", [])}
+
+
+def _tokens(value: Any, tokenization: str) -> list[str]:
+    """Weaviate's tokenizers for the two we declare: "field" keeps the trimmed value as one
+    case-sensitive token, "word" lowercases and splits on anything not alphanumeric."""
+    text = str(value)
+    if tokenization == "field":
+        return [text.strip()] if text.strip() else []
+    return [t for t in re.split(r"[^\w]|_", text.lower()) if t]
+
+
 def _filter_value(f: base_pb2.Filters) -> Any:
     which = f.WhichOneof("test_value")
     if which in ("value_text_array", "value_number_array", "value_int_array", "value_boolean_array"):
@@ -80,28 +100,63 @@ def _filter_value(f: base_pb2.Filters) -> Any:
     return getattr(f, which) if which else None
 
 
-def _matches(f: base_pb2.Filters, obj_id: str, props: dict[str, Any]) -> bool:
+def _matches(
+    f: base_pb2.Filters, obj_id: str, props: dict[str, Any], schema: dict[str, dict[str, Any]] | None
+) -> bool:
+    """One object against a filter, as Weaviate's inverted index answers it: text is compared
+    token by token under the property's tokenization, absent/null values match no operator,
+    and filtering on an unknown or unindexed property is an error, not an empty result."""
     if f.operator == F.OPERATOR_AND:
-        return all(_matches(sub, obj_id, props) for sub in f.filters)
+        return all(_matches(sub, obj_id, props, schema) for sub in f.filters)
     if f.operator == F.OPERATOR_OR:
-        return any(_matches(sub, obj_id, props) for sub in f.filters)
+        return any(_matches(sub, obj_id, props, schema) for sub in f.filters)
     name = f.target.property if f.HasField("target") else f.on[0]
-    actual = obj_id if name == "_id" else props.get(name)
     expected = _filter_value(f)
-    values = actual if isinstance(actual, list) else [actual]
-    if f.operator == F.OPERATOR_EQUAL:
-        return actual == expected
-    if f.operator == F.OPERATOR_CONTAINS_ANY:
-        return any(v in expected for v in values)
-    if f.operator == F.OPERATOR_CONTAINS_ALL:
-        return all(e in values for e in expected)
-    if actual is None:
+    if name == "_id":
+        wanted = expected if isinstance(expected, list) else [expected]
+        ids = {str(uuid_module.UUID(str(v))) for v in wanted}
+        if f.operator in (F.OPERATOR_EQUAL, F.OPERATOR_CONTAINS_ANY):
+            return obj_id in ids
+        raise FakeWeaviateError(f"fake Weaviate: operator {f.operator} on _id")
+    prop = (schema or {}).get(name)
+    if schema is not None and prop is None:
+        raise FakeWeaviateError(f"no such prop with name '{name}' found in class")
+    if prop is not None and not prop.get("indexFilterable", True):
+        raise FakeWeaviateError(f"Filtering by property '{name}' requires inverted index")
+    actual = props.get(name)
+    if actual is None or actual == []:
         return False
+    data_type = prop["dataType"][0] if prop else ("text[]" if isinstance(actual, list) else "text")
+    if data_type.startswith("text"):
+        tokenization = (prop or {}).get("tokenization") or "word"
+        stored = {
+            t for v in (actual if isinstance(actual, list) else [actual]) for t in _tokens(v, tokenization)
+        }
+        values = expected if isinstance(expected, list) else [expected]
+        query = [t for v in values for t in _tokens(v, tokenization)]
+        if f.operator == F.OPERATOR_EQUAL:
+            return bool(query) and all(t in stored for t in query)
+        if f.operator == F.OPERATOR_CONTAINS_ANY:
+            return any(t in stored for t in query)
+        if f.operator == F.OPERATOR_CONTAINS_ALL:
+            return bool(query) and all(t in stored for t in query)
+        raise FakeWeaviateError(f"fake Weaviate: operator {f.operator} on text property '{name}'")
+    numbers = actual if isinstance(actual, list) else [actual]
+    if f.operator == F.OPERATOR_EQUAL:
+        return any(n == expected for n in numbers)
+    if f.operator == F.OPERATOR_CONTAINS_ANY:
+        return any(n in expected for n in numbers)
+    if f.operator == F.OPERATOR_CONTAINS_ALL:
+        return all(e in numbers for e in expected)
     if f.operator == F.OPERATOR_GREATER_THAN_EQUAL:
-        return bool(actual >= expected)
+        return any(n >= expected for n in numbers)
     if f.operator == F.OPERATOR_LESS_THAN_EQUAL:
-        return bool(actual <= expected)
-    raise NotImplementedError(f"fake Weaviate: filter operator {f.operator}")
+        return any(n <= expected for n in numbers)
+    if f.operator == F.OPERATOR_GREATER_THAN:
+        return any(n > expected for n in numbers)
+    if f.operator == F.OPERATOR_LESS_THAN:
+        return any(n < expected for n in numbers)
+    raise FakeWeaviateError(f"fake Weaviate: filter operator {f.operator}")
 
 
 # --- gRPC ------------------------------------------------------------------------------------
@@ -118,18 +173,35 @@ def _decode_properties(p: batch_pb2.BatchObject.Properties) -> dict[str, Any]:
     return props
 
 
-def _encode_value(value: Any) -> properties_pb2.Value:
+def _encode_value(value: Any, data_type: str | None) -> properties_pb2.Value:
+    """A stored value in the reply's typed form, chosen from the schema like Weaviate does."""
     if isinstance(value, bool):
         return properties_pb2.Value(bool_value=value)
     if isinstance(value, (int, float)):
         return properties_pb2.Value(number_value=float(value))
     if isinstance(value, list):
+        if data_type in ("number[]", "int[]"):
+            packed = np.asarray(value, "<f8").tobytes()
+            return properties_pb2.Value(
+                list_value=properties_pb2.ListValue(number_values=properties_pb2.NumberValues(values=packed))
+            )
         return properties_pb2.Value(
             list_value=properties_pb2.ListValue(text_values=properties_pb2.TextValues(values=value))
         )
-    if value is None:
-        return properties_pb2.Value(null_value=0)
+    if data_type == "blob":
+        return properties_pb2.Value(blob_value=str(value))
     return properties_pb2.Value(text_value=str(value))
+
+
+def _returned_properties(request: Any, schema: dict[str, dict[str, Any]] | None) -> list[str] | None:
+    """Which properties Weaviate answers with (``None``: every stored one). No ``properties``
+    message, or ``return_all_nonref_properties``, means every non-reference property in the
+    schema except blobs (kept out "to not overload the response"); otherwise the named ones."""
+    if not request.HasField("properties") or request.properties.return_all_nonref_properties:
+        if schema is None:
+            return None
+        return [name for name, p in schema.items() if p["dataType"][0] != "blob"]
+    return list(request.properties.non_ref_properties)
 
 
 def _query_vector(nv: Any) -> tuple[np.ndarray, str | None]:
@@ -165,17 +237,23 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
                 self.s.objects.setdefault(obj.collection, {})[obj.uuid] = StoredObject(props, vectors)
         return batch_pb2.BatchObjectsReply(took=0.001, errors=errors)
 
+    def _schema(self, collection: str) -> dict[str, dict[str, Any]] | None:
+        return _schema_props(self.s.schema.get(collection))
+
     def Search(self, request: Any, context: Any) -> search_get_pb2.SearchReply:
         self._record_metadata(context)
         with self.s.lock:
             self.s.search_requests.append(request)
             objects = dict(self.s.objects.get(request.collection, {}))
-        has_filter = request.HasField("filters")
-        rows = [
-            (oid, o)
-            for oid, o in objects.items()
-            if not has_filter or _matches(request.filters, oid, o.properties)
-        ]
+            schema = self._schema(request.collection)
+        try:
+            rows = [
+                (oid, o)
+                for oid, o in objects.items()
+                if not request.HasField("filters") or _matches(request.filters, oid, o.properties, schema)
+            ]
+        except FakeWeaviateError as exc:
+            context.abort(grpc.StatusCode.UNKNOWN, f"extract params: {exc}")
         scored: list[tuple[float, str, StoredObject]] = []
         for oid, obj in rows:
             distance = 0.0
@@ -184,13 +262,23 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
                 stored = obj.vectors.get(target or "", next(iter(obj.vectors.values()), None))
                 if stored is None:
                     continue
+                if stored.shape != q.shape:
+                    context.abort(
+                        grpc.StatusCode.UNKNOWN,
+                        f"vector search: vector lengths don't match: {len(q)} vs {len(stored)}",
+                    )
                 distance = 1.0 - float(np.dot(q, stored) / (np.linalg.norm(q) * np.linalg.norm(stored)))
             scored.append((distance, oid, obj))
+        # Vector search ranks by distance; a plain fetch lists objects in UUID order.
         scored.sort(key=lambda t: (t[0], t[1]))
-        wanted = list(request.properties.non_ref_properties)
+        wanted = _returned_properties(request, schema)
         results = []
         for distance, oid, obj in scored[: request.limit or 10]:
-            props = {k: v for k, v in obj.properties.items() if k in wanted}
+            # Weaviate stores no nulls, so an unset property is simply absent from the answer.
+            props = {
+                k: v for k, v in obj.properties.items() if v is not None and (wanted is None or k in wanted)
+            }
+            types = {k: (schema or {}).get(k, {}).get("dataType", [None])[0] for k in props}
             results.append(
                 search_get_pb2.SearchResult(
                     metadata=search_get_pb2.MetadataResult(
@@ -200,7 +288,7 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
                     ),
                     properties=search_get_pb2.PropertiesResult(
                         non_ref_props=properties_pb2.Properties(
-                            fields={k: _encode_value(v) for k, v in props.items()}
+                            fields={k: _encode_value(v, types[k]) for k, v in props.items()}
                         ),
                         target_collection=request.collection,
                     ),
@@ -213,7 +301,13 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
         with self.s.lock:
             self.s.delete_requests.append(request)
             objects = self.s.objects.get(request.collection, {})
-            doomed = [oid for oid, o in objects.items() if _matches(request.filters, oid, o.properties)]
+            schema = self._schema(request.collection)
+            try:
+                doomed = [
+                    oid for oid, o in objects.items() if _matches(request.filters, oid, o.properties, schema)
+                ]
+            except FakeWeaviateError as exc:
+                context.abort(grpc.StatusCode.UNKNOWN, str(exc))
             for oid in doomed:
                 del objects[oid]
         return batch_delete_pb2.BatchDeleteReply(took=0.001, matches=len(doomed), successful=len(doomed))
@@ -221,7 +315,16 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
     def Aggregate(self, request: Any, context: Any) -> aggregate_pb2.AggregateReply:
         self._record_metadata(context)
         with self.s.lock:
-            count = len(self.s.objects.get(request.collection, {}))
+            objects = self.s.objects.get(request.collection, {})
+            schema = self._schema(request.collection)
+            try:
+                count = sum(
+                    1
+                    for oid, o in objects.items()
+                    if not request.HasField("filters") or _matches(request.filters, oid, o.properties, schema)
+                )
+            except FakeWeaviateError as exc:
+                context.abort(grpc.StatusCode.UNKNOWN, str(exc))
         return aggregate_pb2.AggregateReply(
             took=0.001, single_result=aggregate_pb2.AggregateReply.Single(objects_count=count)
         )
@@ -307,11 +410,16 @@ class FakeWeaviate:
         self.state = FakeWeaviateState()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        weaviate_pb2_grpc.add_WeaviateServicer_to_server(_Servicer(self.state), self._grpc)
+        weaviate_pb2_grpc.add_WeaviateServicer_to_server(_Servicer(self.state), self._grpc)  # type: ignore[no-untyped-call]
         health_pb2_grpc.add_HealthServicer_to_server(_Health(), self._grpc)
         self.grpc_port = self._grpc.add_insecure_port("127.0.0.1:0")
         self.http_port = self._http.server_address[1]
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            # A short poll interval: shutdown() waits for it, once per test.
+            target=self._http.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            daemon=True,
+        )
 
     @property
     def url(self) -> str:

@@ -1,5 +1,6 @@
-"""One behaviour suite for every ProductStore: the embedded LanceDB table always, and a real
-Weaviate when ``WEAVIATE_URL`` is set. Both must agree on ids, distances, filters and counts."""
+"""One behaviour suite for every ProductStore: the embedded LanceDB table and the in-process fake
+Weaviate (through the real weaviate-client) always, and a real Weaviate when ``WEAVIATE_URL`` is
+set. All must agree on ids, distances, filters and counts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import weaviate.connect.v4
+from fake_weaviate import FakeWeaviate
 
 from plugin.settings import PluginSettings
 from plugin.store import ProductFilter, ProductRow, ProductStore, open_store
@@ -87,18 +90,31 @@ def _expected_order(ids: list[str]) -> list[str]:
     return sorted(ids, key=lambda pid: _cos_distance(QUERY, VECTORS[pid]))
 
 
-@pytest.fixture(params=["lance", "weaviate"])
-def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+@pytest.fixture(params=["lance", "fake-weaviate", "weaviate"])
+def store_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StoreFactory]:
     """Opens the store under test; calling it again reopens the same data (a new process would)."""
     if request.param == "weaviate":
         url = os.environ.get("WEAVIATE_URL")
         if not url:
             pytest.skip("WEAVIATE_URL is not set: the Weaviate run of the store contract needs one")
-        settings = PluginSettings(
+        settings = PluginSettings(  # type: ignore[call-arg]  # pydantic-settings fills defaults
             weaviate_url=url, collection=f"Contract{uuid.uuid4().hex[:10]}", vectorization="plugin"
         )
+    elif request.param == "fake-weaviate":
+        fake = FakeWeaviate().__enter__()
+        request.addfinalizer(fake.__exit__)
+        # The client's best-effort "newer version on PyPI" check must not leave the machine.
+        monkeypatch.setattr(weaviate.connect.v4, "PYPI_PACKAGE_URL", f"{fake.url}/pypi")
+        settings = PluginSettings(  # type: ignore[call-arg]
+            weaviate_url=fake.url,
+            weaviate_grpc_port=fake.grpc_port,
+            collection="ContractProducts",
+            vectorization="plugin",
+        )
     else:
-        settings = PluginSettings(data_dir=tmp_path / "lance", collection="ContractProducts")
+        settings = PluginSettings(data_dir=tmp_path / "lance", collection="ContractProducts")  # type: ignore[call-arg]
     opened: list[ProductStore] = []
 
     def factory() -> ProductStore:
@@ -229,3 +245,14 @@ def test_data_persists_across_reopen(store_factory: StoreFactory, store: Product
     reopened.create_collection()  # keeps the existing collection
     assert reopened.count() == len(CATALOG) - 1
     assert _ids(reopened) == _expected_order([p.id for p in CATALOG if p.id != "black-shoe"])
+
+
+def test_unset_properties_come_back_as_none(store: ProductStore) -> None:
+    # Weaviate stores no nulls and leaves unset properties out of its answer; callers index
+    # hit.properties by name, so every store must return each asked-for property, None if unset.
+    shoe = store.search(VECTORS["black-shoe"], limit=1)[0].properties
+    assert shoe["product_id"] == "black-shoe"
+    assert "price" in shoe and shoe["price"] is None
+    assert "image" not in shoe  # blobs only come back when asked for by name
+    named = store.search(VECTORS["black-shoe"], limit=1, return_properties=["price", "brand"])[0]
+    assert named.properties == {"price": None, "brand": "Bolt"}
