@@ -17,6 +17,7 @@ from PIL import Image
 
 from schemas.errors import ModelUnavailableError
 from vectorizer_service.compose.protocols import Caption
+from vectorizer_service.runtime.hub import OFFLINE_HINT, HubAccess
 from vectorizer_service.runtime.loader import is_offline, resolve_device, resolve_dtype
 from vectorizer_service.settings import ServiceSettings
 
@@ -61,7 +62,8 @@ class TransformersCaptioner:
 def load_transformers_captioner(settings: ServiceSettings) -> TransformersCaptioner:
     """Load ``settings.caption_model`` (hub id or local directory) on the service's device.
 
-    Offline (``settings.offline`` or ``HF_HUB_OFFLINE``) only local files are used. Raises
+    Offline (``settings.offline`` or ``HF_HUB_OFFLINE``), or when a hub id is given and the hub
+    cannot be reached, only local files are used. Raises
     :class:`ModelUnavailableError` naming the model and the setting when it cannot be loaded.
     """
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -77,21 +79,20 @@ def load_transformers_captioner(settings: ServiceSettings) -> TransformersCaptio
     device = resolve_device(settings.device)
     dtype = resolve_dtype(settings.precision, device)
     source = str(path) if is_local else model_id
-    offline = is_offline(settings)
+    offline_reason = None if is_local else HubAccess(offline=is_offline(settings)).offline_reason
+    local_only = is_local or offline_reason is not None
     try:
-        processor = AutoProcessor.from_pretrained(source, local_files_only=offline or is_local)  # type: ignore[no-untyped-call]
-        model = AutoModelForImageTextToText.from_pretrained(
-            source, dtype=dtype, local_files_only=offline or is_local
-        )
+        processor = AutoProcessor.from_pretrained(source, local_files_only=local_only)  # type: ignore[no-untyped-call]
+        model = AutoModelForImageTextToText.from_pretrained(source, dtype=dtype, local_files_only=local_only)
     except (OSError, ValueError, KeyError) as exc:
         problem = (
-            "is not in the local Hugging Face cache and the service is offline"
-            if offline and not is_local
+            f"is not in the local Hugging Face cache and {offline_reason}"
+            if offline_reason is not None
             else f"cannot be loaded ({str(exc).strip().rstrip('.')})"
         )
         raise ModelUnavailableError(
             f"caption model {model_id!r} {problem}; set settings.caption_model (GROUNDED_CAPTION_MODEL) "
-            "to a local save_pretrained directory or a hub id"
+            f"to a local save_pretrained directory, {OFFLINE_HINT}"
         ) from exc
     model = model.to(device).eval()  # type: ignore[arg-type]  # transformers' .to() stub is wrong
     log.info("captioner: %s (%s) on %s", model_id, type(model).__name__, device)

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from schemas.errors import ModelUnavailableError
+from vectorizer_service.runtime.hub import OFFLINE_HINT, HubAccess
 
 HOW_TO_SUPPLY = (
     "Supply the weights locally: --model <arch> --pretrained /path/to/checkpoint.pt "
     "(.pt/.bin/.safetensors), or --model local-dir:/path/to/dir holding open_clip_config.json "
-    "and the weights, or run once online to fill the cache."
+    f"and the weights, {OFFLINE_HINT}."
 )
 _HF_HUB = "hf-hub:"
 _LOCAL_DIR = "local-dir:"
@@ -43,14 +44,17 @@ class OpenClipSource:
     preprocess_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def resolve(model: str, pretrained: str, *, offline: bool) -> OpenClipSource:
+def resolve(model: str, pretrained: str, *, hub: HubAccess) -> OpenClipSource:
     """Resolve ``--model`` / ``--pretrained`` to local files where needed.
+
+    ``hub`` is asked only when the weights would come from the hub: offline or unreachable,
+    only the local cache is used.
 
     ``model`` may also be a plain directory in the ``local-dir`` layout, or a JSON architecture
     config file (registered under its file stem) used with a ``--pretrained`` checkpoint.
     """
     if model.startswith(_HF_HUB):
-        return _resolve_hub(model, offline=offline)
+        return _resolve_hub(model, hub=hub)
     if model.startswith(_LOCAL_DIR):
         return _resolve_local_dir(model, Path(model[len(_LOCAL_DIR) :]).expanduser())
     as_path = Path(model).expanduser()
@@ -63,11 +67,12 @@ def resolve(model: str, pretrained: str, *, offline: bool) -> OpenClipSource:
 
         open_clip.add_model_config(as_path)
         model = as_path.stem
-    return _resolve_named(model, pretrained, offline=offline)
+    return _resolve_named(model, pretrained, hub=hub)
 
 
-def _resolve_hub(model: str, *, offline: bool) -> OpenClipSource:
-    if not offline:
+def _resolve_hub(model: str, *, hub: HubAccess) -> OpenClipSource:
+    offline_reason = hub.offline_reason
+    if offline_reason is None:
         return OpenClipSource(model)  # open_clip downloads config and weights at startup
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
@@ -77,8 +82,8 @@ def _resolve_hub(model: str, *, offline: bool) -> OpenClipSource:
         snapshot = snapshot_download(repo_id, local_files_only=True)
     except LocalEntryNotFoundError as exc:
         raise ModelUnavailableError(
-            f"open_clip model {model!r} is not in the local Hugging Face cache and the service is "
-            f"offline. {HOW_TO_SUPPLY}"
+            f"open_clip model {model!r} is not in the local Hugging Face cache and {offline_reason}. "
+            f"{HOW_TO_SUPPLY}"
         ) from exc
     return _resolve_local_dir(model, Path(snapshot))
 
@@ -91,7 +96,7 @@ def _resolve_local_dir(model: str, directory: Path) -> OpenClipSource:
     return OpenClipSource(f"{_LOCAL_DIR}{directory}")
 
 
-def _resolve_named(model: str, pretrained: str, *, offline: bool) -> OpenClipSource:
+def _resolve_named(model: str, pretrained: str, *, hub: HubAccess) -> OpenClipSource:
     import open_clip
 
     config = open_clip.get_model_config(model)
@@ -122,13 +127,14 @@ def _resolve_named(model: str, pretrained: str, *, offline: bool) -> OpenClipSou
     # "-quickgelu" (e.g. ViT-B-32 + openai); the vectors are then subtly wrong, so follow the tag.
     force_quick_gelu = bool(tag.get("quick_gelu", False)) and not config.get("quick_gelu", False)
     preprocess = {arg: tag[key] for key, arg in _PREPROCESS_ARGS.items() if key in tag}
-    if not offline:
+    offline_reason = hub.offline_reason
+    if offline_reason is None:
         return OpenClipSource(model, pretrained, force_quick_gelu, preprocess)
     cached = _cached_tag_file(tag)
     if cached is None:
         raise ModelUnavailableError(
             f"open_clip model {model!r} with pretrained {pretrained!r} is not in the local cache and "
-            f"the service is offline. {HOW_TO_SUPPLY}"
+            f"{offline_reason}. {HOW_TO_SUPPLY}"
         )
     return OpenClipSource(model, cached, force_quick_gelu, preprocess)
 

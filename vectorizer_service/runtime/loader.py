@@ -3,7 +3,9 @@
 Device ``auto`` picks CUDA when available; precision ``auto`` is fp16 on CUDA and fp32 on CPU.
 Offline (``settings.offline`` or ``HF_HUB_OFFLINE=1``) nothing touches the network: weights must
 be local files or already in the Hugging Face cache, and a missing one fails startup with one
-message naming the model and how to supply it.
+message naming the model and how to supply it. Online, a load that needs the hub probes it once
+first (:mod:`~vectorizer_service.runtime.hub`); an unreachable hub counts as offline for that
+load, so a machine without internet fails in seconds instead of retrying for a minute.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 
 from schemas.errors import ModelUnavailableError
 from vectorizer_service.runtime import _open_clip_sources as sources
+from vectorizer_service.runtime.hub import OFFLINE_HINT, HubAccess
 from vectorizer_service.runtime.protocol import Embedder
 from vectorizer_service.settings import ServiceSettings
 
@@ -63,21 +66,21 @@ def load_embedder(settings: ServiceSettings) -> Embedder:
         torch.set_num_threads(settings.torch_threads)
     device = resolve_device(settings.device)
     dtype = resolve_dtype(settings.precision, device)
-    offline = is_offline(settings)
+    hub = HubAccess(offline=is_offline(settings))
     log.info("loading %s model %s on %s (%s)", settings.backend, settings.model, device, dtype)
     if settings.backend == "open_clip":
-        return _load_open_clip(settings, device, dtype, offline)
-    return _load_transformers(settings, device, dtype, offline)
+        return _load_open_clip(settings, device, dtype, hub)
+    return _load_transformers(settings, device, dtype, hub)
 
 
 def _load_open_clip(
-    settings: ServiceSettings, device: torch.device, dtype: torch.dtype, offline: bool
+    settings: ServiceSettings, device: torch.device, dtype: torch.dtype, hub: HubAccess
 ) -> Embedder:
     import open_clip
 
     from vectorizer_service.runtime.open_clip_backend import OpenClipEmbedder
 
-    source = sources.resolve(settings.model, settings.pretrained, offline=offline)
+    source = sources.resolve(settings.model, settings.pretrained, hub=hub)
     precision = "fp16" if dtype == torch.float16 else "fp32"
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(
@@ -108,13 +111,12 @@ def _load_open_clip(
 
 
 _HOW_TO_SUPPLY_HF = (
-    "Pass a local save_pretrained directory (--model /models/clip-vit-base-patch32), or run once "
-    "online to fill the Hugging Face cache."
+    f"Pass a local save_pretrained directory (--model /models/clip-vit-base-patch32), {OFFLINE_HINT}."
 )
 
 
 def _load_transformers(
-    settings: ServiceSettings, device: torch.device, dtype: torch.dtype, offline: bool
+    settings: ServiceSettings, device: torch.device, dtype: torch.dtype, hub: HubAccess
 ) -> Embedder:
     from transformers import AutoConfig, AutoModel, AutoProcessor
 
@@ -127,7 +129,8 @@ def _load_transformers(
             f"transformers model directory {model_id!r} not found. {_HOW_TO_SUPPLY_HF}"
         )
     source = str(Path(model_id).expanduser()) if is_local else model_id
-    kwargs: dict[str, Any] = {"local_files_only": offline or is_local}
+    offline_reason = None if is_local else hub.offline_reason
+    kwargs: dict[str, Any] = {"local_files_only": is_local or offline_reason is not None}
     try:
         config = AutoConfig.from_pretrained(source, **kwargs)
         if config.model_type not in SUPPORTED_MODEL_TYPES:
@@ -138,8 +141,8 @@ def _load_transformers(
         model = AutoModel.from_pretrained(source, dtype=dtype, **kwargs)
         processor = AutoProcessor.from_pretrained(source, **kwargs)  # type: ignore[no-untyped-call]
     except (OSError, ValueError, KeyError) as exc:
-        if offline and not is_local:
-            problem = "is not in the local Hugging Face cache and the service is offline"
+        if offline_reason is not None:
+            problem = f"is not in the local Hugging Face cache and {offline_reason}"
         else:
             problem = f"cannot be loaded ({str(exc).strip().rstrip('.')})"
         raise ModelUnavailableError(
