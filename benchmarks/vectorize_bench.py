@@ -68,11 +68,15 @@ class Workload:
 
 
 def catalog_texts(n: int, rng: random.Random) -> list[str]:
-    """Product titles with a short description, like a shop's catalog (10-40 tokens)."""
+    """Product titles, the text field the product collection vectorizes: 5 to 20 tokens, e.g.
+    "Navy relaxed fit wool sweater with zip pocket"."""
     texts = []
     for _ in range(n):
-        details = ", ".join(rng.sample(_DETAILS, rng.randint(1, 4)))
-        texts.append(f"{rng.choice(_COLORS)} {rng.choice(_ITEMS)}, {details}. Size {rng.choice('SMLX')}.")
+        details = " ".join(rng.sample(_DETAILS, rng.randint(1, 3)))
+        extra = f" with {rng.choice(_DETAILS)}" if rng.random() < 0.4 else ""
+        texts.append(
+            f"{rng.choice(_COLORS).capitalize()} {details} {rng.choice(_ITEMS)}{extra}".replace("  ", " ")
+        )
     return texts
 
 

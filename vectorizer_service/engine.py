@@ -24,7 +24,7 @@ from vectorizer_service.batching import Batcher, InferenceRunner, gather_all
 from vectorizer_service.compose.protocols import BackgroundRemover, Caption, Captioner, ComposeDeps, Cutout
 from vectorizer_service.images import ImageLimits, decode_image, decode_images
 from vectorizer_service.metrics import ServiceMetrics
-from vectorizer_service.runtime.protocol import Embedder, ModelInfo, Vectors
+from vectorizer_service.runtime.protocol import Embedder, ModelInfo, PreparedImage, Vectors
 from vectorizer_service.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class Engine:
             max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="decode"
         )
         self._texts: Batcher[str, _Row] | None = None
-        self._images: Batcher[Image.Image, _Row] | None = None
+        self._images: Batcher[PreparedImage, _Row] | None = None
         self._cutouts: Batcher[Image.Image, Cutout] | None = None
         self._captions: Batcher[Image.Image, Caption] | None = None
         self._pipeline: ComposePipeline | None = None
@@ -129,11 +129,11 @@ class Engine:
         decoding) before anything is queued; a bad item fails the request naming its index."""
         self._require_ready()
         self._check_request(texts, images)
-        decoded = await self._run_decoder(decode_images, list(images), self.image_limits)
+        prepared = await self._run_decoder(self._decode_and_prepare, list(images))
         text_batcher, image_batcher = self._batchers()
         text_futures = text_batcher.enqueue_many(list(texts))
         try:
-            image_futures = image_batcher.enqueue_many(decoded)
+            image_futures = image_batcher.enqueue_many(prepared)
         except BaseException:
             for future in text_futures:
                 future.cancel()
@@ -145,8 +145,9 @@ class Engine:
     async def embed_images_decoded(self, images: Sequence[Image.Image]) -> Vectors:
         """Embed images that are already decoded (RGB ``PIL.Image``)."""
         self._require_ready()
+        prepared = await self._run_decoder(self._prepare, list(images))
         _, image_batcher = self._batchers()
-        return _stack(await image_batcher.submit_many(list(images)), self._dimension())
+        return _stack(await image_batcher.submit_many(prepared), self._dimension())
 
     async def embed_texts(self, texts: Sequence[str]) -> Vectors:
         """Embed texts (no per-request limits: for callers inside the service, e.g. compose)."""
@@ -202,10 +203,19 @@ class Engine:
                 f"request is {size} bytes, over the limit of {self.settings.max_request_bytes}"
             )
 
+    def _prepare(self, images: list[Image.Image]) -> list[PreparedImage]:
+        # The model's preprocessing runs here, in the decode threads, in parallel with the
+        # inference thread, which then spends its time on the model alone.
+        assert self._embedder is not None
+        return [self._embedder.prepare_image(image) for image in images]
+
+    def _decode_and_prepare(self, images: list[bytes]) -> list[PreparedImage]:
+        return self._prepare(decode_images(images, self.image_limits))
+
     async def _run_decoder(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._decoder, fn, *args)
 
-    def _batchers(self) -> tuple[Batcher[str, _Row], Batcher[Image.Image, _Row]]:
+    def _batchers(self) -> tuple[Batcher[str, _Row], Batcher[PreparedImage, _Row]]:
         if self._texts is None or self._images is None:
             raise NotReadyError("the model is still loading")
         return self._texts, self._images
@@ -252,7 +262,7 @@ class Engine:
             )
 
         self._texts = make("texts", lambda b: list(embedder.encode_texts(b)))
-        self._images = make("images", lambda b: list(embedder.encode_images(b)))
+        self._images = make("images", lambda b: list(embedder.encode_prepared(b)))
         if self._remover is not None:
             self._cutouts = make("background", self._remover.remove)
         if self._captioner is not None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,6 +60,13 @@ async def test_http_and_grpc_agree_with_a_tiny_real_model(tiny_clip_settings: di
     assert_same(http, reply, 32)
     # different inputs really give different vectors
     assert not np.allclose(http["imageVectors"][0], http["imageVectors"][1], atol=1e-3)
+    # and the service (preprocessing in its decode threads, batching) gives the model's own vectors
+    from vectorizer_service.runtime.loader import load_embedder
+
+    direct = load_embedder(settings)
+    decoded = [Image.open(io.BytesIO(data)).convert("RGB") for data in images()]
+    np.testing.assert_allclose(http["imageVectors"], direct.encode_images(decoded), atol=1e-5)
+    np.testing.assert_allclose(http["textVectors"], direct.encode_texts(TEXTS), atol=1e-5)
 
 
 class FakeRemover:

@@ -39,12 +39,15 @@ class FakeEmbedder:
     def info(self) -> ModelInfo:
         return self._info
 
+    def prepare_image(self, image: Image.Image) -> bytes:
+        return image.convert("RGB").resize((8, 8)).tobytes()
+
     def encode_images(self, images: Sequence[Image.Image]) -> Vectors:
+        return self.encode_prepared([self.prepare_image(image) for image in images])
+
+    def encode_prepared(self, images: Sequence[bytes]) -> Vectors:
         self.image_batches.append(len(images))
-        rows = [
-            _unit_vector(b"img:" + img.convert("RGB").resize((8, 8)).tobytes(), self._info.dimension)
-            for img in images
-        ]
+        rows = [_unit_vector(b"img:" + pixels, self._info.dimension) for pixels in images]
         return np.stack(rows) if rows else np.zeros((0, self._info.dimension), np.float32)
 
     def encode_texts(self, texts: Sequence[str]) -> Vectors:

@@ -58,11 +58,19 @@ class OpenClipEmbedder:
         """Name, dimension, device, precision, context length and whether trimming is on."""
         return self._info
 
+    def prepare_image(self, image: Image.Image) -> torch.Tensor:
+        """The model's own preprocessing of one image (thread-safe, CPU)."""
+        return self._preprocess(image.convert("RGB"))
+
     def encode_images(self, images: Sequence[Image.Image]) -> Vectors:
         """One unit vector per image, in order, using the model's own preprocessing."""
+        return self.encode_prepared([self.prepare_image(image) for image in images])
+
+    def encode_prepared(self, images: Sequence[torch.Tensor]) -> Vectors:
+        """One unit vector per image prepared by :meth:`prepare_image`, in order."""
         if not images:
             return np.zeros((0, self._info.dimension), np.float32)
-        pixels = torch.stack([self._preprocess(image.convert("RGB")) for image in images])
+        pixels = torch.stack(list(images))
         with torch.inference_mode():
             features = self._model.encode_image(pixels.to(self._device, self._dtype))
         return to_unit_float32(features)

@@ -75,12 +75,22 @@ class TransformersEmbedder:
         """Name, dimension, device, precision, context length and whether trimming is on."""
         return self._info
 
+    def prepare_image(self, image: Image.Image) -> torch.Tensor:
+        """The model's own image processing of one image (thread-safe, CPU)."""
+        pixels: torch.Tensor = self._processor(images=[image.convert("RGB")], return_tensors="pt")[
+            "pixel_values"
+        ][0]
+        return pixels
+
     def encode_images(self, images: Sequence[Image.Image]) -> Vectors:
         """One unit vector per image, in order, using the model's own image processor."""
+        return self.encode_prepared([self.prepare_image(image) for image in images])
+
+    def encode_prepared(self, images: Sequence[torch.Tensor]) -> Vectors:
+        """One unit vector per image prepared by :meth:`prepare_image`, in order."""
         if not images:
             return np.zeros((0, self._info.dimension), np.float32)
-        rgb = [image.convert("RGB") for image in images]
-        pixels = self._processor(images=rgb, return_tensors="pt")["pixel_values"]
+        pixels = torch.stack(list(images))
         with torch.inference_mode():
             output = self._model.get_image_features(pixel_values=pixels.to(self._device, self._dtype))
         return to_unit_float32(_features(output))
