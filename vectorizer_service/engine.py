@@ -164,22 +164,9 @@ class Engine:
             raise InvalidInputError(
                 f"text: {len(text)} characters, over the limit of {self.settings.max_text_chars}"
             )
-        if not image and not text.strip():
-            raise InvalidInputError("a composed query needs a reference image, a text, or both")
-        if image and not text.strip() and not self._any_stage_on(options):
-            raise InvalidInputError(
-                "image: every stage (remove_background, caption, fuse) is off and the text is empty: "
-                "nothing to compose"
-            )
         reference = await self._run_decoder(_decode_reference, image, self.image_limits) if image else None
         assert self._pipeline is not None  # built by start(), which _require_ready() checked
         return await self._pipeline.run(reference, text, options)
-
-    def _any_stage_on(self, options: ComposeOptions) -> bool:
-        from vectorizer_service.compose.context import ResolvedOptions
-
-        resolved = ResolvedOptions.resolve(options, self.settings)
-        return resolved.remove_background or resolved.caption or resolved.fuse
 
     # --- internals -----------------------------------------------------------------------------
 
