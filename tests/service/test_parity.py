@@ -110,7 +110,7 @@ async def test_compose_over_http_and_grpc_agree() -> None:
     assert [t["stage"] for t in body["explanation"]["timings"]] == [
         t.stage for t in reply.explanation.timings
     ]
-    assert bad_http.status_code == 400 and "needs a reference image" in bad_http.json()["error"]
+    assert bad_http.status_code == 400 and "nothing to compose" in bad_http.json()["error"]
     assert bad_options.status_code == 400 and "options.image_weight" in bad_options.json()["error"]
     assert bad_image.status_code == 400 and bad_image.json()["error"].startswith("image: invalid base64")
     assert bad_grpc.value.code() is grpc.StatusCode.INVALID_ARGUMENT
