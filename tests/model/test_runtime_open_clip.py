@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from runtime_checks import TITLES, assert_unit_rows
 
 from vectorizer_service.runtime import (
     TINY_OPEN_CLIP_CONFIG,
@@ -22,13 +23,6 @@ from vectorizer_service.settings import ServiceSettings
 
 pytestmark = pytest.mark.model
 
-TITLES = [
-    "red shoe",
-    "blue denim jacket with long sleeves, two chest pockets and silver buttons",
-    "a",
-    "women's waterproof hiking boots, size 38, brown leather",
-]
-
 
 @pytest.fixture(scope="module")
 def embedder(tiny_clip_settings: dict[str, Any]) -> Embedder:
@@ -38,12 +32,6 @@ def embedder(tiny_clip_settings: dict[str, Any]) -> Embedder:
 @pytest.fixture(scope="module")
 def untrimmed(tiny_clip_settings: dict[str, Any]) -> Embedder:
     return load_embedder(ServiceSettings(**tiny_clip_settings, trim_text=False))
-
-
-def _assert_unit_rows(vectors: np.ndarray, rows: int, dimension: int) -> None:
-    assert vectors.shape == (rows, dimension)
-    assert vectors.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
 def test_info_describes_the_loaded_model(embedder: Embedder, tiny_clip_settings: dict[str, Any]) -> None:
@@ -61,7 +49,7 @@ def test_info_describes_the_loaded_model(embedder: Embedder, tiny_clip_settings:
 
 def test_texts_give_unit_float32_rows_in_input_order(embedder: Embedder) -> None:
     vectors = embedder.encode_texts(TITLES)
-    _assert_unit_rows(vectors, len(TITLES), embedder.info.dimension)
+    assert_unit_rows(vectors, len(TITLES), embedder.info.dimension)
     reversed_vectors = embedder.encode_texts(TITLES[::-1])
     np.testing.assert_allclose(reversed_vectors[::-1], vectors, atol=1e-5)
     one_by_one = np.concatenate([embedder.encode_texts([title]) for title in TITLES])
@@ -75,7 +63,7 @@ def test_images_give_unit_float32_rows_in_input_order(
 ) -> None:
     photos = list(sample_images.values())
     vectors = embedder.encode_images(photos)
-    _assert_unit_rows(vectors, len(photos), embedder.info.dimension)
+    assert_unit_rows(vectors, len(photos), embedder.info.dimension)
     np.testing.assert_allclose(embedder.encode_images(photos[::-1])[::-1], vectors, atol=1e-5)
     np.testing.assert_array_equal(embedder.encode_images(photos), vectors)
     assert np.abs(vectors[0] - vectors[1]).max() > 1e-3
@@ -83,7 +71,7 @@ def test_images_give_unit_float32_rows_in_input_order(
 
 def test_grayscale_and_rgba_images_are_accepted(embedder: Embedder) -> None:
     images = [Image.new("L", (40, 30), 128), Image.new("RGBA", (30, 40), (10, 200, 30, 100))]
-    _assert_unit_rows(embedder.encode_images(images), 2, embedder.info.dimension)
+    assert_unit_rows(embedder.encode_images(images), 2, embedder.info.dimension)
 
 
 def test_empty_batches_give_empty_arrays(embedder: Embedder) -> None:
@@ -102,7 +90,7 @@ def test_texts_longer_than_the_context_are_truncated_not_rejected(embedder: Embe
     words = ["cotton"] * 100
     head, longer = " ".join(words), " ".join([*words, "silk", "wool", "velvet"])
     vectors = embedder.encode_texts([head, longer])
-    _assert_unit_rows(vectors, 2, embedder.info.dimension)
+    assert_unit_rows(vectors, 2, embedder.info.dimension)
     # Everything past the context is cut, so the extra words change nothing.
     np.testing.assert_allclose(vectors[0], vectors[1], atol=1e-6)
 
@@ -170,7 +158,7 @@ def test_trimming_is_off_where_it_would_change_vectors(
     model, pretrained = save_random_open_clip(config, tmp_path / "model")
     loaded = load_embedder(ServiceSettings(model=model, pretrained=pretrained, device="cpu", offline=True))
     assert loaded.info.text_trimming is False
-    _assert_unit_rows(loaded.encode_texts(TITLES), len(TITLES), loaded.info.dimension)
+    assert_unit_rows(loaded.encode_texts(TITLES), len(TITLES), loaded.info.dimension)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="fp16 runs only on CUDA; no GPU here")
@@ -184,5 +172,5 @@ def test_fp16_on_cuda_returns_float32_close_to_fp32(
         (half.encode_texts(TITLES), embedder.encode_texts(TITLES)),
         (half.encode_images(photos), embedder.encode_images(photos)),
     ]:
-        _assert_unit_rows(got, len(want), half.info.dimension)
+        assert_unit_rows(got, len(want), half.info.dimension)
         assert float(np.min(np.sum(got * want, axis=1))) > 0.99

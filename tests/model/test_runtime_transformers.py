@@ -9,18 +9,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from runtime_checks import TITLES, assert_unit_rows
 
 from vectorizer_service.runtime import Embedder, load_embedder, save_random_hf_clip
 from vectorizer_service.settings import ServiceSettings
 
 pytestmark = pytest.mark.model
-
-TITLES = [
-    "red shoe",
-    "blue denim jacket with long sleeves, two chest pockets and silver buttons",
-    "a",
-    "women's waterproof hiking boots, size 38, brown leather",
-]
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +25,6 @@ def embedder(tiny_hf_clip_settings: dict[str, Any]) -> Embedder:
 @pytest.fixture(scope="module")
 def untrimmed(tiny_hf_clip_settings: dict[str, Any]) -> Embedder:
     return load_embedder(ServiceSettings(**tiny_hf_clip_settings, trim_text=False))
-
-
-def _assert_unit_rows(vectors: np.ndarray, rows: int, dimension: int) -> None:
-    assert vectors.shape == (rows, dimension)
-    assert vectors.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
 def test_the_saved_directory_contains_the_real_files(tiny_hf_clip_settings: dict[str, Any]) -> None:
@@ -57,7 +45,7 @@ def test_info_describes_the_loaded_model(embedder: Embedder, tiny_hf_clip_settin
 
 def test_texts_give_unit_float32_rows_in_input_order(embedder: Embedder) -> None:
     vectors = embedder.encode_texts(TITLES)
-    _assert_unit_rows(vectors, len(TITLES), embedder.info.dimension)
+    assert_unit_rows(vectors, len(TITLES), embedder.info.dimension)
     np.testing.assert_allclose(embedder.encode_texts(TITLES[::-1])[::-1], vectors, atol=1e-5)
     one_by_one = np.concatenate([embedder.encode_texts([title]) for title in TITLES])
     np.testing.assert_allclose(one_by_one, vectors, atol=1e-5)
@@ -69,7 +57,7 @@ def test_images_give_unit_float32_rows_in_input_order(
 ) -> None:
     photos = [*sample_images.values(), Image.new("L", (40, 30), 128)]
     vectors = embedder.encode_images(photos)
-    _assert_unit_rows(vectors, len(photos), embedder.info.dimension)
+    assert_unit_rows(vectors, len(photos), embedder.info.dimension)
     np.testing.assert_allclose(embedder.encode_images(photos[::-1])[::-1], vectors, atol=1e-5)
     assert np.abs(vectors[0] - vectors[1]).max() > 1e-3
 
@@ -83,7 +71,7 @@ def test_longest_padding_equals_full_context_padding(embedder: Embedder, untrimm
 def test_texts_longer_than_the_context_are_truncated_not_rejected(embedder: Embedder) -> None:
     words = ["cotton"] * 100
     vectors = embedder.encode_texts([" ".join(words), " ".join([*words, "silk", "wool"])])
-    _assert_unit_rows(vectors, 2, embedder.info.dimension)
+    assert_unit_rows(vectors, 2, embedder.info.dimension)
     np.testing.assert_allclose(vectors[0], vectors[1], atol=1e-6)
 
 
@@ -112,5 +100,5 @@ def test_fp16_on_cuda_returns_float32_close_to_fp32(
         (half.encode_texts(TITLES), embedder.encode_texts(TITLES)),
         (half.encode_images(photos), embedder.encode_images(photos)),
     ]:
-        _assert_unit_rows(got, len(want), half.info.dimension)
+        assert_unit_rows(got, len(want), half.info.dimension)
         assert float(np.min(np.sum(got * want, axis=1))) > 0.99

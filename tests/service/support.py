@@ -6,8 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -17,31 +16,10 @@ from PIL import Image
 from schemas import grounded_pb2_grpc as pb_grpc
 from vectorizer_service.engine import Engine
 from vectorizer_service.runtime.fake import FakeEmbedder
-from vectorizer_service.runtime.protocol import Embedder, Vectors
+from vectorizer_service.runtime.protocol import Embedder
 from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.transports.grpc import GrpcTransport
 from vectorizer_service.transports.http import create_app
-
-
-class GatedEmbedder(FakeEmbedder):
-    """A FakeEmbedder that records the texts it embeds and can hold the model thread."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen_texts: list[str] = []
-        self.gate = threading.Event()
-        self.gate.set()
-        self.entered = threading.Event()
-
-    def encode_texts(self, texts: Sequence[str]) -> Vectors:
-        self.entered.set()
-        assert self.gate.wait(5), "test forgot to release the gate"
-        self.seen_texts.extend(texts)
-        return super().encode_texts(texts)
-
-    def hold(self) -> None:
-        self.gate.clear()
-        self.entered.clear()
 
 
 def service_settings(**overrides: Any) -> ServiceSettings:

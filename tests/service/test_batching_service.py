@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from schemas import grounded_pb2 as pb
-from vectorizer_service.runtime.fake import FakeEmbedder
+from vectorizer_service.runtime.fake import FakeEmbedder, GatedEmbedder
 from vectorizer_service.transports.http import create_app
 
-from .support import GatedEmbedder, grpc_stub, http_client, make_engine
+from .support import grpc_stub, http_client, make_engine
 
 pytestmark = pytest.mark.service
 

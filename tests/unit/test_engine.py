@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -16,28 +15,10 @@ from schemas.errors import InvalidInputError, NotReadyError, OverloadedError
 from schemas.wire import ComposeOptions
 from vectorizer_service.compose.protocols import Caption, Cutout
 from vectorizer_service.engine import Engine
-from vectorizer_service.runtime.fake import FakeEmbedder
-from vectorizer_service.runtime.protocol import Vectors
+from vectorizer_service.runtime.fake import FakeEmbedder, GatedEmbedder
 from vectorizer_service.settings import ServiceSettings
 
 pytestmark = pytest.mark.unit
-
-
-class GatedEmbedder(FakeEmbedder):
-    """A FakeEmbedder that records the texts it sees and can hold the model thread."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen_texts: list[str] = []
-        self.gate = threading.Event()
-        self.gate.set()
-        self.entered = threading.Event()
-
-    def encode_texts(self, texts: Sequence[str]) -> Vectors:
-        self.entered.set()
-        assert self.gate.wait(5)
-        self.seen_texts.extend(texts)
-        return super().encode_texts(texts)
 
 
 def png(color: tuple[int, int, int] = (10, 200, 30), size: tuple[int, int] = (16, 16)) -> bytes:

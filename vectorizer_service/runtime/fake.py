@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,3 +55,27 @@ class FakeEmbedder:
         self.text_batches.append(len(texts))
         rows = [_unit_vector(b"txt:" + t.encode(), self._info.dimension) for t in texts]
         return np.stack(rows) if rows else np.zeros((0, self._info.dimension), np.float32)
+
+
+class GatedEmbedder(FakeEmbedder):
+    """A FakeEmbedder that records the texts it embeds and can hold the inference thread:
+    clear ``gate`` to block the next ``encode_texts`` (``entered`` is set once it is inside),
+    set it to let the call finish. Tests use it to fill queues and observe batching."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen_texts: list[str] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+
+    def hold(self) -> None:
+        """Block the next ``encode_texts`` until ``gate`` is set again."""
+        self.gate.clear()
+        self.entered.clear()
+
+    def encode_texts(self, texts: Sequence[str]) -> Vectors:
+        self.entered.set()
+        assert self.gate.wait(5), "test forgot to release the gate"
+        self.seen_texts.extend(texts)
+        return super().encode_texts(texts)
