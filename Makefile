@@ -43,7 +43,7 @@ compose-check: install
 	  -f docker-compose.yml config --quiet && echo "docker-compose.yml is valid"
 
 # The test command of the README (and of CI).
-test: install weights proto-check lint compose-check
+test: install weights proto-check lint typecheck compose-check
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/pytest
 
 test-integration: install weights
