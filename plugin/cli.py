@@ -16,18 +16,17 @@ import argparse
 import json
 import logging
 import sys
-import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import SecretStr, ValidationError
-from pydantic.fields import FieldInfo
+from pydantic import ValidationError
 
 from plugin.settings import PluginSettings
 from schemas.errors import ErrorKind, GroundedError, InvalidInputError
 from schemas.wire import ComposeOptions
 from vectorizer_service.settings import ENV_PREFIX, ServiceSettings
+from vectorizer_service.settings_cli import add_settings_arguments, settings_from_args
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_ROWS_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
@@ -37,51 +36,20 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ROWS_FAILED = 0, 1, 2, 3
 # --- settings flags ------------------------------------------------------------------------------
 
 
-def _flag_kwargs(field: FieldInfo) -> dict[str, Any]:
-    annotation: Any = field.annotation
-    options = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if type(None) in typing.get_args(annotation):
-        annotation = options[0]  # T | None: the flag takes a T
-        options = list(typing.get_args(annotation))
-    if annotation is bool:
-        return {"action": argparse.BooleanOptionalAction}
-    if typing.get_origin(annotation) is Literal:
-        return {"choices": options, "type": type(options[0])}
-    if annotation in (int, float, Path):
-        return {"type": annotation}
-    return {"type": str}  # str and SecretStr (pydantic wraps the string)
-
-
 def _add_plugin_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("plugin settings (each also read from GROUNDED_<NAME>)")
-    for name, field in PluginSettings.model_fields.items():
-        env = f"{ENV_PREFIX}{name.upper()}"
-        shown = "" if field.default is None or field.annotation is SecretStr else f", default {field.default}"
-        group.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            default=argparse.SUPPRESS,
-            help=f"{field.description or name} [env {env}{shown}]".replace("%", "%%"),
-            **_flag_kwargs(field),
-        )
+    add_settings_arguments(parser, PluginSettings, "plugin settings")
 
 
 def _add_service_arguments(parser: argparse.ArgumentParser) -> None:
-    from vectorizer_service.serve import add_serve_arguments
-
-    add_serve_arguments(parser)
-
-
-def _given(args: argparse.Namespace, fields: dict[str, FieldInfo]) -> dict[str, Any]:
-    return {name: value for name, value in vars(args).items() if name in fields}
+    add_settings_arguments(parser, ServiceSettings, "service settings")
 
 
 def _plugin_settings(args: argparse.Namespace) -> PluginSettings:
-    return PluginSettings(**_given(args, PluginSettings.model_fields))
+    return settings_from_args(PluginSettings, args)
 
 
 def _service_settings(args: argparse.Namespace) -> ServiceSettings:
-    return ServiceSettings(**_given(args, ServiceSettings.model_fields))
+    return settings_from_args(ServiceSettings, args)
 
 
 # --- commands ------------------------------------------------------------------------------------

@@ -16,16 +16,13 @@ import contextlib
 import logging
 import os
 import signal
-import types
-import typing
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, Literal
 
 import uvicorn
-from pydantic.fields import FieldInfo
 
-from vectorizer_service.settings import ENV_PREFIX, ServiceSettings
+from vectorizer_service.settings import ServiceSettings
+from vectorizer_service.settings_cli import add_settings_arguments
+from vectorizer_service.settings_cli import settings_from_args as settings_from_namespace
 
 __all__ = ["add_serve_arguments", "serve", "serve_async", "settings_from_args"]
 
@@ -36,42 +33,14 @@ _HTTP_GRACE_S = 10
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add one ``--field-name`` option per :class:`ServiceSettings` field to ``parser``.
-
-    Options default to "not given" so that :func:`settings_from_args` only overrides what was
-    on the command line; everything else comes from ``GROUNDED_*`` variables or the defaults.
-    """
-    group = parser.add_argument_group("service settings (each also read from GROUNDED_<NAME>)")
-    for name, field in ServiceSettings.model_fields.items():
-        flag = "--" + name.replace("_", "-")
-        env = f"{ENV_PREFIX}{name.upper()}"
-        described = field.description or name
-        kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS}
-        kwargs.update(_argument_type(field))
-        default = "" if field.default is None else f", default {field.default}"
-        group.add_argument(flag, help=f"{described} [env {env}{default}]".replace("%", "%%"), **kwargs)
+    """Add one ``--field-name`` option per :class:`ServiceSettings` field to ``parser``."""
+    add_settings_arguments(parser, ServiceSettings, "service settings")
     return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> ServiceSettings:
     """Settings from the environment, overridden by the flags given on the command line."""
-    given = {name: value for name, value in vars(args).items() if name in ServiceSettings.model_fields}
-    return ServiceSettings(**given)
-
-
-def _argument_type(field: FieldInfo) -> dict[str, Any]:
-    annotation = field.annotation
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        annotation = args[0]  # T | None: the flag takes a T
-        args = list(typing.get_args(annotation))
-    if annotation is bool:
-        return {"action": argparse.BooleanOptionalAction}
-    if typing.get_origin(annotation) is Literal:
-        return {"choices": args, "type": type(args[0])}
-    if annotation in (int, float, Path):
-        return {"type": annotation}
-    return {"type": str}
+    return settings_from_namespace(ServiceSettings, args)
 
 
 def serve(settings: ServiceSettings) -> None:
