@@ -1,0 +1,79 @@
+"""``grounded``: the command line of the whole product.
+
+A thin layer: each command group is one module of this package that parses its arguments and
+calls the package that does the work (``plugin.ingest``, ``plugin.search``, ``plugin.demo``...).
+Every settings flag mirrors a ``GROUNDED_<FIELD>`` variable of :class:`PluginSettings` or
+:class:`ServiceSettings` (a flag given wins). Without ``--weaviate-url`` the commands use the
+embedded LanceDB store in ``--data-dir``; without ``--service-address`` the models run in this
+process.
+
+Exit codes: 0 success, 1 a Grounded error (model unavailable, upstream failure, ...),
+2 bad usage or input, 3 ingestion finished but some rows failed (see the report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from plugin.cli._common import EXIT_ERROR, EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, Commands
+from schemas.errors import ErrorKind, GroundedError
+
+__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_ROWS_FAILED", "EXIT_USAGE", "build_parser", "main"]
+
+# One module per command group, in the order `grounded --help` lists them. Each has
+# ``register(commands: Commands) -> None``.
+_COMMAND_MODULES = ("demo", "ingest", "search", "serve", "models")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``grounded`` argument parser (subcommands, each with its settings flags)."""
+    parser = argparse.ArgumentParser(
+        prog="grounded",
+        allow_abbrev=False,
+        description="Multimodal product search and composed image retrieval, embedded or on Weaviate.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    commands = Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"plugin.cli.{name}").register(commands)
+    return parser
+
+
+def _validation_line(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "settings"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {err['msg']}{more}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors print one line to stderr and return a non-zero exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.verbose:
+        # Offline, the model hub client logs every retry twice; the loader's error says it once.
+        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.run(args))
+    except GroundedError as exc:
+        print(f"grounded {args.command}: error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE if exc.kind is ErrorKind.INVALID_INPUT else EXIT_ERROR
+    except ValidationError as exc:
+        print(f"grounded {args.command}: invalid setting: {_validation_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"grounded {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""What every command module shares: exit codes, settings flags, the subcommand factory."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Protocol
+
+from plugin.settings import PluginSettings
+from vectorizer_service.settings import ServiceSettings
+from vectorizer_service.settings_cli import add_settings_arguments, settings_from_args
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_ROWS_FAILED",
+    "EXIT_USAGE",
+    "AddCommand",
+    "Commands",
+    "attr_pair",
+    "plugin_settings",
+    "service_settings",
+]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ROWS_FAILED = 0, 1, 2, 3
+
+Run = Callable[[argparse.Namespace], int]
+
+
+class AddCommand(Protocol):
+    """Adds one subcommand with the settings flag groups it uses; returns its parser."""
+
+    def __call__(
+        self, name: str, help_text: str, *, plugin: bool = True, service: bool = True
+    ) -> argparse.ArgumentParser: ...
+
+
+class Commands:
+    """The ``grounded`` subcommands; command modules register theirs through :meth:`add`."""
+
+    def __init__(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        self.subparsers = subparsers
+        self._groups: dict[str, Commands] = {}
+
+    def group(self, name: str, help_text: str) -> Commands:
+        """A command group (``grounded models ...``), created on first use; several modules may
+        add commands to the same group."""
+        if name not in self._groups:
+            parser = self.subparsers.add_parser(name, help=help_text, allow_abbrev=False)
+            dest = f"{name.replace('-', '_')}_command"
+            nested = parser.add_subparsers(dest=dest, required=True, metavar=dest.upper())
+            self._groups[name] = Commands(nested)
+        return self._groups[name]
+
+    def add(
+        self, name: str, help_text: str, *, plugin: bool = True, service: bool = True
+    ) -> argparse.ArgumentParser:
+        sub = self.subparsers.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
+        if plugin:
+            add_settings_arguments(sub, PluginSettings, "plugin settings")
+        if service:
+            add_settings_arguments(sub, ServiceSettings, "service settings")
+        return sub
+
+
+def plugin_settings(args: argparse.Namespace) -> PluginSettings:
+    return settings_from_args(PluginSettings, args)
+
+
+def service_settings(args: argparse.Namespace) -> ServiceSettings:
+    return settings_from_args(ServiceSettings, args)
+
+
+def attr_pair(value: str) -> tuple[str, str]:
+    """``key=value`` for repeatable ``--attr`` options."""
+    key, sep, val = value.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {value!r}")
+    return key.strip(), val.strip()

@@ -1,0 +1,35 @@
+"""``grounded demo``: the main job on the embedded store (or the configured Weaviate)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from plugin.cli._common import EXIT_OK, EXIT_ROWS_FAILED, Commands, plugin_settings, service_settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    from plugin.demo import run_demo
+
+    result = run_demo(
+        plugin_settings(args),
+        service_settings(args),
+        out_dir=args.out,
+        random_weights_fallback=args.random_weights_fallback,
+        progress=args.progress,
+        limit=args.limit,
+    )
+    return EXIT_OK if result.ingest.ok else EXIT_ROWS_FAILED
+
+
+def register(commands: Commands) -> None:
+    demo = commands.add("demo", "build a sample catalog, ingest it, run composed queries, write an HTML page")
+    demo.add_argument("--out", type=Path, help="output folder (default: <data-dir>/demo)")
+    demo.add_argument(
+        "--random-weights-fallback",
+        action="store_true",
+        help="if the model cannot be loaded, use a random-weight ViT-B-32 (rankings meaningless)",
+    )
+    demo.add_argument("--limit", type=int, default=5, help="results per query")
+    demo.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar")
+    demo.set_defaults(run=_run)

@@ -1,0 +1,39 @@
+"""``grounded models ...``: model utilities (random weights for tests and offline demos)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from plugin.cli._common import EXIT_OK, Commands
+from schemas.errors import InvalidInputError
+from vectorizer_service.settings import ENV_PREFIX
+
+
+def _init_random(args: argparse.Namespace) -> int:
+    import open_clip
+
+    from vectorizer_service.runtime.random_weights import TINY_OPEN_CLIP_CONFIG, save_random_open_clip
+
+    if args.arch != "tiny" and args.arch not in open_clip.list_models():
+        raise InvalidInputError(f"--arch: unknown open_clip architecture {args.arch!r}")
+    arch: str | dict[str, Any] = TINY_OPEN_CLIP_CONFIG if args.arch == "tiny" else args.arch
+    model, pretrained = save_random_open_clip(arch, args.out, seed=args.seed)
+    print(
+        f"saved a RANDOMLY INITIALISED {args.arch} (for tests and offline demos: its rankings mean nothing)"
+    )
+    print(f"  --model {model} --pretrained '{pretrained}'")
+    print(f"  {ENV_PREFIX}MODEL={model} {ENV_PREFIX}PRETRAINED='{pretrained}'")
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    models = commands.group("models", "model utilities")
+    init = models.add(
+        "init-random", "save a randomly initialised open_clip model", plugin=False, service=False
+    )
+    init.add_argument("--arch", default="ViT-B-32", help="open_clip architecture, or 'tiny' for tests")
+    init.add_argument("--out", type=Path, required=True, help="folder to write the model to")
+    init.add_argument("--seed", type=int, default=0, help="random seed")
+    init.set_defaults(run=_init_random)

@@ -1,0 +1,115 @@
+"""``grounded search``: one composed query against the product store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from plugin.cli._common import EXIT_OK, Commands, attr_pair, plugin_settings, service_settings
+from schemas.errors import InvalidInputError
+from schemas.wire import ComposeOptions
+
+
+def compose_options(args: argparse.Namespace) -> ComposeOptions:
+    """Per-request switches from the service flags given, so they also reach a remote service."""
+    return ComposeOptions(
+        remove_background=getattr(args, "remove_background", None),
+        caption=False if getattr(args, "captioner", None) == "none" else None,
+        template=getattr(args, "fusion_template", None),
+        image_weight=getattr(args, "image_weight", None),
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from plugin.local_encoder import open_encoder
+    from plugin.search import near_grounded
+    from plugin.store import ProductFilter, open_store
+
+    if args.image is None and not args.text.strip():
+        raise InvalidInputError("search needs --image, --text, or both")
+    image: bytes | None = None
+    if args.image is not None:
+        if not args.image.is_file():
+            raise InvalidInputError(f"--image: no such file: {args.image}")
+        image = args.image.read_bytes()
+    categories: list[str] = args.category or []
+    filters = ProductFilter(
+        category=categories[0] if len(categories) == 1 else categories or None,
+        brand=args.brand,
+        price_min=args.price_min,
+        price_max=args.price_max,
+        attributes=dict(args.attr or []),
+    )
+    plugin = plugin_settings(args)
+    encoder = open_encoder(plugin, service_settings(args))
+    try:
+        store = open_store(plugin, dimension=encoder.model_info().dimension)
+        try:
+            result = near_grounded(
+                store,
+                encoder,
+                image=image,
+                text=args.text,
+                filters=filters,
+                limit=args.limit,
+                options=compose_options(args),
+            )
+        finally:
+            store.close()
+    finally:
+        encoder.close()
+    if args.json:
+        payload = {
+            "hits": [
+                {"uuid": h.uuid, "distance": h.distance, "properties": h.properties} for h in result.hits
+            ],
+            "explanation": result.explanation.model_dump(mode="json", exclude={"cutout_png"}),
+        }
+        print(json.dumps(payload, indent=2, default=str))
+        return EXIT_OK
+    _print_hits(result.hits, result.explanation.caption, result.explanation.fused_text)
+    return EXIT_OK
+
+
+def _print_hits(hits: Sequence[Any], caption: str | None, fused: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(caption=f"caption: {caption or '-'}\nfused text: {fused or '-'}")
+    for column in ("#", "product", "title", "category", "price", "similarity"):
+        table.add_column(column)
+    for rank, hit in enumerate(hits, 1):
+        p = hit.properties
+        price = p.get("price")
+        table.add_row(
+            str(rank),
+            str(p.get("product_id", hit.uuid)),
+            str(p.get("title", "")),
+            str(p.get("category", "")),
+            f"{price:.2f}" if isinstance(price, int | float) else "-",
+            f"{1 - hit.distance:.3f}",
+        )
+    Console().print(table if hits else "no products match")
+
+
+def register(commands: Commands) -> None:
+    search = commands.add("search", "composed query: a reference image and/or a requested change")
+    search.add_argument("--image", type=Path, help="reference image file")
+    search.add_argument("--text", default="", help="the requested change, e.g. 'in blue with long sleeves'")
+    search.add_argument("--category", action="append", help="category (repeat for any of several)")
+    search.add_argument("--brand", help="brand, matched exactly")
+    search.add_argument("--price-min", type=float, help="lowest price")
+    search.add_argument("--price-max", type=float, help="highest price")
+    search.add_argument(
+        "--attr",
+        action="append",
+        type=attr_pair,
+        metavar="KEY=VALUE",
+        help="attribute that must match (repeatable)",
+    )
+    search.add_argument("--limit", type=int, default=10, help="number of results")
+    search.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    search.set_defaults(run=_run)

@@ -1,0 +1,34 @@
+"""``grounded serve`` (the vectorizer service) and ``grounded graphql`` (the GraphQL endpoint)."""
+
+from __future__ import annotations
+
+import argparse
+
+from plugin.cli._common import EXIT_OK, Commands, plugin_settings, service_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from vectorizer_service.serve import serve, settings_from_args
+
+    serve(settings_from_args(args))
+    return EXIT_OK
+
+
+def _graphql(args: argparse.Namespace) -> int:
+    from plugin.graphql import serve_graphql
+    from plugin.local_encoder import open_encoder
+
+    plugin = plugin_settings(args)
+    encoder = open_encoder(plugin, service_settings(args))
+    try:
+        serve_graphql(plugin, encoder)
+    finally:
+        encoder.close()
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    commands.add("serve", "run the vectorizer service (HTTP + gRPC)", plugin=False).set_defaults(run=_serve)
+    commands.add("graphql", "run the GraphQL endpoint that rewrites nearGrounded to nearVector").set_defaults(
+        run=_graphql
+    )
