@@ -57,20 +57,22 @@ class ModelInfoResponse(_message.Message):
     def __init__(self, name: _Optional[str] = ..., backend: _Optional[str] = ..., pretrained: _Optional[str] = ..., dimension: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., context_length: _Optional[int] = ..., text_trimming: _Optional[bool] = ...) -> None: ...
 
 class ComposeOptions(_message.Message):
-    __slots__ = ("remove_background", "caption", "fuse", "template", "image_weight", "return_cutout")
+    __slots__ = ("remove_background", "caption", "fuse", "template", "image_weight", "return_cutout", "drop_overridden")
     REMOVE_BACKGROUND_FIELD_NUMBER: _ClassVar[int]
     CAPTION_FIELD_NUMBER: _ClassVar[int]
     FUSE_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     IMAGE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     RETURN_CUTOUT_FIELD_NUMBER: _ClassVar[int]
+    DROP_OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
     remove_background: bool
     caption: bool
     fuse: bool
     template: str
     image_weight: float
     return_cutout: bool
-    def __init__(self, remove_background: _Optional[bool] = ..., caption: _Optional[bool] = ..., fuse: _Optional[bool] = ..., template: _Optional[str] = ..., image_weight: _Optional[float] = ..., return_cutout: _Optional[bool] = ...) -> None: ...
+    drop_overridden: bool
+    def __init__(self, remove_background: _Optional[bool] = ..., caption: _Optional[bool] = ..., fuse: _Optional[bool] = ..., template: _Optional[str] = ..., image_weight: _Optional[float] = ..., return_cutout: _Optional[bool] = ..., drop_overridden: _Optional[bool] = ...) -> None: ...
 
 class ComposeQueryRequest(_message.Message):
     __slots__ = ("image", "text", "options")

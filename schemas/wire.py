@@ -56,6 +56,11 @@ class ComposeOptions(BaseModel):
     image_weight: float | None = Field(
         default=None, ge=0.0, le=1.0, description="weight of the reference image vector in the query vector"
     )
+    drop_overridden: bool | None = Field(
+        default=None,
+        description="attribute-aware fusion: drop caption attributes the modification overrides "
+        "(default true); false fills the template with the whole caption",
+    )
     return_cutout: bool = False
 
 

@@ -108,6 +108,13 @@ def test_small_text_batch_is_one_unary_call(service: tuple[FakeVectorizer, GrpcE
     assert np.allclose(out[1], list(vec("t:b").values))
 
 
+def test_compose_sends_the_plain_template_switch(service: tuple[FakeVectorizer, GrpcEncoder]) -> None:
+    servicer, encoder = service
+    encoder.compose(b"png", "in blue", ComposeOptions(drop_overridden=False))
+    (request,) = servicer.compose_requests
+    assert request.options.HasField("drop_overridden") and request.options.drop_overridden is False
+
+
 def test_compose_round_trip(service: tuple[FakeVectorizer, GrpcEncoder]) -> None:
     servicer, encoder = service
     result = encoder.compose(b"png", "in blue", ComposeOptions(caption=False, image_weight=0.25))
@@ -115,6 +122,7 @@ def test_compose_round_trip(service: tuple[FakeVectorizer, GrpcEncoder]) -> None
     assert request.image == b"png" and request.text == "in blue"
     assert request.options.HasField("caption") and request.options.caption is False
     assert not request.options.HasField("fuse")  # unset = the server's default
+    assert not request.options.HasField("drop_overridden")
     assert request.options.image_weight == pytest.approx(0.25)
     assert result.vector == pytest.approx([0.6, 0.8, 0.0, 0.0])
     assert result.explanation.caption == "a red dress"

@@ -115,3 +115,25 @@ async def test_compose_over_http_and_grpc_agree() -> None:
     assert bad_image.status_code == 400 and bad_image.json()["error"].startswith("image: invalid base64")
     assert bad_grpc.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "image_weight" in (bad_grpc.value.details() or "")
+
+
+async def test_plain_template_switch_reaches_the_pipeline_over_http_and_grpc() -> None:
+    engine = Engine(
+        service_settings(captioner="attributes", remove_background=False),
+        embedder=FakeEmbedder(),
+        captioner=FakeCaptioner(),
+        load_compose_models=False,
+    )
+    image = image_bytes()
+    plain = pb.ComposeOptions(drop_overridden=False)
+    async with http_client(engine) as client, grpc_stub(engine) as (stub, _, _):
+        http = await client.post(
+            "/compose", json={"image": b64(image), "text": "in red", "options": {"drop_overridden": False}}
+        )
+        reply = await stub.ComposeQuery(pb.ComposeQueryRequest(image=image, text="in red", options=plain))
+        default = await stub.ComposeQuery(pb.ComposeQueryRequest(image=image, text="in red"))
+    assert http.status_code == 200, http.text
+    # the caption's "red" stays with the plain template, and is dropped by default
+    assert http.json()["explanation"]["fused_text"] == "a photo of a red shirt, in red"
+    assert reply.explanation.fused_text == "a photo of a red shirt, in red"
+    assert default.explanation.fused_text == "a photo of a shirt, in red"

@@ -84,6 +84,14 @@ def test_fuse_reports_what_it_dropped() -> None:
     assert fusion.dropped == {"colour": "navy blue", "sleeve": "long sleeve"}
 
 
+def test_plain_template_keeps_the_whole_caption() -> None:
+    # drop_overridden=False is the plain-template baseline: nothing is removed, even a value
+    # the modification contradicts.
+    fusion = fuse(RED_DRESS, "in blue", DEFAULT_TEMPLATE, VOCABULARY, drop_overridden=False)
+    assert fusion.text == "a photo of a red floral cotton dress, in blue"
+    assert fusion.dropped == {}
+
+
 def test_without_vocabulary_only_the_same_value_is_dropped() -> None:
     assert fuse(RED_DRESS, "in blue").text == "a photo of a red floral cotton dress, in blue"
     assert fuse(RED_DRESS, "not red").text == "a photo of a floral cotton dress, not red"

@@ -158,6 +158,16 @@ async def test_server_defaults_apply_when_options_are_unset(photo: Image.Image) 
     assert ex.fused_text == "in blue like a floral cotton dress"
 
 
+async def test_plain_template_keeps_overridden_attributes(photo: Image.Image) -> None:
+    ex = (await Rig().run(photo, "in blue", drop_overridden=False)).explanation
+    assert ex.fused_text == "a photo of a red floral cotton dress, in blue"
+    assert "dropped" not in timing_note(ex.timings, "fusion")
+
+
+def timing_note(timings: Sequence[Any], stage: str) -> str:
+    return str(next(t.note for t in timings if t.stage == stage))
+
+
 def timing_skipped(timings: Sequence[Any], stage: str) -> bool:
     return next(t.skipped for t in timings if t.stage == stage)
 

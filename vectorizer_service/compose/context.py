@@ -25,6 +25,7 @@ class ResolvedOptions:
     fuse: bool
     template: str
     image_weight: float
+    drop_overridden: bool
     return_cutout: bool
 
     @classmethod
@@ -42,6 +43,7 @@ class ResolvedOptions:
                 options.template if options.template is not None else settings.fusion_template
             ),
             image_weight=settings.image_weight if options.image_weight is None else options.image_weight,
+            drop_overridden=pick(options.drop_overridden, True),
             return_cutout=options.return_cutout,
         )
 

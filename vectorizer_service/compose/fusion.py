@@ -78,7 +78,7 @@ def _drop_phrase(caption: str, phrase: str) -> str:
     return text
 
 
-def drop_overridden(caption: Caption, modification: str, vocabulary: Vocabulary | None) -> Fusion:
+def _drop_overridden(caption: Caption, modification: str, vocabulary: Vocabulary | None) -> Fusion:
     """The caption text without the attribute values the modification names another value of
     (or the same value of: restating it once is enough). The category is never dropped: the
     noun anchors the caption."""
@@ -106,11 +106,14 @@ def fuse(
     modification: str,
     template: str = DEFAULT_TEMPLATE,
     vocabulary: Vocabulary | None = None,
+    *,
+    drop_overridden: bool = True,
 ) -> Fusion:
     """Fuse a caption and a modification into one query text.
 
     No caption (or an empty one): the modification alone. An empty modification: the caption
-    alone. Both: the template, after dropping caption attributes the modification overrides.
+    alone. Both: the template, after dropping caption attributes the modification overrides
+    (with ``drop_overridden=False`` the whole caption: the plain-template baseline).
     Both empty: InvalidInputError, there is nothing to embed.
     """
     validate_template(template)
@@ -123,6 +126,8 @@ def fuse(
     if not modification:
         return Fusion(text=caption_text)
     assert caption is not None  # caption_text is non-empty only with a caption
-    kept = drop_overridden(Caption(caption_text, caption.attributes), modification, vocabulary)
+    if not drop_overridden:
+        return Fusion(text=" ".join(template.format(caption=caption_text, modification=modification).split()))
+    kept = _drop_overridden(Caption(caption_text, caption.attributes), modification, vocabulary)
     text = template.format(caption=kept.text, modification=modification)
     return Fusion(text=" ".join(text.split()), dropped=kept.dropped)

@@ -34,7 +34,14 @@ __all__ = ["SERVICE_NAME", "GrpcTransport", "VectorizerServicer"]
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Vectorizer"].full_name
 _STREAM_WINDOW = 8
 """EmbedStream requests in flight at once: enough to fill model batches, bounded memory."""
-_OPTIONAL_COMPOSE_FIELDS = ("remove_background", "caption", "fuse", "template", "image_weight")
+_OPTIONAL_COMPOSE_FIELDS = (
+    "remove_background",
+    "caption",
+    "fuse",
+    "template",
+    "image_weight",
+    "drop_overridden",
+)
 
 
 class VectorizerServicer(pb_grpc.VectorizerServicer):  # type: ignore[misc]  # generated, untyped

@@ -18,7 +18,13 @@ class FusionStage:
         return None
 
     async def run(self, ctx: ComposeContext, env: StageEnv) -> str:
-        fusion = fuse(ctx.caption, ctx.modification, ctx.options.template, env.vocabulary)
+        fusion = fuse(
+            ctx.caption,
+            ctx.modification,
+            ctx.options.template,
+            env.vocabulary,
+            drop_overridden=ctx.options.drop_overridden,
+        )
         ctx.fused_text = fusion.text
         if fusion.dropped:
             dropped = ", ".join(f"{name}={value}" for name, value in fusion.dropped.items())
