@@ -3,8 +3,10 @@
 ``Get { Product(nearGrounded: {image: $img, text: "in blue", targetVectors: ["clip"]}) {...} }``
 becomes ``Product(nearVector: {vector: [...], targetVectors: ["clip"]})``: the composed-query
 options (``removeBackground``, ``caption``, ``fuse``, ``template``, ``imageWeight``) are consumed
-here, the search options Weaviate knows (``targetVectors``, ``distance``, ``certainty``) are kept
-as written (variables included). Values may be literals or variables. Variables only the
+here, the search options Weaviate knows (``targetVectors``, ``distance``, ``certainty``,
+``targets``) are kept as written (variables included; a whole-argument variable is written back
+as typed literals, see :mod:`plugin.graphql.values`). Declared variable defaults apply. ``Get``,
+``Explore`` and ``Aggregate`` are each given what Weaviate needs there. Variables only the
 nearGrounded argument used are removed from the operation and the variables, so Weaviate does not
 reject them as unused. Every problem raises :class:`GraphQLRewriteError` naming the field.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,14 +31,15 @@ from graphql.language import (
     ObjectFieldNode,
     ObjectValueNode,
     OperationDefinitionNode,
+    StringValueNode,
     VariableNode,
     Visitor,
     visit,
 )
-from graphql.type import GraphQLFloat, GraphQLList, GraphQLString
-from graphql.utilities import ast_from_value, value_from_ast_untyped
+from graphql.utilities import value_from_ast_untyped
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from plugin.graphql.values import operation_variables, value_node
 from schemas.errors import InvalidInputError
 from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult
 
@@ -108,15 +111,21 @@ def _camel(name: str) -> str:
 
 def _args(
     node: ObjectValueNode | VariableNode, variables: Mapping[str, Any]
-) -> tuple[GroundedArgs, list[Any]]:
-    """Validated compose arguments and the pass-through AST fields."""
+) -> tuple[GroundedArgs, list[ObjectFieldNode]]:
+    """Validated compose arguments and the pass-through fields, as AST."""
     if isinstance(node, VariableNode):
         value = variables.get(node.name.value)
         if not isinstance(value, dict):
             raise GraphQLRewriteError(f"{ARGUMENT}: variable ${node.name.value} must be an object")
-        passthrough = [k for k in value if k in _PASSTHROUGH]
         compose_part = {k: v for k, v in value.items() if k not in _PASSTHROUGH}
-        fields = [_literal_field(k, value[k]) for k in passthrough]
+        try:
+            fields = [
+                ObjectFieldNode(name=NameNode(value=k), value=value_node(v, f"{ARGUMENT}.{k}", k))
+                for k, v in value.items()
+                if k in _PASSTHROUGH
+            ]
+        except InvalidInputError as exc:
+            raise GraphQLRewriteError(exc.message) from exc
     elif isinstance(node, ObjectValueNode):
         compose_part = {}
         fields = []
@@ -145,16 +154,51 @@ def _args(
     return args, fields
 
 
-def _literal_field(name: str, value: Any) -> ObjectFieldNode:
-    gql_type = (
-        GraphQLList(GraphQLString)
-        if isinstance(value, list)
-        else (GraphQLFloat if isinstance(value, (int, float)) else GraphQLString)
+def _search_kind(node: FieldNode, ancestors: Sequence[Any]) -> str:
+    """``Get``, ``Explore`` or ``Aggregate``: which Weaviate search the field is."""
+    parents = [a for a in ancestors if isinstance(a, FieldNode)]
+    if not parents and node.name.value == "Explore":
+        return "Explore"
+    if parents and parents[-1].name.value == "Aggregate":
+        return "Aggregate"
+    return "Get"
+
+
+def _fit_search(
+    kind: str, key: str, node: FieldNode, fields: list[ObjectFieldNode], default_target: str | None
+) -> list[ObjectFieldNode]:
+    """The pass-through fields made valid for ``kind``, or a clear refusal.
+
+    Weaviate's ``targets`` input exists on ``Get`` only (targets.go: "not supported by aggregate
+    and explore"). ``Explore`` searches every collection and, on a collection with only named
+    vectors, fails with 'index for target vector "" not found' (usecases/traverser/explorer.go)
+    unless ``targetVectors`` names one: the configured vector is supplied. ``Aggregate`` over a
+    vector search needs ``objectLimit``, ``certainty`` or ``distance``
+    (usecases/traverser/traverser_aggregate.go): the user's are kept, a missing one is named.
+    """
+    names = {f.name.value for f in fields}
+    if kind == "Get":
+        return fields
+    if "targets" in names:
+        raise GraphQLRewriteError(f"{key}: {ARGUMENT}.targets is valid on Get only, not on {kind}")
+    if kind == "Aggregate":
+        arguments = {a.name.value for a in node.arguments or ()}
+        if "objectLimit" not in arguments and not names & {"certainty", "distance"}:
+            raise GraphQLRewriteError(
+                f"{key}: Aggregate with {ARGUMENT} needs objectLimit, or certainty or distance in {ARGUMENT}"
+            )
+        return fields
+    if "targetVectors" in names:
+        return fields
+    if default_target is None:
+        raise GraphQLRewriteError(
+            f"Explore: {ARGUMENT} needs targetVectors on collections with named vectors"
+        )
+    target = ObjectFieldNode(
+        name=NameNode(value="targetVectors"),
+        value=ListValueNode(values=(StringValueNode(value=default_target),)),
     )
-    node = ast_from_value(value, gql_type)
-    if node is None:
-        raise GraphQLRewriteError(f"{ARGUMENT}.{name}: unsupported value")
-    return ObjectFieldNode(name=NameNode(value=name), value=node)
+    return [*fields, target]
 
 
 def _vector_node(vector: list[float]) -> ListValueNode:
@@ -175,18 +219,36 @@ def _used_variables(doc: DocumentNode) -> set[str]:
     return used
 
 
-def rewrite_query(query: str, variables: Mapping[str, Any] | None, compose: Composer) -> Rewrite | None:
+def rewrite_query(
+    query: str,
+    variables: Mapping[str, Any] | None,
+    compose: Composer,
+    *,
+    operation_name: str | None = None,
+    default_target: str | None = None,
+    max_fields: int | None = None,
+) -> Rewrite | None:
     """Rewrite every ``nearGrounded`` argument of ``query``; ``None`` when it has none (forward the
-    request untouched). Syntax errors also give ``None``: Weaviate reports them as it always does."""
+    request untouched). Syntax errors also give ``None``: Weaviate reports them as it always does.
+
+    ``default_target`` is the named vector an ``Explore`` search uses when the query names none;
+    ``max_fields`` caps how many ``nearGrounded`` fields one query may hold (each runs the models).
+    """
     try:
         doc = parse(query)
     except GraphQLError:
         return None
-    values: dict[str, Any] = dict(variables or {})
+    values = operation_variables(doc, variables, operation_name)
     explanations: dict[str, ComposeExplanation] = {}
+    if max_fields is not None:
+        count = _count_arguments(doc)
+        if count > max_fields:
+            raise GraphQLRewriteError(f"at most {max_fields} {ARGUMENT} fields per query, got {count}")
 
     class _Rewriter(Visitor):
-        def enter_field(self, node: FieldNode, *_: Any) -> FieldNode | None:
+        def enter_field(
+            self, node: FieldNode, _key: Any, _parent: Any, _path: Any, ancestors: Sequence[Any]
+        ) -> FieldNode | None:
             grounded = [a for a in node.arguments or () if a.name.value == ARGUMENT]
             if not grounded:
                 return None
@@ -198,6 +260,7 @@ def rewrite_query(query: str, variables: Mapping[str, Any] | None, compose: Comp
             if len(grounded) > 1:
                 raise GraphQLRewriteError(f"{key}: {ARGUMENT} given twice")
             args, passthrough = _args(grounded[0].value, values)  # type: ignore[arg-type]
+            passthrough = _fit_search(_search_kind(node, ancestors), key, node, passthrough, default_target)
             result = compose(args.image_bytes(), args.text, args.options())
             explanations[key] = result.explanation
             near_vector = ObjectValueNode(
@@ -234,5 +297,18 @@ def rewrite_query(query: str, variables: Mapping[str, Any] | None, compose: Comp
             for d in rewritten.definitions
         ),
     )
-    forwarded = {k: v for k, v in values.items() if k in used} if variables is not None else None
+    # Only what the caller sent: defaults stay in the kept definitions, where Weaviate applies them.
+    forwarded = {k: v for k, v in variables.items() if k in used} if variables is not None else None
     return Rewrite(query=print_ast(rewritten), variables=forwarded, explanations=explanations)
+
+
+def _count_arguments(doc: DocumentNode) -> int:
+    count = 0
+
+    class _Count(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            nonlocal count
+            count += node.name.value == ARGUMENT
+
+    visit(doc, _Count())
+    return count
