@@ -1,0 +1,72 @@
+"""``grounded eval``: composed-retrieval benchmarks (FashionIQ, CIRR, CIRCO) through the
+product's own compose path, in-process or against ``--service-address``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from plugin.cli._common import EXIT_OK, Commands, plugin_settings, service_settings
+from plugin.evaluation.configs import BASE_CONFIGS, DEFAULT_IMAGE_WEIGHTS, SWEEP
+
+
+def _weights(value: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from None
+
+
+def _names(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from plugin.evaluation import build_configs, load_dataset, print_table, run_evaluation, write_report
+    from plugin.local_encoder import open_encoder
+
+    plugin = plugin_settings(args)
+    configs = build_configs(args.configs, args.image_weights)
+    dataset = load_dataset(args.dataset, args.root, args.split, args.categories).limited(args.limit)
+    out: Path = args.out or plugin.data_dir / "eval" / f"{dataset.name}-{dataset.split}"
+    cache_dir: Path = args.cache_dir or plugin.data_dir / "eval-cache"
+    encoder = open_encoder(plugin, service_settings(args))
+    try:
+        run = run_evaluation(dataset, encoder, configs, cache_dir=cache_dir, progress=args.progress)
+    finally:
+        encoder.close()
+    print_table(run)
+    for path in write_report(run, out):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    known = ", ".join([c.name for c in BASE_CONFIGS] + [SWEEP])
+    ev = commands.add("eval", "composed-retrieval benchmarks: FashionIQ, CIRR, CIRCO")
+    ev.add_argument(
+        "--dataset", required=True, choices=("fashioniq", "cirr", "circo"), help="benchmark layout"
+    )
+    ev.add_argument(
+        "--root", required=True, type=Path, help="the benchmark's folder, as its release ships it"
+    )
+    ev.add_argument(
+        "--split", required=True, help="fashioniq: val/train; cirr: val/test1/train; circo: val/test"
+    )
+    ev.add_argument(
+        "--categories", type=_names, help="fashioniq categories, comma-separated (default: all three)"
+    )
+    ev.add_argument("--configs", type=_names, help=f"configurations, comma-separated (default: all): {known}")
+    ev.add_argument(
+        "--image-weights",
+        type=_weights,
+        default=list(DEFAULT_IMAGE_WEIGHTS),
+        help="image weights of the full-pipeline sweep (default: 0,0.1,0.2,0.3)",
+    )
+    ev.add_argument("--limit", type=int, help="evaluate only the first N queries (of each category)")
+    ev.add_argument(
+        "--out", type=Path, help="folder for eval.md, eval.json (default: <data-dir>/eval/<dataset>-<split>)"
+    )
+    ev.add_argument("--cache-dir", type=Path, help="gallery embedding cache (default: <data-dir>/eval-cache)")
+    ev.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
+    ev.set_defaults(run=_run)

@@ -1,0 +1,51 @@
+"""Composed-retrieval evaluation (``grounded eval``) on FashionIQ, CIRR and CIRCO, through the
+product's own compose path (:class:`~plugin.encoder.QueryEncoder`)."""
+
+from pathlib import Path
+
+from plugin.evaluation.circo import load_circo
+from plugin.evaluation.cirr import load_cirr
+from plugin.evaluation.configs import BASE_CONFIGS, DEFAULT_IMAGE_WEIGHTS, SWEEP, EvalConfig, build_configs
+from plugin.evaluation.dataset import EvalDataset, Query
+from plugin.evaluation.fashioniq import CATEGORIES, load_fashioniq
+from plugin.evaluation.report import print_table, write_report
+from plugin.evaluation.runner import ConfigResult, EvalRun, run_evaluation
+from schemas.errors import InvalidInputError
+
+__all__ = [
+    "BASE_CONFIGS",
+    "CATEGORIES",
+    "DATASETS",
+    "DEFAULT_IMAGE_WEIGHTS",
+    "SWEEP",
+    "ConfigResult",
+    "EvalConfig",
+    "EvalDataset",
+    "EvalRun",
+    "Query",
+    "build_configs",
+    "load_circo",
+    "load_cirr",
+    "load_dataset",
+    "load_fashioniq",
+    "print_table",
+    "run_evaluation",
+    "write_report",
+]
+
+DATASETS = ("fashioniq", "cirr", "circo")
+
+
+def load_dataset(name: str, path: Path, split: str, categories: list[str] | None = None) -> EvalDataset:
+    """Load one benchmark split by name (``fashioniq``, ``cirr``, ``circo``)."""
+    if not path.is_dir():
+        raise InvalidInputError(f"--root: no such folder: {path}")
+    if name == "fashioniq":
+        return load_fashioniq(path, split, categories)
+    if categories:
+        raise InvalidInputError("--categories applies to fashioniq only")
+    if name == "cirr":
+        return load_cirr(path, split)
+    if name == "circo":
+        return load_circo(path, split)
+    raise InvalidInputError(f"--dataset: unknown {name!r}; choose from {list(DATASETS)}")

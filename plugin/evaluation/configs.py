@@ -1,0 +1,93 @@
+"""The query configurations one evaluation compares, each a set of :class:`ComposeOptions`
+sent through the product's own compose path (nothing here builds a vector itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.errors import InvalidInputError
+from schemas.wire import ComposeOptions
+
+__all__ = ["BASE_CONFIGS", "DEFAULT_IMAGE_WEIGHTS", "SWEEP", "EvalConfig", "build_configs"]
+
+DEFAULT_IMAGE_WEIGHTS = (0.0, 0.1, 0.2, 0.3)
+SWEEP = "sweep"
+"""The ``--configs`` name of the image-weight sweep of the full pipeline."""
+BG = "+bg"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """One row of the table: what the query sends (``image``, ``text``) and with which options."""
+
+    name: str
+    description: str
+    send_image: bool
+    send_text: bool
+    options: ComposeOptions
+
+    def signature(self) -> str:
+        """Configurations with equal signatures give equal vectors: compose them once."""
+        return f"{self.send_image}|{self.send_text}|{self.options.model_dump_json()}"
+
+
+def _base(name: str, description: str, image: bool, text: bool, **options: Any) -> EvalConfig:
+    return EvalConfig(name, description, image, text, ComposeOptions(**options))
+
+
+def _image_configs(background: bool) -> list[EvalConfig]:
+    suffix = BG if background else ""
+    note = ", background removed" if background else ""
+    bg = {"remove_background": background}
+    return [
+        # weight 1: the text vector gets weight 0, the query is the reference image's vector
+        _base(f"image_only{suffix}", f"reference image vector alone{note}", True, True,
+              caption=False, fuse=False, image_weight=1.0, **bg),
+        _base(f"image_text_sum{suffix}", f"normalise(image + modification text){note}", True, True,
+              caption=False, fuse=False, image_weight=0.5, **bg),
+        _base(f"caption_only{suffix}", f"the reference image's caption alone{note}", True, False,
+              caption=True, fuse=True, image_weight=0.0, **bg),
+        _base(f"caption_template{suffix}", f"caption + modification, plain template{note}", True, True,
+              caption=True, fuse=True, drop_overridden=False, image_weight=0.0, **bg),
+        _base(f"fusion{suffix}", f"attribute-aware fusion (the default pipeline){note}", True, True,
+              caption=True, fuse=True, drop_overridden=True, image_weight=0.0, **bg),
+    ]  # fmt: skip
+
+
+BASE_CONFIGS: tuple[EvalConfig, ...] = (
+    _base(
+        "text_only", "the modification text alone", False, True, caption=False, fuse=False, image_weight=0.0
+    ),
+    *_image_configs(background=False),
+    *_image_configs(background=True),
+)
+
+
+def _sweep(weights: Sequence[float]) -> list[EvalConfig]:
+    return [
+        _base(f"fusion{BG}@{w:g}", f"full pipeline (background, caption, fusion) at image weight {w:g}",
+              True, True, remove_background=True, caption=True, fuse=True, drop_overridden=True,
+              image_weight=w)
+        for w in weights
+    ]  # fmt: skip
+
+
+def build_configs(names: Sequence[str] | None, image_weights: Sequence[float]) -> list[EvalConfig]:
+    """The chosen configurations in table order (default: all, then the sweep).
+
+    ``names`` are base names (``text_only``, ``fusion+bg``...) and ``sweep``; an unknown name
+    is an InvalidInputError listing the known ones."""
+    by_name = {c.name: c for c in BASE_CONFIGS}
+    chosen = list(names) if names else [*by_name, SWEEP]
+    unknown = [n for n in chosen if n not in by_name and n != SWEEP]
+    if unknown:
+        raise InvalidInputError(f"--configs: unknown {unknown}; choose from {[*by_name, SWEEP]}")
+    for w in image_weights:
+        if not 0.0 <= w <= 1.0:
+            raise InvalidInputError(f"--image-weights: {w:g} is outside [0, 1]")
+    configs = [by_name[n] for n in by_name if n in chosen]
+    if SWEEP in chosen:
+        configs.extend(_sweep(image_weights))
+    return configs

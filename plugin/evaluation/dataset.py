@@ -1,0 +1,151 @@
+"""The one in-memory shape every benchmark loader returns, and the JSON-reading helpers that
+make a malformed file an :class:`InvalidInputError` naming the file, the item and the field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import InvalidInputError
+
+__all__ = [
+    "EvalDataset",
+    "Query",
+    "check_images_exist",
+    "read_json",
+    "require_field",
+    "require_list",
+    "require_str",
+    "require_str_list",
+]
+
+
+@dataclass(frozen=True)
+class Query:
+    """One composed query: a reference image and the requested change, with its answers."""
+
+    id: str
+    """The benchmark's own query id (FashionIQ: ``<category>-<index>``; CIRR: ``pairid``; CIRCO: ``id``)."""
+    reference: str
+    """Image id of the reference image (a key of :attr:`EvalDataset.images`)."""
+    text: str
+    """The relative caption sent as the modification (FashionIQ: both captions joined)."""
+    targets: tuple[str, ...] = ()
+    """Relevant image ids: one target (FashionIQ, CIRR) or ``gt_img_ids`` (CIRCO). Empty when
+    the split's labels are hidden (CIRR test1, CIRCO test)."""
+    subset: tuple[str, ...] = ()
+    """CIRR's ``img_set.members`` (the reference included), for Recall_subset."""
+    group: str = ""
+    """Which gallery the query is ranked against (FashionIQ: the category)."""
+
+
+@dataclass(frozen=True)
+class EvalDataset:
+    """A benchmark split ready to evaluate.
+
+    ``images`` maps every image id the split needs (gallery and references) to its file;
+    ``galleries`` maps each query group to the image ids its queries are ranked against, in a
+    stable order. ``exclude_reference`` removes each query's reference from its ranking (CIRR's
+    protocol)."""
+
+    name: str
+    split: str
+    root: Path
+    images: dict[str, Path]
+    queries: tuple[Query, ...]
+    galleries: dict[str, tuple[str, ...]]
+    labelled: bool
+    exclude_reference: bool
+    groups: tuple[str, ...] = field(default=("",))
+    """Groups in report order (FashionIQ categories; ``("",)`` for one gallery)."""
+
+    def gallery_ids(self) -> list[str]:
+        """Every gallery image once, in first-seen order over the groups: the one index."""
+        seen: dict[str, None] = {}
+        for group in self.groups:
+            for image_id in self.galleries[group]:
+                seen.setdefault(image_id, None)
+        return list(seen)
+
+    def limited(self, limit: int | None) -> EvalDataset:
+        """The first ``limit`` queries of each group (galleries unchanged), for quick runs."""
+        if limit is None:
+            return self
+        kept: list[Query] = []
+        for group in self.groups:
+            kept.extend([q for q in self.queries if q.group == group][:limit])
+        return EvalDataset(
+            name=self.name,
+            split=self.split,
+            root=self.root,
+            images=self.images,
+            queries=tuple(kept),
+            galleries=self.galleries,
+            labelled=self.labelled,
+            exclude_reference=self.exclude_reference,
+            groups=self.groups,
+        )
+
+
+def read_json(path: Path) -> Any:
+    """Parse one JSON file; a missing or unparsable file names itself."""
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{path}: not valid JSON ({exc})") from None
+
+
+def require_list(data: Any, path: Path) -> list[Any]:
+    if not isinstance(data, list):
+        raise InvalidInputError(f"{path}: expected a JSON list at the top level, got {type(data).__name__}")
+    return data
+
+
+def require_field(item: Any, name: str, path: Path, index: int) -> Any:
+    """``item[name]``; a missing field (or a non-object item) names file, item index and field."""
+    if not isinstance(item, dict):
+        raise InvalidInputError(f"{path}: item {index}: expected an object, got {type(item).__name__}")
+    if name not in item:
+        raise InvalidInputError(f"{path}: item {index}: missing field {name!r}")
+    return item[name]
+
+
+def require_str(item: Any, name: str, path: Path, index: int) -> str:
+    """A non-empty string field; numbers (CIRCO's ids, CIRR's pairid) are accepted as text."""
+    value = require_field(item, name, path, index)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidInputError(
+            f"{path}: item {index}: field {name!r} must be a string, got {type(value).__name__}"
+        )
+    text = str(value).strip()
+    if not text:
+        raise InvalidInputError(f"{path}: item {index}: field {name!r} is empty")
+    return text
+
+
+def require_str_list(item: Any, name: str, path: Path, index: int, *, length: int | None = None) -> list[str]:
+    """A list of strings (or ids); ``length`` when the benchmark fixes it."""
+    value = require_field(item, name, path, index)
+    if not isinstance(value, list) or not all(
+        isinstance(v, str | int) and not isinstance(v, bool) for v in value
+    ):
+        raise InvalidInputError(f"{path}: item {index}: field {name!r} must be a list of strings")
+    if length is not None and len(value) != length:
+        raise InvalidInputError(
+            f"{path}: item {index}: field {name!r} must have {length} entries, has {len(value)}"
+        )
+    return [str(v).strip() for v in value]
+
+
+def check_images_exist(images: dict[str, Path], needed: Sequence[str], source: Path) -> None:
+    """Fail at load, not mid-run, when an image a split names is not on disk."""
+    for image_id in needed:
+        path = images.get(image_id)
+        if path is None or not path.is_file():
+            shown = path if path is not None else image_id
+            raise InvalidInputError(f"{source}: image {image_id!r} not found ({shown})")
