@@ -3,6 +3,7 @@ mirrored by a CLI flag. Built once per process and passed explicitly."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +11,17 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.collection import DEFAULT_COLLECTION
+
+
+def default_bind_host() -> str:
+    """Loopback, unless this process runs in a container (Docker, Podman or Kubernetes), where
+    only the container's network sees the port and loopback would make it unreachable."""
+    in_container = (
+        Path("/.dockerenv").exists()
+        or Path("/run/.containerenv").exists()
+        or "KUBERNETES_SERVICE_HOST" in os.environ
+    )
+    return "0.0.0.0" if in_container else "127.0.0.1"
 
 
 class PluginSettings(BaseSettings):
@@ -34,10 +46,29 @@ class PluginSettings(BaseSettings):
         None, description="the service's gRPC address host:port; unset = run the models in-process"
     )
     data_dir: Path = Field(Path("grounded-data"), description="where the embedded store keeps its data")
-    graphql_host: str = Field("0.0.0.0", description="bind address of the GraphQL endpoint")
+    graphql_host: str | None = Field(
+        None,
+        description="bind address of the GraphQL endpoint; unset = 127.0.0.1, or 0.0.0.0 inside a container",
+    )
     graphql_port: int = Field(8085, description="port of the GraphQL endpoint")
+    graphql_api_key: SecretStr | None = Field(
+        None,
+        description="API key the GraphQL endpoint requires (X-Grounded-Api-Key header, or "
+        "Authorization: Bearer when Weaviate needs no credentials); unset = none",
+    )
+    graphql_max_body_bytes: int = Field(
+        32 * 1024 * 1024, gt=0, description="largest GraphQL request body (a base64 image fits)"
+    )
+    graphql_max_near_grounded: int = Field(8, ge=1, description="most nearGrounded fields in one query")
+    graphql_auth_cache_s: float = Field(
+        30.0, ge=0, description="how long Weaviate's answer on a caller's credentials is reused"
+    )
     allow_private_image_urls: bool = Field(
         False, description="let ingestion fetch image URLs on private or loopback networks"
     )
     image_fetch_timeout_s: float = Field(10.0, gt=0, description="timeout of one image download")
     max_image_download_bytes: int = Field(20 * 1024 * 1024, gt=0, description="largest image download")
+
+    def graphql_bind_host(self) -> str:
+        """Where the GraphQL endpoint listens: ``graphql_host``, else :func:`default_bind_host`."""
+        return self.graphql_host or default_bind_host()

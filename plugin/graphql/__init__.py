@@ -11,7 +11,9 @@ __all__ = ["GraphQLRewriteError", "create_graphql_app", "rewrite_query", "serve_
 
 
 def serve_graphql(settings: PluginSettings, encoder: QueryEncoder) -> None:
-    """Serve the endpoint with uvicorn on ``graphql_host:graphql_port`` until interrupted."""
+    """Serve the endpoint with uvicorn on ``graphql_host:graphql_port`` until interrupted
+    (loopback by default outside containers, see :meth:`PluginSettings.graphql_bind_host`)."""
     import uvicorn
 
-    uvicorn.run(create_graphql_app(settings, encoder), host=settings.graphql_host, port=settings.graphql_port)
+    app = create_graphql_app(settings, encoder)
+    uvicorn.run(app, host=settings.graphql_bind_host(), port=settings.graphql_port)

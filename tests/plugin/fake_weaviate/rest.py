@@ -1,0 +1,88 @@
+"""The fake's REST side: meta, readiness, schema, GraphQL."""
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from .state import WEAVIATE_VERSION, FakeWeaviateState, RestCall
+
+
+def _handler(state: FakeWeaviateState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _reply(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
+            path = self.path.split("?", 1)[0]
+            state.rest_calls.append(
+                RestCall(method, path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
+            status, answer = self._authenticate(path) or self._route(method, path, body)
+            self._reply(status, answer)
+
+        def _authenticate(self, path: str) -> tuple[int, Any] | None:
+            """Weaviate with anonymous access off: every operation but the well-known probes
+            needs a valid key, and a missing or wrong one is a 401 (go-swagger's body shape)."""
+            if state.api_key is None or path.startswith("/v1/.well-known/") or path == "/pypi":
+                return None
+            if self.headers.get("Authorization") == f"Bearer {state.api_key}":
+                return None
+            return 401, {"code": 401, "message": "unauthorized: invalid api key"}
+
+        def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+            if path == "/pypi":  # stands in for PyPI in the client's version check
+                return 200, {"info": {"version": "4.16.2"}}
+            if path == "/v1/meta":
+                return 200, {"version": WEAVIATE_VERSION, "modules": {"multi2vec-clip": {}}}
+            if path in ("/v1/.well-known/ready", "/v1/.well-known/live"):
+                return 200, {}
+            if path == "/v1/schema" and method == "POST":
+                with state.lock:
+                    state.schema[body["class"]] = body
+                return 200, body
+            if path.startswith("/v1/schema/"):
+                name = path.rsplit("/", 1)[1]
+                with state.lock:
+                    if method == "DELETE":
+                        state.schema.pop(name, None)
+                        state.objects.pop(name, None)
+                        return 200, {}
+                    if name in state.schema:
+                        return 200, state.schema[name]
+                return 404, {"error": [{"message": f"class {name} not found"}]}
+            if path == "/v1/graphql/batch" and method == "POST":
+                # handlers_graphql.go: an empty batch is 422; otherwise one answer per request.
+                if not isinstance(body, list) or not body:
+                    return 422, {"error": []}
+                return 200, [self._route("POST", "/v1/graphql", item)[1] for item in body]
+            if path == "/v1/graphql" and method == "POST":
+                answer = state.graphql_response(body) if state.graphql_response else {"data": {"Get": {}}}
+                return 200, answer
+            return 404, {"error": [{"message": f"fake Weaviate: no route {method} {path}"}]}
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
+    return Handler

@@ -1,0 +1,53 @@
+"""What the fake Weaviate holds and records."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from weaviate.proto.v1 import batch_delete_pb2, batch_pb2, search_get_pb2
+
+WEAVIATE_VERSION = "1.32.4"
+
+
+@dataclass
+class RestCall:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class StoredObject:
+    properties: dict[str, Any]
+    vectors: dict[str, np.ndarray]
+
+
+@dataclass
+class FakeWeaviateState:
+    """What the fake holds and what it was asked."""
+
+    schema: dict[str, dict[str, Any]] = field(default_factory=dict)
+    objects: dict[str, dict[str, StoredObject]] = field(default_factory=dict)
+    rest_calls: list[RestCall] = field(default_factory=list)
+    batch_requests: list[batch_pb2.BatchObjectsRequest] = field(default_factory=list)
+    search_requests: list[search_get_pb2.SearchRequest] = field(default_factory=list)
+    delete_requests: list[batch_delete_pb2.BatchDeleteRequest] = field(default_factory=list)
+    grpc_metadata: list[dict[str, str]] = field(default_factory=list)
+    # Tests set this to make Weaviate reject an object: returns an error message or None.
+    reject: Callable[[dict[str, Any]], str | None] | None = None
+    # Acknowledge batches but store nothing (a store that loses writes).
+    lose_writes: bool = False
+    # Canned GraphQL answer (or a function of the request body).
+    graphql_response: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # When set, REST calls need ``Authorization: Bearer <api_key>`` (anonymous access off).
+    api_key: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FakeWeaviateError(Exception):
+    """A request real Weaviate would refuse; answered as a gRPC error like Weaviate's."""
