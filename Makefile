@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install weights proto proto-check lint typecheck compose-check test test-integration demo serve bench up down
+.PHONY: install weights proto proto-check lint typecheck compose-check deploy-check test test-integration demo serve bench up down
 
 install: $(VENV)/.installed
 
@@ -42,9 +42,16 @@ compose-check: install
 	"$$($(BIN)/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')" \
 	  -f docker-compose.yml config --quiet && echo "docker-compose.yml is valid"
 
+# deploy/ offline: lint the Dockerfile, render the Kustomize overlays and the official Weaviate chart
+# with our values, validate every object against the Kubernetes schemas, and run the image's
+# entrypoint with only the chart's variables (tests/deploy, docs/kubernetes.md).
+deploy-check: install weights
+	$(BIN)/hadolint Dockerfile
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/pytest tests/deploy
+
 # The test command of the README (and of CI).
-test: install weights proto-check lint typecheck compose-check
-	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/pytest
+test: install weights proto-check lint typecheck compose-check deploy-check
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/pytest --ignore=tests/deploy
 
 test-integration: install weights
 	$(BIN)/pytest tests/integration -rs

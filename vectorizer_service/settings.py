@@ -2,17 +2,44 @@
 
 Every field reads the environment variable ``GROUNDED_<FIELD>`` (e.g. ``GROUNDED_MODEL``) and
 has a matching ``grounded serve --<field>`` flag.
+
+The device also follows ``ENABLE_CUDA`` / ``CUDA_CORE``, the two variables Weaviate's own
+inference containers read (and the only setting the official Helm chart gives its
+``multi2vec-clip`` container), so the image is a drop-in for that chart. ``GROUNDED_DEVICE`` and
+``--device`` win over them when set.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+__all__ = ["ENV_PREFIX", "ServiceSettings", "device_from_inference_env"]
 
 ENV_PREFIX = "GROUNDED_"
+
+_CUDA_ON = ("1", "true")
+_DEFAULT_CUDA_CORE = "cuda:0"
+
+
+def device_from_inference_env(env: Mapping[str, str]) -> str | None:
+    """The device that Weaviate's inference containers would pick from ``env``, or ``None``.
+
+    ``ENABLE_CUDA`` "1" or "true" means ``CUDA_CORE`` (default ``cuda:0``); any other value means
+    the CPU; without ``ENABLE_CUDA`` these variables say nothing (the ``auto`` default stands).
+    """
+    enable = env.get("ENABLE_CUDA")
+    if enable is None:
+        return None
+    if enable.strip().lower() in _CUDA_ON:
+        return env.get("CUDA_CORE", "").strip() or _DEFAULT_CUDA_CORE
+    return "cpu"
 
 
 class ServiceSettings(BaseSettings):
@@ -93,3 +120,32 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(8000, ge=0, le=65535, description="HTTP port (Weaviate multi2vec-clip contract)")
     grpc_port: int = Field(50052, ge=0, le=65535, description="gRPC port; 0 disables gRPC")
     log_level: str = Field("info", description="log level")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags, then ``GROUNDED_*``, then ``ENABLE_CUDA`` / ``CUDA_CORE``, then the defaults."""
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+            _InferenceContainerEnv(settings_cls),
+        )
+
+
+class _InferenceContainerEnv(PydanticBaseSettingsSource):
+    """``ENABLE_CUDA`` / ``CUDA_CORE`` as the ``device`` setting, below every GROUNDED_* source."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        device = device_from_inference_env(os.environ)
+        return {} if device is None else {"device": device}

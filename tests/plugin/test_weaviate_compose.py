@@ -78,7 +78,7 @@ def assert_wired_to_alias(services: dict, vectorizer: str) -> None:  # type: ign
 def test_compose_file_is_valid_and_ordered_by_health() -> None:
     services = compose_config()["services"]
     weaviate = services["weaviate"]
-    assert weaviate["image"].startswith("cr.weaviate.io/semitechnologies/weaviate:1.32.")
+    assert weaviate["image"].startswith("cr.weaviate.io/semitechnologies/weaviate:1.38.")
     assert weaviate["environment"]["ENABLE_MODULES"] == "multi2vec-clip"
     assert services["graphql"]["command"] == ["grounded", "graphql"]
     assert any(v["target"] == "/var/lib/weaviate" for v in weaviate["volumes"])
