@@ -1,0 +1,196 @@
+"""A training set from a product catalog: decoded images with several text renderings each.
+
+The catalog is the one ``grounded ingest`` reads (:func:`plugin.catalog.read_catalog`), and image
+paths resolve the same way: relative to the image folder (default: the catalog's folder), never
+outside it. Training reads local files only: a URL row is an error, because a training run must
+be reproducible from the catalog's hash and the files beside it, and must not start downloading
+thousands of images (download them once, then train).
+
+Images are decoded once into memory, shrunk to a working size: catalogs here are a few thousand
+small product shots, and re-decoding files every epoch would dominate a CPU run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from plugin.catalog import read_catalog
+from plugin.image_fetch import ImageFetcher, is_url
+from plugin.settings import PluginSettings
+from schemas.errors import GroundedError, InvalidInputError
+from schemas.product import Product
+
+__all__ = [
+    "CATEGORY_KEY",
+    "MAX_PROBLEMS_SHOWN",
+    "CatalogData",
+    "Example",
+    "attribute_text",
+    "load_catalog_examples",
+    "product_features",
+    "render_text",
+    "split_examples",
+]
+
+CATEGORY_KEY = "category"
+"""The pseudo-attribute under which a product's category joins its attributes (hard batches)."""
+MAX_PROBLEMS_SHOWN = 5
+_WORKING_SIDE = 256
+"""Images are kept at most this many pixels on their shorter side: enough for a random crop to a
+224-pixel model input, and small enough that 2k products fit in memory many times over."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One product ready for training: its decoded image and the data its texts come from."""
+
+    row: int
+    product: Product
+    image: Image.Image
+
+    @property
+    def product_id(self) -> str:
+        return self.product.id
+
+
+@dataclass(frozen=True)
+class CatalogData:
+    """Every usable row of a catalog, and what identifies the catalog (path, hash, row count)."""
+
+    path: Path
+    sha256: str
+    examples: list[Example]
+
+
+def product_features(product: Product) -> dict[str, str]:
+    """The product's attributes plus its category (under :data:`CATEGORY_KEY`), empty values
+    left out: the keys hard batches vary one at a time."""
+    features = {key: value for key, value in product.attributes.items() if value}
+    if product.category and CATEGORY_KEY not in features:
+        features[CATEGORY_KEY] = product.category
+    return features
+
+
+def attribute_text(product: Product, order: Sequence[str] | None = None) -> str | None:
+    """``"a red striped cotton t-shirt"``: the attribute values (in ``order`` of their keys, else
+    the catalog's) followed by the category; ``None`` when the product has neither."""
+    values = [value for key, value in product.attributes.items() if value and key != CATEGORY_KEY]
+    if order is not None:
+        by_key = {key: value for key, value in product.attributes.items() if value and key != CATEGORY_KEY}
+        values = [by_key[key] for key in order if key in by_key]
+    words = [*values, product.category] if product.category else values
+    if not words:
+        return None
+    return "a " + " ".join(words)
+
+
+def render_text(product: Product, rng: np.random.Generator) -> str:
+    """One of the product's renderings, chosen at random: its title, its attribute values in a
+    random order with its category, or its description when it has one. Varied wordings keep the
+    text tower from learning one phrasing per product."""
+    keys = [key for key, value in product.attributes.items() if value and key != CATEGORY_KEY]
+    order = [keys[i] for i in rng.permutation(len(keys))]
+    candidates = [product.title]
+    attributes = attribute_text(product, order)
+    if attributes is not None:
+        candidates.append(attributes)
+    if product.description:
+        candidates.append(product.description)
+    return candidates[int(rng.integers(len(candidates)))]
+
+
+def _working_copy(image: Image.Image) -> Image.Image:
+    image = image.convert("RGB")
+    shorter = min(image.size)
+    if shorter > _WORKING_SIDE:
+        scale = _WORKING_SIDE / shorter
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BICUBIC)
+    return image
+
+
+def _decode(fetcher: ImageFetcher, product: Product) -> Image.Image:
+    if product.image is None or product.image in ("", b""):
+        raise InvalidInputError("no image")
+    if isinstance(product.image, str) and is_url(product.image):
+        raise InvalidInputError(
+            f"image {product.image!r} is a URL; grounded train reads local files only "
+            "(download the images, then point --images at their folder)"
+        )
+    data = fetcher.load(product.image)
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            return _working_copy(opened)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise InvalidInputError(f"image {product.image!r} cannot be decoded ({exc})") from exc
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_catalog_examples(catalog: Path, image_dir: Path | None = None) -> CatalogData:
+    """Read and decode every row of ``catalog``.
+
+    Any unusable row (bad JSON or fields, no image, missing or undecodable file, a URL) fails
+    the whole load with one :class:`InvalidInputError` naming the rows and product ids: training
+    on a silently shrunken catalog would make its card lie about the data.
+    """
+    folder = image_dir if image_dir is not None else catalog.parent
+    if not folder.is_dir():
+        raise InvalidInputError(f"image folder not found: {folder}")
+    # The ingest limits (file size) apply; their GROUNDED_* variables are read as for ingest.
+    fetcher = ImageFetcher(PluginSettings.model_validate({}), image_dir=folder)
+    examples: list[Example] = []
+    problems: list[str] = []
+    try:
+        for row in read_catalog(catalog):
+            if row.product is None:
+                problems.append(f"row {row.row} ({row.product_id or 'no id'}): {row.error}")
+                continue
+            try:
+                examples.append(Example(row.row, row.product, _decode(fetcher, row.product)))
+            except GroundedError as exc:
+                problems.append(f"row {row.row} ({row.product.id}): {exc.message}")
+    finally:
+        fetcher.close()
+    if problems:
+        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
+        more = (
+            f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        )
+        raise InvalidInputError(f"catalog {catalog}: {len(problems)} unusable row(s): {shown}{more}")
+    if not examples:
+        raise InvalidInputError(f"catalog {catalog}: no rows")
+    return CatalogData(catalog, _file_sha256(catalog), examples)
+
+
+def split_examples(
+    examples: Sequence[Example], val_fraction: float, seed: int
+) -> tuple[list[Example], list[Example]]:
+    """A seeded split of the rows into (train, held-out). With ``val_fraction`` 0 nothing is
+    held out; otherwise both parts need at least two rows (a contrastive batch, a ranking)."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise InvalidInputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    order = np.random.default_rng(seed).permutation(len(examples))
+    n_val = round(len(examples) * val_fraction)
+    if (val_fraction > 0 and n_val < 2) or len(examples) - n_val < 2:
+        raise InvalidInputError(
+            f"too few rows for a split: {len(examples)} rows with --val-fraction {val_fraction} leave "
+            f"{len(examples) - n_val} for training and {n_val} held out; each needs at least 2"
+        )
+    val = [examples[i] for i in sorted(order[:n_val])]
+    train = [examples[i] for i in sorted(order[n_val:])]
+    return train, val

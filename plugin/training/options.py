@@ -1,0 +1,106 @@
+"""Every option of a training run, validated once, before any data or model is loaded."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import InvalidInputError
+
+__all__ = ["TRAJECTORY_FIELDS", "TrainOptions"]
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """What ``grounded train`` was asked to do. Defaults suit fine-tuning a small catalog."""
+
+    catalog: Path
+    out: Path
+    model: str
+    pretrained: str = ""
+    images: Path | None = None
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 5e-4
+    """Peak learning rate. 1e-3 was measured to collapse a from-scratch model on our catalogs."""
+    weight_decay: float = 0.1
+    warmup_steps: int = 50
+    grad_clip: float = 1.0
+    hard_batch_fraction: float = 0.5
+    lock_image: bool = False
+    lock_text: bool = False
+    val_fraction: float = 0.1
+    seed: int = 0
+    threads: int | None = None
+    device: str = "auto"
+    save_dtype: str = "fp32"
+    save_every: int = 200
+    """Steps between train-state saves (a save also happens at the end)."""
+    resume: bool = False
+    stop_after_steps: int | None = None
+    """Stop this session after this many steps (state saved; continue with ``resume``)."""
+    offline: bool = False
+    progress: bool = True
+    eval_batch_size: int = 128
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidInputError` naming the first option out of range."""
+        checks: list[tuple[bool, str]] = [
+            (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
+            (self.lr > 0, f"--lr must be positive, got {self.lr}"),
+            (self.weight_decay >= 0, f"--weight-decay must be >= 0, got {self.weight_decay}"),
+            (self.warmup_steps >= 0, f"--warmup-steps must be >= 0, got {self.warmup_steps}"),
+            (self.grad_clip > 0, f"--grad-clip must be positive, got {self.grad_clip}"),
+            (self.save_every >= 1, f"--save-every must be at least 1, got {self.save_every}"),
+            (self.eval_batch_size >= 1, f"--eval-batch-size must be at least 1, got {self.eval_batch_size}"),
+            (
+                self.save_dtype in ("fp32", "fp16"),
+                f"--save-dtype must be fp32 or fp16, got {self.save_dtype!r}",
+            ),
+            (
+                not (self.lock_image and self.lock_text),
+                "--lock-image and --lock-text together leave nothing to train",
+            ),
+            (self.threads is None or self.threads >= 1, f"--threads must be at least 1, got {self.threads}"),
+            (
+                self.stop_after_steps is None or self.stop_after_steps >= 1,
+                f"--stop-after-steps must be at least 1, got {self.stop_after_steps}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise InvalidInputError(message)
+        if self.images is not None and not self.images.is_dir():
+            raise InvalidInputError(f"--images: no such folder: {self.images}")
+
+    def as_json(self) -> dict[str, Any]:
+        """The options as plain JSON values (paths as strings), for the card."""
+        return {
+            field.name: str(value) if isinstance(value, Path) else value
+            for field in dataclasses.fields(self)
+            for value in [getattr(self, field.name)]
+        }
+
+    def trajectory(self) -> dict[str, Any]:
+        """The options that decide the weights a run ends with: a resumed run must match them."""
+        values = self.as_json()
+        return {name: values[name] for name in TRAJECTORY_FIELDS}
+
+
+TRAJECTORY_FIELDS = (
+    "model",
+    "pretrained",
+    "epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "warmup_steps",
+    "grad_clip",
+    "hard_batch_fraction",
+    "lock_image",
+    "lock_text",
+    "val_fraction",
+    "seed",
+)
