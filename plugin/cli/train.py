@@ -1,0 +1,101 @@
+"""``grounded train``: contrastive training of an open_clip model on a catalog."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from plugin.cli._common import EXIT_OK, Commands
+
+
+def _run(args: argparse.Namespace) -> int:
+    from plugin.training import CARD_NAME, TrainOptions, format_metrics, train
+
+    options = TrainOptions(
+        catalog=args.catalog,
+        out=args.out,
+        model=args.model,
+        pretrained=args.pretrained,
+        images=args.images,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps,
+        grad_clip=args.grad_clip,
+        hard_batch_fraction=args.hard_batch_fraction,
+        lock_image=args.lock_image,
+        lock_text=args.lock_text,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        threads=args.threads,
+        device=args.device,
+        save_dtype=args.save_dtype,
+        save_every=args.save_every,
+        resume=args.resume,
+        stop_after_steps=args.stop_after_steps,
+        offline=args.offline,
+        progress=args.progress,
+    )
+    # The exact command line as typed (every resolved option is in the card as well).
+    result = train(options, command=["grounded", *sys.argv[1:]])
+    print(format_metrics(result.metrics_before, result.metrics_after))
+    training = result.card["training"]
+    print(
+        f"steps: {result.steps}/{result.total_steps}, loss {training['loss_first']:.4f} -> "
+        f"{training['loss_last']:.4f}, {training['pairs_per_s']:.1f} pairs/s"
+    )
+    if not result.complete:
+        again = sys.argv[1:] if args.resume else [*sys.argv[1:], "--resume"]
+        print(f"stopped early; continue with: {shlex.join(['grounded', *again])}")
+    print(f"model: {args.out} (serve with: grounded serve --model {args.out}); card: {args.out / CARD_NAME}")
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    from plugin.training.options import TrainOptions
+
+    d = TrainOptions(catalog=Path(), out=Path(), model="")  # the one place defaults live
+    train = commands.add(
+        "train",
+        "train or fine-tune an open_clip model on a catalog (contrastive, ClipLoss)",
+        plugin=False,
+        service=False,
+    )
+    add = train.add_argument
+    add("catalog", type=Path, help="catalog file (.jsonl or .csv), as for grounded ingest")
+    add("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
+    add("--out", type=Path, required=True, help="output folder (model, card.json, train-state.pt)")
+    add("--model", required=True, help="ViT-B-32 (with --pretrained), a local-dir folder, or a JSON config")
+    add(
+        "--pretrained",
+        default="",
+        help="pretrained tag or checkpoint file; none with a JSON config = scratch",
+    )
+    add("--epochs", type=int, default=d.epochs, help="passes over the training rows")
+    add("--batch-size", type=int, default=d.batch_size, help="pairs per contrastive batch")
+    add("--lr", type=float, default=d.lr, help="peak learning rate (1e-3 collapses from scratch)")
+    add("--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay")
+    add("--warmup-steps", type=int, default=d.warmup_steps, help="linear warmup steps before cosine decay")
+    add("--grad-clip", type=float, default=d.grad_clip, help="gradient norm clip")
+    add(
+        "--hard-batch-fraction",
+        type=float,
+        default=d.hard_batch_fraction,
+        help="share of batches of products differing in one attribute",
+    )
+    add("--lock-image", action="store_true", help="freeze the image tower (LiT)")
+    add("--lock-text", action="store_true", help="freeze the text tower")
+    add("--val-fraction", type=float, default=d.val_fraction, help="held-out share of rows (0: none)")
+    add("--seed", type=int, default=d.seed, help="seed of the split, batches, augmentation and init")
+    add("--threads", type=int, help="torch CPU threads")
+    add("--device", default=d.device, help="auto, cpu, cuda or cuda:N")
+    add("--save-dtype", choices=("fp32", "fp16"), default=d.save_dtype, help="dtype of the saved weights")
+    add("--save-every", type=int, default=d.save_every, help="steps between train-state saves")
+    add("--resume", action="store_true", help="continue from <out>/train-state.pt")
+    add("--stop-after-steps", type=int, help="stop this session after N steps (resume later)")
+    add("--offline", action="store_true", help="never touch the model hub")
+    add("--progress", action=argparse.BooleanOptionalAction, default=d.progress, help="progress bar")
+    train.set_defaults(run=_run)
