@@ -17,6 +17,8 @@
 # Stages: `base` (Python, the non-root user, settings every Grounded image shares) and `service`
 # (torch, the package, the weights). The default target is the last stage; build others with
 # --target NAME.
+# `slim` (docs/onnx.md): the same contract without torch, on ONNX Runtime, serving the baked model
+# exported by `onnx-export`:  docker build --target slim -t grounded:slim .
 ARG PYTHON_VERSION=3.11
 
 FROM python:${PYTHON_VERSION}-slim AS base
@@ -59,7 +61,9 @@ COPY schemas schemas
 COPY vectorizer_service vectorizer_service
 COPY plugin plugin
 COPY scripts scripts
-RUN pip install . \
+# The package itself with its torch extra (hadolint reads the extra as an unpinned package).
+# hadolint ignore=DL3013
+RUN pip install ".[torch]" \
     && python scripts/fetch_u2netp.py /opt/grounded/u2net \
     && if [ "${BAKE_WEIGHTS}" = "true" ]; then \
          python -c "from vectorizer_service.settings import ServiceSettings; \
@@ -76,3 +80,29 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/.well-known/ready' % os.environ.get('GROUNDED_HTTP_PORT', '8080'), timeout=3)"]
 
 CMD ["python", "-m", "vectorizer_service"]
+
+
+# --- slim: torch-free serving of the baked model, exported to ONNX (docs/onnx.md) ---------------
+FROM service AS onnx-export
+RUN grounded models export-onnx --out /opt/grounded/onnx --device cpu
+
+FROM base AS slim
+ENV GROUNDED_BACKEND=onnx \
+    GROUNDED_MODEL=/opt/grounded/onnx \
+    GROUNDED_U2NET_HOME=/opt/grounded/u2net
+COPY pyproject.toml README.md ./
+COPY schemas schemas
+COPY vectorizer_service vectorizer_service
+COPY plugin plugin
+# hadolint ignore=DL3013
+RUN pip install ".[onnx]"
+COPY --from=onnx-export /opt/grounded/onnx /opt/grounded/onnx
+COPY --from=onnx-export /opt/grounded/u2net /opt/grounded/u2net
+USER 10001
+EXPOSE 8080 50052
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/.well-known/ready' % os.environ.get('GROUNDED_HTTP_PORT', '8080'), timeout=3)"]
+CMD ["python", "-m", "vectorizer_service"]
+
+# The default target stays the torch `service` image.
+FROM service

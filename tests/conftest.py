@@ -81,3 +81,28 @@ def sample_images() -> dict[str, Image.Image]:
         image.thumbnail((SAMPLE_IMAGE_SIZE, SAMPLE_IMAGE_SIZE))
         images[name] = image
     return images
+
+
+def _export_onnx(settings: dict[str, Any], out: Path) -> dict[str, Any]:
+    from vectorizer_service.runtime.onnx_export import export_onnx
+    from vectorizer_service.settings import ServiceSettings
+
+    export_onnx(ServiceSettings(**settings), out)
+    return {"backend": "onnx", "model": str(out), "pretrained": "", "device": "cpu", "offline": True}
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx_settings(
+    tiny_clip_settings: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """ServiceSettings kwargs for the tiny open_clip model exported by ``export_onnx``
+    (``--backend onnx``); its torch source is ``tiny_clip_settings``."""
+    return _export_onnx(tiny_clip_settings, tmp_path_factory.mktemp("tiny_onnx"))
+
+
+@pytest.fixture(scope="session")
+def tiny_hf_onnx_settings(
+    tiny_hf_clip_settings: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """ServiceSettings kwargs for the tiny transformers CLIP exported to ONNX."""
+    return _export_onnx(tiny_hf_clip_settings, tmp_path_factory.mktemp("tiny_hf_onnx"))

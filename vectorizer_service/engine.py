@@ -74,6 +74,9 @@ class Engine:
         self._load_compose_models = load_compose_models and remover is None and captioner is None
         self._ready = False
         self._runner: InferenceRunner | None = None
+        # Background removal runs on its own ONNX Runtime session and thread, so composed
+        # queries' cut-outs overlap the embedding model's batches instead of queueing behind them.
+        self._remover_runner: InferenceRunner | None = None
         # Decoding releases the GIL; a few threads keep it off the event loop and the model thread.
         self._decoder = ThreadPoolExecutor(
             max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="decode"
@@ -94,6 +97,7 @@ class Engine:
         self._runner = InferenceRunner()
         await self._runner.call(self._load_models)
         await self._runner.call(self._warm_up)
+        self._remover_runner = InferenceRunner("background") if self._remover is not None else None
         self._start_batchers(self._runner)
         self._pipeline = self._build_pipeline()
         self._ready = True
@@ -108,6 +112,9 @@ class Engine:
         if self._runner is not None:
             self._runner.shutdown()
             self._runner = None
+        if self._remover_runner is not None:
+            self._remover_runner.shutdown()
+            self._remover_runner = None
         self._decoder.shutdown(wait=False, cancel_futures=True)
 
     @property
@@ -237,11 +244,13 @@ class Engine:
         assert embedder is not None
         settings = self.settings
 
-        def make(name: str, fn: Callable[[list[_In]], Sequence[_Out]]) -> Batcher[_In, _Out]:
+        def make(
+            name: str, fn: Callable[[list[_In]], Sequence[_Out]], on: InferenceRunner = runner
+        ) -> Batcher[_In, _Out]:
             return Batcher(
                 name,
                 fn,
-                runner,
+                on,
                 max_batch_size=settings.max_batch_size,
                 max_wait_ms=settings.max_wait_ms,
                 max_queue=settings.max_queue,
@@ -251,7 +260,7 @@ class Engine:
         self._texts = make("texts", lambda b: list(embedder.encode_texts(b)))
         self._images = make("images", lambda b: list(embedder.encode_prepared(b)))
         if self._remover is not None:
-            self._cutouts = make("background", self._remover.remove)
+            self._cutouts = make("background", self._remover.remove, self._remover_runner or runner)
         if self._captioner is not None:
             self._captions = make("caption", self._captioner.caption)
         for batcher in (self._texts, self._images, self._cutouts, self._captions):

@@ -48,8 +48,10 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     # --- embedding model -------------------------------------------------------------------
-    backend: Literal["open_clip", "transformers"] = Field(
-        "open_clip", description="model runtime: open_clip or transformers (CLIPModel, SiglipModel)"
+    backend: Literal["open_clip", "transformers", "onnx"] = Field(
+        "open_clip",
+        description="model runtime: open_clip, transformers (CLIPModel, SiglipModel), or onnx (a folder "
+        "from `grounded models export-onnx`, served on ONNX Runtime without torch)",
     )
     model: str = Field(
         "ViT-B-32",
@@ -114,6 +116,17 @@ class ServiceSettings(BaseSettings):
         0.0, ge=0.0, le=1.0, description="default weight of the reference image vector in the query"
     )
     remove_background: bool = Field(True, description="default of the background-removal switch")
+    remover_threads: int = Field(
+        1,
+        ge=1,
+        description="threads of the background remover, which runs beside the embedding model "
+        "(its own ONNX Runtime session and thread)",
+    )
+    cache_dir: Path | None = Field(
+        None,
+        description="folder for derived data that is slow to recompute (the attribute captioner's "
+        "prompt vectors); default $XDG_CACHE_HOME/grounded or ~/.cache/grounded",
+    )
 
     # --- transports ---------------------------------------------------------------------------
     host: str = Field("0.0.0.0", description="bind address of both servers")

@@ -52,18 +52,32 @@ async def test_http_and_grpc_agree_with_the_fake_model() -> None:
     assert_same(http, reply, 16)
 
 
+# (served model, torch model whose vectors it must give): each backend, and each ONNX export
+# against the torch model it was exported from.
+BACKENDS = {
+    "open_clip": ("tiny_clip_settings", "tiny_clip_settings"),
+    "transformers": ("tiny_hf_clip_settings", "tiny_hf_clip_settings"),
+    "onnx-from-open_clip": ("tiny_onnx_settings", "tiny_clip_settings"),
+    "onnx-from-transformers": ("tiny_hf_onnx_settings", "tiny_hf_clip_settings"),
+}
+
+
 @pytest.mark.model
-async def test_http_and_grpc_agree_with_a_tiny_real_model(tiny_clip_settings: dict[str, Any]) -> None:
-    settings = ServiceSettings(**tiny_clip_settings, captioner="none", remove_background=False, max_wait_ms=1)
+@pytest.mark.parametrize("backend", list(BACKENDS))
+async def test_http_and_grpc_agree_with_a_tiny_real_model(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    served, source = (request.getfixturevalue(name) for name in BACKENDS[backend])
+    settings = ServiceSettings(**served, captioner="none", remove_background=False, max_wait_ms=1)
     engine = Engine(settings, load_compose_models=False)
     http, reply = await vectors_over_both(engine)
     assert_same(http, reply, 32)
     # different inputs really give different vectors
     assert not np.allclose(http["imageVectors"][0], http["imageVectors"][1], atol=1e-3)
-    # and the service (preprocessing in its decode threads, batching) gives the model's own vectors
+    # and the service (preprocessing in its decode threads, batching) gives the torch model's own vectors
     from vectorizer_service.runtime.loader import load_embedder
 
-    direct = load_embedder(settings)
+    direct = load_embedder(ServiceSettings(**source))
     decoded = [Image.open(io.BytesIO(data)).convert("RGB") for data in images()]
     np.testing.assert_allclose(http["imageVectors"], direct.encode_images(decoded), atol=1e-5)
     np.testing.assert_allclose(http["textVectors"], direct.encode_texts(TEXTS), atol=1e-5)

@@ -5,11 +5,17 @@ service must never do that behind an operator's back, so :func:`load_remover` re
 itself (``<settings.u2net_home>/<name>.onnx``, else rembg's own lookup of already-downloaded
 files) and builds the session from a subclass whose ``download_models`` returns that path.
 A missing file is a :class:`ModelUnavailableError` naming the file and the settings.
+
+The u2net / isnet family (:data:`_RAW_SPECS`) runs on its own ONNX Runtime session with
+rembg's preprocessing replayed here, so it needs neither rembg nor torch (the slim install);
+the engine gives it its own thread, so cut-outs overlap the embedding model's work. Other rembg
+models go through rembg's sessions.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +62,40 @@ rembg's ``predict`` min-max normalises every mask, which turns a blank image's n
 output into a full-range mask; reading the raw probabilities keeps "nothing here" empty."""
 
 
-class RembgRemover:
-    """A :class:`BackgroundRemover` over one rembg session, created once and reused."""
+def _cut_out(rgb: Image.Image, mask: npt.NDArray[np.float32]) -> Cutout:
+    coverage = float((mask >= FOREGROUND_THRESHOLD).mean())
+    alpha = Image.fromarray((mask * 255).astype(np.uint8), mode="L")
+    background = Image.new("RGB", rgb.size, NEUTRAL_BACKGROUND)
+    return Cutout(image=Image.composite(rgb, background, alpha), coverage=coverage)
+
+
+def _normalize(image: Image.Image, spec: _RawSpec) -> npt.NDArray[np.float32]:
+    """rembg's ``BaseSession.normalize``: LANCZOS resize, scale by the image's maximum,
+    per-channel mean/std, as a ``(1, 3, size, size)`` batch."""
+    pixels = np.asarray(image.resize((spec.size, spec.size), Image.Resampling.LANCZOS), dtype=np.float64)
+    pixels = pixels / max(float(pixels.max()), 1e-6)
+    pixels = (pixels - np.asarray(spec.mean)) / np.asarray(spec.std)
+    batch: npt.NDArray[np.float32] = pixels.transpose(2, 0, 1)[None].astype(np.float32)
+    return batch
+
+
+def _upsample(pred: npt.NDArray[np.float32], size: tuple[int, int]) -> npt.NDArray[np.float32]:
+    small = Image.fromarray((np.clip(pred, 0.0, 1.0) * 255).astype(np.uint8), mode="L")
+    mask: npt.NDArray[np.float32] = (
+        np.asarray(small.resize(size, Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
+    )
+    return mask
+
+
+class OnnxRemover:
+    """A :class:`BackgroundRemover` for the u2net / isnet family on one ONNX Runtime session
+    (no rembg, no torch). The session is thread-safe; the engine calls it from its own thread."""
 
     def __init__(self, session: Any, name: str) -> None:
         self._session = session
         self._name = name
-        self._raw = _RAW_SPECS.get(name)
+        self._spec = _RAW_SPECS[name]
+        self._input = session.get_inputs()[0].name
 
     @property
     def name(self) -> str:
@@ -70,34 +103,42 @@ class RembgRemover:
 
     def _mask(self, image: Image.Image) -> npt.NDArray[np.float32]:
         """Foreground probability per pixel, ``(height, width)`` in 0..1."""
-        if self._raw is None:
-            # Other models: rembg's own predict (its masks are min-max normalised).
-            masks = self._session.predict(image)
-            stacked: npt.NDArray[np.float32] = np.stack(
-                [np.asarray(m.convert("L"), dtype=np.float32) for m in masks]
-            )
-            mask: npt.NDArray[np.float32] = stacked.max(axis=0) / np.float32(255.0)
-            return mask
-        spec = self._raw
-        inputs = self._session.normalize(image, spec.mean, spec.std, (spec.size, spec.size))
-        pred = np.clip(self._session.inner_session.run(None, inputs)[0][0, 0], 0.0, 1.0)
-        small = Image.fromarray((pred * 255).astype(np.uint8), mode="L")
-        return np.asarray(small.resize(image.size, Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
+        pred = self._session.run(None, {self._input: _normalize(image, self._spec)})[0][0, 0]
+        return _upsample(pred, image.size)
 
     def remove(self, images: Sequence[Image.Image]) -> list[Cutout]:
         """Cut each image's salient object out onto :data:`NEUTRAL_BACKGROUND`.
 
-        rembg's models take one image per run (their ONNX batch dimension is fixed at 1), so a
+        These models take one image per run (their ONNX batch dimension is fixed at 1), so a
         batch is a loop; the batcher still saves the queueing and thread hops per image.
         """
-        cutouts: list[Cutout] = []
+        cutouts = []
         for image in images:
             rgb = image.convert("RGB")
-            mask = self._mask(rgb)
-            coverage = float((mask >= FOREGROUND_THRESHOLD).mean())
-            alpha = Image.fromarray((mask * 255).astype(np.uint8), mode="L")
-            background = Image.new("RGB", rgb.size, NEUTRAL_BACKGROUND)
-            cutouts.append(Cutout(image=Image.composite(rgb, background, alpha), coverage=coverage))
+            cutouts.append(_cut_out(rgb, self._mask(rgb)))
+        return cutouts
+
+
+class RembgRemover:
+    """A :class:`BackgroundRemover` over one rembg session, for the models rembg's own
+    ``predict`` serves (its masks are min-max normalised)."""
+
+    def __init__(self, session: Any, name: str) -> None:
+        self._session = session
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return f"rembg:{self._name}"
+
+    def remove(self, images: Sequence[Image.Image]) -> list[Cutout]:
+        """Cut each image's salient object out onto :data:`NEUTRAL_BACKGROUND`."""
+        cutouts = []
+        for image in images:
+            rgb = image.convert("RGB")
+            masks = self._session.predict(rgb)
+            stacked = np.stack([np.asarray(m.convert("L"), dtype=np.float32) for m in masks])
+            cutouts.append(_cut_out(rgb, stacked.max(axis=0) / np.float32(255.0)))
         return cutouts
 
 
@@ -118,14 +159,33 @@ def _session_class(name: str) -> type[Any]:
     return cls  # type: ignore[no-any-return]  # rembg is untyped
 
 
+def _rembg_installed() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("rembg") is not None
+    except ImportError:
+        return False
+
+
 def model_file(settings: ServiceSettings) -> Path:
     """The ONNX file of ``settings.rembg_model``; ModelUnavailableError if it is not on disk."""
     name = settings.rembg_model
-    cls = _session_class(name)
     fname = f"{name}.onnx"
-    if settings.u2net_home is not None:
+    if name in _RAW_SPECS and not _rembg_installed():
+        # The slim install: no rembg to ask, so its default folder ($U2NET_HOME or ~/.u2net).
+        home = settings.u2net_home or Path(os.environ.get("U2NET_HOME", "~/.u2net")).expanduser()
+        candidates = [home / fname]
+    elif not _rembg_installed():
+        raise ModelUnavailableError(
+            f"rembg model {name!r} needs the rembg package (not installed); without it the "
+            f"models served are {', '.join(sorted(_RAW_SPECS))}"
+        )
+    elif settings.u2net_home is not None:
+        _session_class(name)
         candidates = [settings.u2net_home / fname]
     else:
+        cls = _session_class(name)
         found = cls.resolve_existing(fname)
         candidates = (
             [Path(found)] if found else [Path(cls.model_dir()) / fname, Path(cls.legacy_home()) / fname]
@@ -140,28 +200,34 @@ def model_file(settings: ServiceSettings) -> Path:
     )
 
 
-def load_remover(settings: ServiceSettings) -> RembgRemover:
-    """Create the rembg session for ``settings.rembg_model`` from its local file, once."""
+def load_remover(settings: ServiceSettings) -> OnnxRemover | RembgRemover:
+    """Create the session for ``settings.rembg_model`` from its local file, once, with
+    ``settings.remover_threads`` intra-op threads."""
     path = model_file(settings)
-    cls = _session_class(settings.rembg_model)
-    local_cls = type(
-        f"Local{cls.__name__}",
-        (cls,),
-        {"download_models": classmethod(lambda _cls, *args, **kwargs: str(path))},
-    )
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    if settings.torch_threads is not None:
-        # One knob for all inference threads: torch_threads also bounds onnxruntime.
-        options.intra_op_num_threads = settings.torch_threads
-        options.inter_op_num_threads = 1
-    kwargs: dict[str, Any] = {}
-    if settings.device == "cpu":
-        kwargs["providers"] = ["CPUExecutionProvider"]
+    options.intra_op_num_threads = settings.remover_threads
+    options.inter_op_num_threads = 1
+    # Idle threads sleep instead of spinning: the embedding model needs the cores meanwhile.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    providers = ["CPUExecutionProvider"] if settings.device == "cpu" else None
     try:
-        session = local_cls(settings.rembg_model, options, **kwargs)
+        if settings.rembg_model in _RAW_SPECS:
+            session = ort.InferenceSession(str(path), options, providers=providers)
+            remover: OnnxRemover | RembgRemover = OnnxRemover(session, settings.rembg_model)
+        else:
+            cls = _session_class(settings.rembg_model)
+            local_cls = type(
+                f"Local{cls.__name__}",
+                (cls,),
+                {"download_models": classmethod(lambda _cls, *args, **kwargs: str(path))},
+            )
+            kwargs: dict[str, Any] = {"providers": providers} if providers else {}
+            remover = RembgRemover(local_cls(settings.rembg_model, options, **kwargs), settings.rembg_model)
+    except ModelUnavailableError:
+        raise
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
         raise ModelUnavailableError(f"rembg model {path} cannot be loaded: {exc}") from exc
     log.info("background remover: rembg %s from %s", settings.rembg_model, path)
-    return RembgRemover(session, settings.rembg_model)
+    return remover

@@ -6,21 +6,24 @@ be local files or already in the Hugging Face cache, and a missing one fails sta
 message naming the model and how to supply it. Online, a load that needs the hub probes it once
 first (:mod:`~vectorizer_service.runtime.hub`); an unreachable hub counts as offline for that
 load, so a machine without internet fails in seconds instead of retrying for a minute.
+
+torch is imported only for the torch backends: ``--backend onnx`` loads without it.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from schemas.errors import ModelUnavailableError
 from vectorizer_service.runtime import _open_clip_sources as sources
 from vectorizer_service.runtime.hub import OFFLINE_HINT, HubAccess
 from vectorizer_service.runtime.protocol import Embedder
 from vectorizer_service.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["is_offline", "load_embedder", "resolve_device", "resolve_dtype"]
 
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 
 def resolve_device(device: str) -> torch.device:
     """``auto`` is the first CUDA device when there is one, else the CPU."""
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     resolved = torch.device(device)
@@ -42,6 +47,8 @@ def resolve_device(device: str) -> torch.device:
 def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
     """``auto`` is fp16 on CUDA (half the memory, tensor cores) and fp32 on CPU (where fp16
     matmuls are slow or unsupported)."""
+    import torch
+
     if precision == "auto":
         return torch.float16 if device.type == "cuda" else torch.float32
     if precision == "fp16" and device.type == "cpu":
@@ -62,6 +69,12 @@ def load_embedder(settings: ServiceSettings) -> Embedder:
     Raises :class:`~schemas.errors.ModelUnavailableError` when the weights cannot be found or
     loaded; the message names the model and how to supply it.
     """
+    if settings.backend == "onnx":
+        from vectorizer_service.runtime.onnx_backend import load_onnx_embedder
+
+        return load_onnx_embedder(settings)
+    import torch
+
     if settings.torch_threads is not None:
         torch.set_num_threads(settings.torch_threads)
     device = resolve_device(settings.device)
@@ -77,6 +90,7 @@ def _load_open_clip(
     settings: ServiceSettings, device: torch.device, dtype: torch.dtype, hub: HubAccess
 ) -> Embedder:
     import open_clip
+    import torch
 
     from vectorizer_service.runtime.open_clip_backend import OpenClipEmbedder
 
