@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +74,7 @@ def test_images_resolve_against_the_given_folder(tmp_path: Path) -> None:
 def test_split_is_seeded_and_refuses_too_few_rows(tmp_path: Path) -> None:
     examples = load_catalog_examples(write_catalog(tmp_path, copies=1)).examples
     train_a, val_a = split_examples(examples, 0.25, seed=3)
-    train_b, val_b = split_examples(examples, 0.25, seed=3)
+    _, val_b = split_examples(examples, 0.25, seed=3)
     assert [e.product_id for e in val_a] == [e.product_id for e in val_b]
     assert len(val_a) == 3 and len(train_a) == 9
     assert {e.product_id for e in train_a}.isdisjoint(e.product_id for e in val_a)
