@@ -6,7 +6,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from plugin.world.layouts import shopper_name, write_circo, write_cirr
@@ -57,8 +57,9 @@ class World:
         return self.root / "shopper" / f"{shopper_name(split, query)}.png"
 
 
-def restrict(spec: WorldSpec, *, categories: int | None = None, colours: int | None = None,
-             patterns: int | None = None) -> WorldSpec:
+def restrict(
+    spec: WorldSpec, *, categories: int | None = None, colours: int | None = None, patterns: int | None = None
+) -> WorldSpec:
     """A smaller world with the first N categories / colours / patterns (tests, quick demos)."""
     return replace_spec(
         spec,
@@ -107,7 +108,9 @@ def build_world(
     say(f"rendered {len(products)} catalog photos")
     records = [p.record(spec, catalog_paths[p.id]) for p in products]
     _jsonl(out / CATALOG_FILE, records)
-    _jsonl(out / TRAIN_CATALOG_FILE, [r for r, p in zip(records, products, strict=True) if p.split == "train"])
+    _jsonl(
+        out / TRAIN_CATALOG_FILE, [r for r, p in zip(records, products, strict=True) if p.split == "train"]
+    )
     (out / VOCABULARY_FILE).write_text(json.dumps(world_vocabulary(spec), indent=1) + "\n", encoding="utf-8")
 
     world = World(out, spec, products)
@@ -136,7 +139,8 @@ def build_world(
         "colours": [c.name for c in spec.colours],
         "patterns": [p.name for p in spec.patterns],
         "held_out_combinations": {
-            split: sorted({"/".join(p.combination) for p in products if p.split == split}) for split in ("val", "test")
+            split: sorted({"/".join(p.combination) for p in products if p.split == split})
+            for split in ("val", "test")
         },
         "queries": {split: len(q) for split, q in world.queries.items()},
         "files": {

@@ -120,7 +120,9 @@ def enumerate_products(spec: WorldSpec, seed: int) -> list[WorldProduct]:
             category.cuts, sleeves, spec.colours, spec.patterns
         ):
             slug = "-".join(
-                part.replace(" ", "") for part in (category.name, cut, sleeve or "", colour.name, pattern.name) if part
+                part.replace(" ", "")
+                for part in (category.name, cut, sleeve or "", colour.name, pattern.name)
+                if part
             )
             products.append(
                 WorldProduct(

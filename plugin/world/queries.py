@@ -43,7 +43,9 @@ def _wording_set(split: Split) -> str:
     return "test" if split == "test" else "development"
 
 
-def _phrase(spec: WorldSpec, attribute: Attribute, target: WorldProduct, rng: np.random.Generator, split: Split) -> str:
+def _phrase(
+    spec: WorldSpec, attribute: Attribute, target: WorldProduct, rng: np.random.Generator, split: Split
+) -> str:
     wordings = spec.modifications[_wording_set(split)]  # type: ignore[index]  # literal keys
     options: Sequence[str] = getattr(wordings, attribute)
     template = options[int(rng.integers(len(options)))]
@@ -62,7 +64,10 @@ def _changeable(target: WorldProduct) -> list[Attribute]:
 
 
 def _reference_for(
-    spec: WorldSpec, target: WorldProduct, changed: Sequence[Attribute], rng: np.random.Generator,
+    spec: WorldSpec,
+    target: WorldProduct,
+    changed: Sequence[Attribute],
+    rng: np.random.Generator,
     by_key: dict[tuple[str, str, str | None, str, str], WorldProduct],
 ) -> WorldProduct:
     category, cut, sleeve = target.category, target.cut, target.sleeve
@@ -83,14 +88,19 @@ def _reference_for(
         new = spec.category_by_name[category]
         cut = list(new.cuts)[int(rng.integers(len(new.cuts)))]
         if new.sleeves:
-            sleeve = sleeve if sleeve in new.sleeves else list(new.sleeves)[int(rng.integers(len(new.sleeves)))]
+            sleeve = (
+                sleeve if sleeve in new.sleeves else list(new.sleeves)[int(rng.integers(len(new.sleeves)))]
+            )
         else:
             sleeve = None
     return by_key[(category, cut, sleeve, colour, pattern)]
 
 
 def _relevant(
-    products: Sequence[WorldProduct], target: WorldProduct, reference: WorldProduct, changed: Sequence[Attribute]
+    products: Sequence[WorldProduct],
+    target: WorldProduct,
+    reference: WorldProduct,
+    changed: Sequence[Attribute],
 ) -> tuple[str, ...]:
     # A changed category leaves the cut open; the sleeve carries over only when the reference had one.
     category_changed = "category" in changed
@@ -115,8 +125,11 @@ def _near_misses(
         return sum(
             a != b
             for a, b in (
-                (p.category, target.category), (p.colour, target.colour), (p.pattern, target.pattern),
-                (p.cut, target.cut), (p.sleeve, target.sleeve),
+                (p.category, target.category),
+                (p.colour, target.colour),
+                (p.pattern, target.pattern),
+                (p.cut, target.cut),
+                (p.sleeve, target.sleeve),
             )
         )
 
@@ -125,7 +138,9 @@ def _near_misses(
     return [close[int(i)] for i in picks]
 
 
-def make_queries(spec: WorldSpec, products: Sequence[WorldProduct], split: Split, count: int, seed: int) -> list[CompositionQuery]:
+def make_queries(
+    spec: WorldSpec, products: Sequence[WorldProduct], split: Split, count: int, seed: int
+) -> list[CompositionQuery]:
     """``count`` composed queries whose targets belong to ``split`` (``val`` or ``test``)."""
     if split == "train":
         raise ValueError("composed queries are made for the held-out splits (val, test)")

@@ -25,8 +25,22 @@ CATALOG_SIDE = 128
 SHOPPER_SIDE = 160
 _DRAW_SIDE = 256
 """Products are drawn at this size and reduced, which anti-aliases edges and patterns."""
-_BACKGROUNDS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry",
-                "camera", "brick", "grass", "gravel", "moon", "cell", "retina", "colorwheel")
+_BACKGROUNDS = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "camera",
+    "brick",
+    "grass",
+    "gravel",
+    "moon",
+    "cell",
+    "retina",
+    "colorwheel",
+)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ def world_vocabulary(spec: WorldSpec) -> dict[str, Any]:
     """A ``grounded-vocabulary/1`` document: categories, colour, pattern and sleeve."""
     sleeved = [c.name for c in spec.categories if c.sleeves]
     sleeve_values = [
-        {"name": value, "aliases": [value.replace(" ", "-") + "d", value + "d"]} for value in spec.sleeve_values
+        {"name": value, "aliases": [value.replace(" ", "-") + "d", value + "d"]}
+        for value in spec.sleeve_values
     ]
     attributes: list[dict[str, Any]] = [
         {"name": "colour", "values": [{"name": c.name, "aliases": list(c.aliases)} for c in spec.colours]},
