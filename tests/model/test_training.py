@@ -1,0 +1,172 @@
+"""grounded train on a tiny from-scratch open_clip model: it learns, saves a checkpoint the
+production loader serves with the same vectors, is deterministic and resumes exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from training_catalog import write_catalog
+
+from plugin.cli import main
+from plugin.training import (
+    CARD_NAME,
+    STATE_NAME,
+    WEIGHTS_NAME,
+    TrainOptions,
+    TrainResult,
+    encode_examples,
+    train,
+)
+from plugin.training.checkpoint import save_model
+from plugin.training.dataset import load_catalog_examples
+from schemas.errors import InvalidInputError
+from vectorizer_service.runtime import TINY_OPEN_CLIP_CONFIG, load_embedder
+from vectorizer_service.settings import ServiceSettings
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_catalog(tmp_path_factory.mktemp("catalog"), copies=2)  # 24 products
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("arch") / "tiny-train.json"
+    path.write_text(json.dumps(TINY_OPEN_CLIP_CONFIG))
+    return path
+
+
+def _options(catalog: Path, config: Path, out: Path, **overrides: Any) -> TrainOptions:
+    base = TrainOptions(
+        catalog=catalog, out=out, model=str(config), epochs=2, batch_size=6, warmup_steps=1,
+        val_fraction=0.25, device="cpu", progress=False,
+    )  # fmt: skip
+    return dataclasses.replace(base, **overrides)
+
+
+@pytest.fixture(scope="module")
+def trained(catalog: Path, tiny_config: Path, tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
+    return train(_options(catalog, tiny_config, tmp_path_factory.mktemp("out"), epochs=4), command=["test"])
+
+
+def _embedder(**settings: Any) -> Any:
+    return load_embedder(ServiceSettings(backend="open_clip", device="cpu", offline=True, **settings))
+
+
+def _vectors(embedder: Any, catalog: Path) -> tuple[np.ndarray, np.ndarray]:
+    examples = load_catalog_examples(catalog).examples
+    images = embedder.encode_images([e.image for e in examples])
+    texts = embedder.encode_texts([e.product.title for e in examples])
+    return images, texts
+
+
+def test_a_few_steps_lower_the_loss(trained: TrainResult) -> None:
+    assert trained.steps == trained.total_steps == 12
+    assert np.mean(trained.losses[-3:]) < trained.losses[0] - 0.1
+
+
+def test_the_card_records_data_config_metrics_and_provenance(trained: TrainResult, catalog: Path) -> None:
+    out = Path(trained.card["config"]["options"]["out"])
+    card = json.loads((out / CARD_NAME).read_text())
+    assert card["data"]["rows"] == 24 and card["data"]["held_out_rows"] == 6
+    assert card["data"]["hard_batch_keys"] == ["category", "colour"]
+    assert len(card["data"]["sha256"]) == 64
+    assert card["config"]["model_cfg"] == TINY_OPEN_CLIP_CONFIG and card["config"]["from_scratch"]
+    assert set(card["metrics"]["before"]) == set(card["metrics"]["after"]) == {
+        "image_to_text_R@1", "image_to_text_R@10", "text_to_image_R@1", "text_to_image_R@10",
+    }  # fmt: skip
+    assert card["training"]["steps"] == 12 and card["training"]["pairs_per_s"] > 0
+    assert card["command"] == ["test"] and card["versions"]["open_clip"]
+    assert (out / STATE_NAME).is_file()
+
+
+@pytest.mark.parametrize("how", ["local-dir", "config+weights"])
+def test_the_checkpoint_serves_the_trained_vectors(
+    trained: TrainResult, catalog: Path, tiny_config: Path, how: str
+) -> None:
+    out = Path(trained.card["config"]["options"]["out"])
+    if how == "local-dir":  # grounded serve --model <out>
+        embedder = _embedder(model=str(out))
+    else:  # grounded serve --model <arch> --pretrained <out>/open_clip_model.safetensors
+        embedder = _embedder(model=str(tiny_config), pretrained=str(out / WEIGHTS_NAME))
+    served_images, served_texts = _vectors(embedder, catalog)
+    examples = load_catalog_examples(catalog).examples
+    images, texts = encode_examples(trained.starting, trained.model, examples, torch.device("cpu"), 64)
+    np.testing.assert_allclose(served_images, images, atol=1e-5)
+    np.testing.assert_allclose(served_texts, texts, atol=1e-5)
+
+
+def test_fp16_weights_are_half_the_size_and_serve_close_vectors(
+    trained: TrainResult, catalog: Path, tmp_path: Path
+) -> None:
+    out = Path(trained.card["config"]["options"]["out"])
+    half = tmp_path / "fp16"
+    save_model(
+        half, trained.model, trained.starting.model_cfg, trained.starting.preprocess_cfg, save_dtype="fp16"
+    )
+    ratio = (half / WEIGHTS_NAME).stat().st_size / (out / WEIGHTS_NAME).stat().st_size
+    assert 0.45 < ratio < 0.55
+    full_images, full_texts = _vectors(_embedder(model=str(out)), catalog)
+    half_images, half_texts = _vectors(_embedder(model=str(half)), catalog)
+    np.testing.assert_allclose(half_images, full_images, atol=1e-2)
+    np.testing.assert_allclose(half_texts, full_texts, atol=1e-2)
+
+
+def test_same_seed_same_losses_and_resume_ends_with_the_same_weights(
+    catalog: Path, tiny_config: Path, tmp_path: Path
+) -> None:
+    whole = train(_options(catalog, tiny_config, tmp_path / "whole"))
+    first = train(_options(catalog, tiny_config, tmp_path / "split", stop_after_steps=2))
+    assert not first.complete and first.losses == whole.losses[:2]
+    resumed = train(_options(catalog, tiny_config, tmp_path / "split", resume=True))
+    assert resumed.complete and resumed.losses == whole.losses
+    assert resumed.metrics_before == whole.metrics_before
+    for (name, a), (_, b) in zip(
+        whole.model.state_dict().items(), resumed.model.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    other = train(_options(catalog, tiny_config, tmp_path / "other", seed=1, stop_after_steps=1))
+    assert other.losses[0] != whole.losses[0]
+
+
+def test_resume_refuses_changed_options(catalog: Path, tiny_config: Path, tmp_path: Path) -> None:
+    train(_options(catalog, tiny_config, tmp_path, stop_after_steps=1))
+    with pytest.raises(InvalidInputError, match=r"options differ from the saved run \(lr: 0.0005 -> 0.001\)"):
+        train(_options(catalog, tiny_config, tmp_path, resume=True, lr=1e-3))
+
+
+def test_fine_tuning_with_the_image_tower_locked_changes_only_text(
+    trained: TrainResult, catalog: Path, tmp_path: Path
+) -> None:
+    start = Path(trained.card["config"]["options"]["out"])
+    tuned = train(_options(catalog, start, tmp_path, model=str(start), lock_image=True, stop_after_steps=2))
+    before, after = trained.model.state_dict(), tuned.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("visual."))
+    assert not torch.equal(before["token_embedding.weight"], after["token_embedding.weight"])
+    assert not tuned.starting.from_scratch
+
+
+def test_cli_trains_and_a_bad_catalog_exits_2(
+    catalog: Path, tiny_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cli"
+    common = ["--model", str(tiny_config), "--device", "cpu", "--no-progress", "--batch-size", "6"]
+    assert (
+        main(["train", str(catalog), "--out", str(out), "--epochs", "1", "--val-fraction", "0.25", *common])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "image->text_R@1" in printed and f"grounded serve --model {out}" in printed
+    assert (out / WEIGHTS_NAME).is_file()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "x1", "title": "t", "image": "missing.png"}) + "\n")
+    assert main(["train", str(bad), "--out", str(tmp_path / "bad"), *common]) == 2
+    assert "row 1 (x1): image file not found: missing.png" in capsys.readouterr().err
