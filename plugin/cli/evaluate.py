@@ -8,6 +8,10 @@ from pathlib import Path
 
 from plugin.cli._common import EXIT_OK, Commands, plugin_settings, service_settings
 from plugin.evaluation.configs import BASE_CONFIGS, DEFAULT_IMAGE_WEIGHTS, SWEEP
+from plugin.settings import PluginSettings
+from vectorizer_service.settings import ServiceSettings
+
+GALLERY_CACHE_FOLDER = "eval-gallery"
 
 
 def _weights(value: str) -> list[float]:
@@ -29,8 +33,12 @@ def _run(args: argparse.Namespace) -> int:
     configs = build_configs(args.configs, args.image_weights)
     dataset = load_dataset(args.dataset, args.root, args.split, args.categories).limited(args.limit)
     out: Path = args.out or plugin.data_dir / "eval" / f"{dataset.name}-{dataset.split}"
-    cache_dir: Path = args.cache_dir or plugin.data_dir / "eval-cache"
-    encoder = open_encoder(plugin, service_settings(args))
+    service = service_settings(args)
+    # --cache-dir is the service settings' flag when they have one (one cache folder per
+    # machine), else this command's own; either way the gallery cache is a subfolder.
+    base: Path | None = getattr(service, "cache_dir", None) or getattr(args, "cache_dir", None)
+    cache_dir = (base or plugin.data_dir) / GALLERY_CACHE_FOLDER
+    encoder = open_encoder(plugin, service)
     try:
         run = run_evaluation(dataset, encoder, configs, cache_dir=cache_dir, progress=args.progress)
     finally:
@@ -67,6 +75,11 @@ def register(commands: Commands) -> None:
     ev.add_argument(
         "--out", type=Path, help="folder for eval.md, eval.json (default: <data-dir>/eval/<dataset>-<split>)"
     )
-    ev.add_argument("--cache-dir", type=Path, help="gallery embedding cache (default: <data-dir>/eval-cache)")
+    if "cache_dir" not in ServiceSettings.model_fields and "cache_dir" not in PluginSettings.model_fields:
+        ev.add_argument(
+            "--cache-dir",
+            type=Path,
+            help=f"cache folder (default: <data-dir>); gallery vectors go to {GALLERY_CACHE_FOLDER}/",
+        )
     ev.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
     ev.set_defaults(run=_run)

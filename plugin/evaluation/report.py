@@ -39,10 +39,12 @@ def print_table(run: EvalRun) -> None:
     note = "" if run.dataset.labelled else "\nlabels hidden: rankings written as submission files"
     table = Table(title=_title(run), caption=f"metrics in %; s: compose seconds{note}")
     for i, name in enumerate(header):
-        table.add_column(name, justify="left" if i == 0 else "right")
+        table.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
     for row in rows:
         table.add_row(*row)
-    Console(width=max(120, 12 * len(header))).print(table)
+    # Wide enough for every cell: a benchmark table is never folded or cut with an ellipsis.
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    Console(width=max(80, sum(widths) + 3 * len(widths) + 1)).print(table)
 
 
 def to_markdown(run: EvalRun) -> str:

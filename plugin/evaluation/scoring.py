@@ -118,15 +118,14 @@ def _metrics(
     ranked = [rankings[q.id] for q in qs]
     relevant = [q.targets for q in qs]
     if dataset.name == "cirr":
-        for k in CIRR_KS:
-            out[f"R@{k}"] = _pct(metrics.recall_at_k(ranked, relevant, k))
+        raw = {f"R@{k}": metrics.recall_at_k(ranked, relevant, k) for k in CIRR_KS}
         for k in CIRR_SUBSET_KS:
-            out[f"Rs@{k}"] = _pct(
-                metrics.recall_subset_at_k([subsets[q.id] for q in qs], relevant, [q.subset for q in qs], k)
+            raw[f"Rs@{k}"] = metrics.recall_subset_at_k(
+                [subsets[q.id] for q in qs], relevant, [q.subset for q in qs], k
             )
         # CIRR's leaderboard "Avg": the mean of Recall@5 and Recall_subset@1.
-        out["avg"] = round((out["R@5"] + out["Rs@1"]) / 2, 2)
-        return out
+        raw["avg"] = (raw["R@5"] + raw["Rs@1"]) / 2
+        return {name: _pct(value) for name, value in raw.items()}
     for k in CIRCO_KS:
         out[f"mAP@{k}"] = _pct(metrics.map_at_k(ranked, relevant, k))
     return out
