@@ -27,6 +27,7 @@ from plugin.image_fetch import ImageFetcher
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductRow, ProductStore
 from schemas.collection import VectorSpec, product_properties
+from plugin.multi2vec import combine_like_weaviate, object_texts
 from schemas.errors import GroundedError, InvalidInputError
 from schemas.product import Product, product_uuid
 from vectorizer_service.runtime.protocol import Vectors
@@ -71,14 +72,18 @@ class _Pending:
 
 
 def combine_vectors(spec: VectorSpec, image_vectors: Vectors, text_vectors: dict[str, Vectors]) -> Vectors:
-    """Weighted mean of each object's field vectors, L2-normalised: what multi2vec-clip computes
-    from the same fields and weights (up to scale, which cosine distance ignores)."""
-    weights = list(spec.image_fields.values()) + list(spec.text_fields.values())
-    parts = [image_vectors] * len(spec.image_fields) + [text_vectors[name] for name in spec.text_fields]
-    total = sum(w * p for w, p in zip(weights, parts, strict=True))
-    combined = np.asarray(total, dtype=np.float32) / float(sum(weights))
-    norms = np.linalg.norm(combined, axis=1, keepdims=True)
-    return (combined / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+    """Each object's vector from its field vectors (every field present), as Weaviate's
+    multi2vec-clip combines them: see :mod:`plugin.multi2vec` for the order and the weights."""
+    texts = [text_vectors[name] for name in sorted(spec.text_fields)]
+    images = [image_vectors] * len(spec.image_fields)
+    return np.stack(
+        [
+            combine_like_weaviate(
+                spec.text_fields, spec.image_fields, [t[i] for t in texts], [m[i] for m in images]
+            )
+            for i in range(len(image_vectors))
+        ]
+    )
 
 
 def _check_decodable(data: bytes) -> None:
@@ -170,16 +175,27 @@ class _Ingestor:
         assert self.encoder is not None
         try:
             image_vecs = self.encoder.embed_images(images)
-            texts = {
-                name: self.encoder.embed_texts([str(p.get(name) or "") for p in props])
-                for name in self.vector.text_fields
-            }
-            return list(combine_vectors(self.vector, image_vecs, texts))
+            # The texts Weaviate would embed, per object and in its order (absent fields skipped).
+            texts = [object_texts(self.vector.text_fields, p) for p in props]
+            flat = [t for ts in texts for t in ts]
+            text_vecs = (
+                self.encoder.embed_texts(flat) if flat else np.zeros((0, image_vecs.shape[1]), np.float32)
+            )
+            out: list[Vectors | None] = []
+            start = 0
+            for i, ts in enumerate(texts):
+                mine = text_vecs[start : start + len(ts)]
+                start += len(ts)
+                per_field = [image_vecs[i]] * len(self.vector.image_fields)
+                out.append(
+                    combine_like_weaviate(self.vector.text_fields, self.vector.image_fields, mine, per_field)
+                )
+            return out
         except InvalidInputError:
             if len(images) == 1:
                 raise
         # One bad item fails a whole batch on the service; retry one by one to find it.
-        out: list[Vectors | None] = []
+        out = []
         for img, pr in zip(images, props, strict=True):
             try:
                 out.append(self._vectors([img], [pr])[0])
@@ -224,7 +240,9 @@ def _run(
     return ingestor, seen
 
 
-def _verify(store: ProductStore, stored: list[str]) -> tuple[int, str | None, set[str]]:
+def _verify(store: ProductStore, stored: list[str]) -> tuple[int, str | None, dict[str, str]]:
+    """The store's count, a problem summary, and a reason for each imported object that is not
+    findable: absent, or (a store whose collection drifted) present without a vector."""
     count = store.count()
     missing = set(stored) - store.existing(stored) if stored else set()
     problem = None
@@ -232,7 +250,9 @@ def _verify(store: ProductStore, stored: list[str]) -> tuple[int, str | None, se
         problem = f"{len(missing)} imported objects are not in the store afterwards"
     elif count < len(stored):
         problem = f"the store holds {count} objects, fewer than the {len(stored)} imported"
-    return count, problem, missing
+    reasons = dict.fromkeys(missing, "not in the store after the import")
+    reasons.update(dict.fromkeys(vectorless, "stored without a vector (check the collection's vectorizer)"))
+    return count, problem, reasons
 
 
 def _write_report(path: Path, report: IngestReport) -> None:
@@ -255,9 +275,15 @@ def ingest_catalog(
     catalog: Path,
     *,
     store: ProductStore,
+    present = [uid for uid in stored if uid not in missing]
+    vectorless = store.without_vectors(present) if present else set()
     encoder: QueryEncoder | None,
     settings: PluginSettings,
     image_dir: Path | None = None,
+    elif vectorless:
+        problem = (
+            f"{len(vectorless)} imported objects have no vector in the store, so search cannot find them"
+        )
     report_path: Path | None = None,
     batch_size: int = 32,
     progress: bool = True,
@@ -282,9 +308,9 @@ def ingest_catalog(
         )
     finally:
         fetcher.close()
-    count, problem, missing = _verify(store, ingestor.stored)
-    for uid in sorted(missing):
-        ingestor.fail(ingestor.first_row[uid], ingestor.product_ids[uid], "not in the store after the import")
+    count, problem, unfindable = _verify(store, ingestor.stored)
+    for uid, reason in sorted(unfindable.items()):
+        ingestor.fail(ingestor.first_row[uid], ingestor.product_ids[uid], reason)
     report = IngestReport(
         total_rows=seen,
         upserted=ingestor.upserted,

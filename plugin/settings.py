@@ -32,6 +32,12 @@ class PluginSettings(BaseSettings):
     )
     weaviate_grpc_port: int = Field(50051, description="Weaviate's gRPC port")
     weaviate_api_key: SecretStr | None = Field(None, description="Weaviate API key, if it needs one")
+    weaviate_batch_max_bytes: int = Field(
+        50_000_000,
+        gt=0,
+        description="largest import request sent to Weaviate; keep it under Weaviate's GRPC_MAX_MESSAGE_SIZE "
+        "(default 104858000)",
+    )
     collection: str = Field(DEFAULT_COLLECTION, description="product collection name")
     vectorization: Literal["weaviate", "plugin"] = Field(
         "weaviate",

@@ -197,6 +197,10 @@ class LanceStore:
             found.update(result.column(UUID_COLUMN).to_pylist())
         return found
 
+    def without_vectors(self, uuids: Sequence[str]) -> set[str]:
+        """Always empty: upsert refuses a row without a vector, so every stored row has one."""
+        return set()
+
     def search(
         self,
         vector: Vectors | Sequence[float],

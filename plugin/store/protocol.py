@@ -70,6 +70,10 @@ class ProductStore(Protocol):
         """Which of these UUIDs are stored already (for resuming an import)."""
         ...
 
+    def without_vectors(self, uuids: Sequence[str]) -> set[str]:
+        """Which of these stored UUIDs have no vector (they would never be found by search)."""
+        ...
+
     def search(
         self,
         vector: Vectors | Sequence[float],

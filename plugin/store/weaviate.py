@@ -33,6 +33,7 @@ from weaviate.exceptions import WeaviateBaseError
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit
 from schemas.collection import ATTRIBUTE_SEPARATOR, CollectionSpec, PropertySpec, product_collection
+from plugin.store.weaviate_drift import WAYS_OUT, config_differences, inference_url
 from schemas.collection import DataType as SpecType
 from schemas.errors import InvalidInputError, UpstreamError
 from vectorizer_service.runtime.protocol import Vectors
@@ -56,6 +57,43 @@ _TEXT_TYPES = (SpecType.TEXT, SpecType.TEXT_ARRAY)
 # gRPC filters with thousands of ids are fine, but keep each request well below message limits.
 _EXISTING_CHUNK = 500
 
+# Ids per delete request: under Weaviate's default QUERY_MAXIMUM_RESULTS (10000).
+_DELETE_CHUNK = 5000
+DEFAULT_BATCH_BYTES = 50_000_000
+# Protobuf framing and field names per object and per property, generously.
+_OBJECT_OVERHEAD = 512
+
+
+def _encoded_size(row: ProductRow) -> int:
+    """About how many bytes the object takes in a gRPC batch request."""
+    size = _OBJECT_OVERHEAD + 4 * len(row.vector or ())
+    for name, value in row.properties.items():
+        size += len(name) + 16
+        if isinstance(value, str):
+            size += len(value.encode())
+        elif isinstance(value, list):
+            size += sum(len(str(v).encode()) + 8 for v in value)
+        else:
+            size += 16
+    return size
+
+
+def _by_size(rows: Sequence[ProductRow], limit: int) -> list[list[ProductRow]]:
+    """Consecutive runs of ``rows`` whose encoded sizes add up to at most ``limit`` (an object
+    over the limit alone forms its own run)."""
+    parts: list[list[ProductRow]] = []
+    current: list[ProductRow] = []
+    used = 0
+    for row in rows:
+        size = _encoded_size(row)
+        if current and used + size > limit:
+            parts.append(current)
+            current, used = [], 0
+        current.append(row)
+        used += size
+    if current:
+        parts.append(current)
+    return parts
 
 def connect_weaviate(settings: PluginSettings) -> weaviate.WeaviateClient:
     """Connect to the Weaviate at ``settings.weaviate_url`` (HTTP) and its gRPC port."""
@@ -87,7 +125,12 @@ def weaviate_store(settings: PluginSettings) -> WeaviateStore:
     spec = dataclasses.replace(
         base, vector=dataclasses.replace(base.vector, server_side=settings.vectorization == "weaviate")
     )
-    return WeaviateStore(connect_weaviate(settings), spec, clip_inference_url=settings.clip_inference_url)
+    return WeaviateStore(
+        connect_weaviate(settings),
+        spec,
+        clip_inference_url=settings.clip_inference_url,
+        max_batch_bytes=settings.weaviate_batch_max_bytes,
+    )
 
 
 def weaviate_properties(spec: CollectionSpec) -> list[Property]:
@@ -120,7 +163,7 @@ def vector_config(spec: CollectionSpec, clip_inference_url: str | None) -> Any:
         return Configure.Vectors.self_provided(name=vec.name, vector_index_config=index)
     return Configure.Vectors.multi2vec_clip(
         name=vec.name,
-        inference_url=clip_inference_url,
+        inference_url=inference_url(clip_inference_url),
         image_fields=[Multi2VecField(name=n, weight=w) for n, w in vec.image_fields.items()],
         text_fields=[Multi2VecField(name=n, weight=w) for n, w in vec.text_fields.items()],
         vector_index_config=index,
@@ -165,12 +208,18 @@ class WeaviateStore:
     """:class:`plugin.store.protocol.ProductStore` on a Weaviate collection."""
 
     def __init__(
-        self, client: weaviate.WeaviateClient, spec: CollectionSpec, *, clip_inference_url: str | None = None
+        self,
+        client: weaviate.WeaviateClient,
+        spec: CollectionSpec,
+        *,
+        clip_inference_url: str | None = None,
+        max_batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> None:
         self._client = client
         self._spec = spec
         self._clip_inference_url = clip_inference_url
 
+        self._max_batch_bytes = max_batch_bytes
     @property
     def spec(self) -> CollectionSpec:
         return self._spec
@@ -186,8 +235,17 @@ class WeaviateStore:
 
     def create_collection(self) -> None:
         try:
+        """Create the collection; an existing one is kept if it matches the spec and refused
+        (with the ways out) if it does not, before anything is written to it."""
             if self._client.collections.exists(self._spec.name):
                 return
+                config = self.collection.config.get(simple=True)
+                problems = config_differences(config, self._spec, self._clip_inference_url)
+                if problems:
+                    raise InvalidInputError(
+                        f"collection {self._spec.name!r} exists with another configuration: "
+                        f"{'; '.join(problems)}. To go on: {WAYS_OUT}"
+                    )
             self._client.collections.create(
                 self._spec.name,
                 description="Grounded product catalog",
@@ -198,8 +256,24 @@ class WeaviateStore:
             raise UpstreamError(f"cannot create collection {self._spec.name!r}: {exc}") from exc
 
     def upsert(self, rows: Sequence[ProductRow]) -> list[RowError]:
-        if not rows:
-            return []
+        """Insert or replace, in requests under ``max_batch_bytes``: images travel as base64 and
+        one gRPC message over Weaviate's ``GRPC_MAX_MESSAGE_SIZE`` (usecases/config/
+        environment.go) fails every object in it."""
+        errors: list[RowError] = []
+        for part in _by_size(rows, self._max_batch_bytes):
+            if len(part) == 1 and _encoded_size(part[0]) > self._max_batch_bytes:
+                size = _encoded_size(part[0])
+                errors.append(
+                    RowError(
+                        part[0].uuid,
+                        f"object is {size} bytes, over the {self._max_batch_bytes}-byte batch limit",
+                    )
+                )
+                continue
+            errors.extend(self._insert(part))
+        return errors
+
+    def _insert(self, rows: Sequence[ProductRow]) -> list[RowError]:
         objects = [
             DataObject(
                 properties=row.properties,
@@ -228,6 +302,24 @@ class WeaviateStore:
                 raise UpstreamError(f"cannot look up existing objects: {exc}") from exc
             found.update(str(obj.uuid) for obj in res.objects)
         return found
+
+    def without_vectors(self, uuids: Sequence[str]) -> set[str]:
+        wanted = list(dict.fromkeys(uuids))
+        missing: set[str] = set()
+        name = self._spec.vector.name
+        for start in range(0, len(wanted), _EXISTING_CHUNK):
+            chunk = wanted[start : start + _EXISTING_CHUNK]
+            try:
+                res = self.collection.query.fetch_objects(
+                    filters=Filter.by_id().contains_any(chunk),
+                    limit=len(chunk),
+                    return_properties=[],
+                    include_vector=[name],
+                )
+            except WeaviateBaseError as exc:
+                raise UpstreamError(f"cannot read back stored vectors: {exc}") from exc
+            missing.update(str(obj.uuid) for obj in res.objects if not obj.vector.get(name))
+        return missing
 
     def search(
         self,
@@ -271,13 +363,25 @@ class WeaviateStore:
             raise UpstreamError(f"cannot count objects: {exc}") from exc
 
     def delete(self, uuids: Sequence[str]) -> int:
-        if not uuids:
-            return 0
-        try:
-            res = self.collection.data.delete_many(where=Filter.by_id().contains_any(list(uuids)))
-        except WeaviateBaseError as exc:
-            raise UpstreamError(f"cannot delete objects: {exc}") from exc
-        return int(res.successful)
+        """Delete these objects; returns how many were deleted. Weaviate deletes at most
+        ``QUERY_MAXIMUM_RESULTS`` (default 10000) per request (adapters/repos/db/batch.go), a
+        limit the client cannot see, so each chunk is repeated until nothing more matches."""
+        wanted = list(dict.fromkeys(uuids))
+        deleted = 0
+        for start in range(0, len(wanted), _DELETE_CHUNK):
+            chunk = wanted[start : start + _DELETE_CHUNK]
+            where = Filter.by_id().contains_any(chunk)
+            remaining = len(chunk)
+            while remaining > 0:
+                try:
+                    res = self.collection.data.delete_many(where=where)
+                except WeaviateBaseError as exc:
+                    raise UpstreamError(f"cannot delete objects (after deleting {deleted}): {exc}") from exc
+                deleted += int(res.successful)
+                remaining -= int(res.successful)
+                if res.successful == 0:  # the rest of the chunk is not stored
+                    break
+        return deleted
 
     def drop(self) -> None:
         try:

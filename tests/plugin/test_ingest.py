@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import weaviate.connect.v4
-from fake_weaviate import FakeEncoder, FakeWeaviate
+from fake_weaviate import FakeEncoder, FakeWeaviate, InferenceService
 from PIL import Image
 
 from plugin.ingest import combine_vectors, ingest_catalog
@@ -176,22 +176,26 @@ def test_server_side_store_sends_images_without_vectors(
         'c1,Red dress,19.9,"{""fit"": ""slim""}",red,red.png\n'
         "c2,Blue dress,,,blue,blue.png\n"
     )
-    store = make_store(settings, server_side=True)
-    try:
-        report = ingest_catalog(
-            catalog,
-            store=store,
-            encoder=None,
-            settings=settings,
-            image_dir=tmp_path / "images",
-            progress=False,
-        )
-    finally:
-        store.close()
+    spec = product_collection(vector=VectorSpec(server_side=True))
+    with InferenceService() as service:
+        store = WeaviateStore(connect_weaviate(settings), spec, clip_inference_url=service.url)
+        try:
+            report = ingest_catalog(
+                catalog,
+                store=store,
+                encoder=None,
+                settings=settings,
+                image_dir=tmp_path / "images",
+                progress=False,
+            )
+        finally:
+            store.close()
     assert report.ok, report.failures
+    (batch,) = fake.state.batch_requests
+    assert all(not o.vectors for o in batch.objects)  # sent without vectors...
     objects = fake.objects("Product")
     c1 = objects[str(product_uuid("c1"))]
-    assert c1.vectors == {}  # Weaviate's multi2vec-clip computes them
+    assert set(c1.vectors) == {"clip"}  # ...and Weaviate's multi2vec-clip computed them via the service
     assert c1.properties["attributes"] == ["colour=red", "fit=slim"]
     assert c1.properties["price"] == 19.9
     assert (

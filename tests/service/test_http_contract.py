@@ -146,3 +146,12 @@ async def test_metrics_count_requests_by_route_and_outcome(client: httpx.AsyncCl
     assert 'grounded_requests_total{outcome="invalid_input",route="/vectorize"} 1.0' in text
     assert 'grounded_batch_size_count{batcher="texts"}' in text
     assert "grounded_queue_depth" in text
+
+
+async def test_vectorize_answers_a_double_slash_too(client: httpx.AsyncClient) -> None:
+    # Weaviate calls inferenceUrl + "/vectorize"; "http://svc:8000/" gives "//vectorize" (issue 10.7).
+    response = await client.post("http://vectorizer//vectorize", json={"texts": ["a red dress"]})
+    assert response.status_code == 200
+    np.testing.assert_allclose(
+        response.json()["textVectors"], FakeEmbedder().encode_texts(["a red dress"]), rtol=1e-6
+    )

@@ -36,7 +36,7 @@ _M = TypeVar("_M", bound=BaseModel)
 _T = TypeVar("_T")
 
 _ROUTES = frozenset(
-    {"/.well-known/live", "/.well-known/ready", "/meta", "/vectorize", "/compose", "/metrics"}
+    {"/.well-known/live", "/.well-known/ready", "/meta", "/vectorize", "//vectorize", "/compose", "/metrics"}
 )
 _OUTCOME_KEY = "grounded_outcome"
 _CLIENT_GONE = 499  # nobody reads it: the client has disconnected
@@ -92,6 +92,9 @@ async def meta(request: Request) -> Response:
 
 
 @router.post("/vectorize")
+# Weaviate joins inferenceUrl + "/vectorize" as strings (modules/multi2vec-clip/clients/
+# vectorizer.go), so an inferenceUrl with a trailing slash calls "//vectorize".
+@router.post("//vectorize", include_in_schema=False)
 async def vectorize(request: Request) -> Response:
     """``{"texts": [...], "images": [base64...]}`` -> ``{"textVectors", "imageVectors"}``."""
     engine = _engine(request)

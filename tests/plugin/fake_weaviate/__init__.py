@@ -10,6 +10,7 @@ memory and searched by cosine distance with the filter operators our store uses,
 from __future__ import annotations
 
 from .encoder import FakeEncoder
+from .inference import InferenceService
 from .server import FakeWeaviate
 from .state import WEAVIATE_VERSION, FakeWeaviateError, FakeWeaviateState, RestCall, StoredObject
 
@@ -19,6 +20,7 @@ __all__ = [
     "FakeWeaviate",
     "FakeWeaviateError",
     "FakeWeaviateState",
+    "InferenceService",
     "RestCall",
     "StoredObject",
 ]

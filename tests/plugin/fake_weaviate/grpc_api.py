@@ -11,6 +11,7 @@ from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from weaviate.proto.v1 import (
     aggregate_pb2,
+    base_pb2,
     batch_delete_pb2,
     batch_pb2,
     properties_pb2,
@@ -19,7 +20,8 @@ from weaviate.proto.v1 import (
 )
 
 from .filters import _matches, _schema_props
-from .state import FakeWeaviateError, FakeWeaviateState, StoredObject
+from .objects import delete_matching, prepare_object, vector_search
+from .state import FakeWeaviateError, FakeWeaviateState
 
 
 def _decode_properties(p: batch_pb2.BatchObject.Properties) -> dict[str, Any]:
@@ -85,16 +87,22 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
         errors = []
         with self.s.lock:
             self.s.batch_requests.append(request)
-            for index, obj in enumerate(request.objects):
-                props = _decode_properties(obj.properties)
-                problem = self.s.reject(props) if self.s.reject else None
-                if problem:
-                    errors.append(batch_pb2.BatchObjectsReply.BatchError(index=index, error=problem))
-                    continue
-                vectors = {v.name: np.frombuffer(v.vector_bytes, "<f4").copy() for v in obj.vectors}
-                if self.s.lose_writes:
-                    continue
-                self.s.objects.setdefault(obj.collection, {})[obj.uuid] = StoredObject(props, vectors)
+        for index, obj in enumerate(request.objects):
+            props = _decode_properties(obj.properties)
+            problem = self.s.reject(props) if self.s.reject else None
+            if not problem:
+                given = {v.name: np.frombuffer(v.vector_bytes, "<f4").copy() for v in obj.vectors}
+                try:
+                    stored = prepare_object(self.s, obj.collection, props, given)
+                except FakeWeaviateError as exc:
+                    problem = str(exc)
+            if problem:
+                errors.append(batch_pb2.BatchObjectsReply.BatchError(index=index, error=problem))
+                continue
+            if self.s.lose_writes:
+                continue
+            with self.s.lock:
+                self.s.objects.setdefault(obj.collection, {})[obj.uuid] = stored
         return batch_pb2.BatchObjectsReply(took=0.001, errors=errors)
 
     def _schema(self, collection: str) -> dict[str, dict[str, Any]] | None:
@@ -104,47 +112,36 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
         self._record_metadata(context)
         with self.s.lock:
             self.s.search_requests.append(request)
-            objects = dict(self.s.objects.get(request.collection, {}))
             schema = self._schema(request.collection)
+        query, target = (
+            _query_vector(request.near_vector) if request.HasField("near_vector") else (None, None)
+        )
+        filters = request.filters if request.HasField("filters") else None
         try:
-            rows = [
-                (oid, o)
-                for oid, o in objects.items()
-                if not request.HasField("filters") or _matches(request.filters, oid, o.properties, schema)
-            ]
+            scored = vector_search(self.s, request.collection, query, target, filters, request.limit or 10)
         except FakeWeaviateError as exc:
             context.abort(grpc.StatusCode.UNKNOWN, f"extract params: {exc}")
-        scored: list[tuple[float, str, StoredObject]] = []
-        for oid, obj in rows:
-            distance = 0.0
-            if request.HasField("near_vector"):
-                q, target = _query_vector(request.near_vector)
-                stored = obj.vectors.get(target or "", next(iter(obj.vectors.values()), None))
-                if stored is None:
-                    continue
-                if stored.shape != q.shape:
-                    context.abort(
-                        grpc.StatusCode.UNKNOWN,
-                        f"vector search: vector lengths don't match: {len(q)} vs {len(stored)}",
-                    )
-                distance = 1.0 - float(np.dot(q, stored) / (np.linalg.norm(q) * np.linalg.norm(stored)))
-            scored.append((distance, oid, obj))
-        # Vector search ranks by distance; a plain fetch lists objects in UUID order.
-        scored.sort(key=lambda t: (t[0], t[1]))
         wanted = _returned_properties(request, schema)
+        want_vectors = list(request.metadata.vectors)
         results = []
-        for distance, oid, obj in scored[: request.limit or 10]:
+        for distance, oid, obj in scored:
             # Weaviate stores no nulls, so an unset property is simply absent from the answer.
             props = {
                 k: v for k, v in obj.properties.items() if v is not None and (wanted is None or k in wanted)
             }
             types = {k: (schema or {}).get(k, {}).get("dataType", [None])[0] for k in props}
+            vectors = [
+                base_pb2.Vectors(name=n, vector_bytes=np.asarray(obj.vectors[n], "<f4").tobytes())
+                for n in want_vectors
+                if n in obj.vectors
+            ]
             results.append(
                 search_get_pb2.SearchResult(
                     metadata=search_get_pb2.MetadataResult(
                         id_as_bytes=uuid_module.UUID(oid).bytes,
                         distance=distance,
                         distance_present=request.metadata.distance,
+                        vectors=vectors,
                     ),
                     properties=search_get_pb2.PropertiesResult(
                         non_ref_props=properties_pb2.Properties(
@@ -160,17 +157,11 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
         self._record_metadata(context)
         with self.s.lock:
             self.s.delete_requests.append(request)
-            objects = self.s.objects.get(request.collection, {})
-            schema = self._schema(request.collection)
-            try:
-                doomed = [
-                    oid for oid, o in objects.items() if _matches(request.filters, oid, o.properties, schema)
-                ]
-            except FakeWeaviateError as exc:
-                context.abort(grpc.StatusCode.UNKNOWN, str(exc))
-            for oid in doomed:
-                del objects[oid]
-        return batch_delete_pb2.BatchDeleteReply(took=0.001, matches=len(doomed), successful=len(doomed))
+        try:
+            matches, deleted = delete_matching(self.s, request.collection, request.filters)
+        except FakeWeaviateError as exc:
+            context.abort(grpc.StatusCode.UNKNOWN, str(exc))
+        return batch_delete_pb2.BatchDeleteReply(took=0.001, matches=matches, successful=deleted)
 
     def Aggregate(self, request: Any, context: Any) -> aggregate_pb2.AggregateReply:
         self._record_metadata(context)

@@ -6,6 +6,7 @@ import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from .schema import SchemaError, created_class
 from .state import WEAVIATE_VERSION, FakeWeaviateState, RestCall
 
 
@@ -50,15 +51,23 @@ def _handler(state: FakeWeaviateState) -> type[BaseHTTPRequestHandler]:
             if path in ("/v1/.well-known/ready", "/v1/.well-known/live"):
                 return 200, {}
             if path == "/v1/schema" and method == "POST":
+                try:
+                    cls = created_class(body)
+                except SchemaError as exc:
+                    return 422, {"error": [{"message": str(exc)}]}
                 with state.lock:
-                    state.schema[body["class"]] = body
-                return 200, body
+                    if cls["class"] in state.schema:
+                        return 422, {"error": [{"message": f"class name {cls['class']!r} already exists"}]}
+                    state.schema[cls["class"]] = cls
+                return 200, cls
             if path.startswith("/v1/schema/"):
                 name = path.rsplit("/", 1)[1]
                 with state.lock:
                     if method == "DELETE":
                         state.schema.pop(name, None)
                         state.objects.pop(name, None)
+                        for key in [k for k in state.dimensions if k[0] == name]:
+                            del state.dimensions[key]
                         return 200, {}
                     if name in state.schema:
                         return 200, state.schema[name]

@@ -14,14 +14,20 @@ from .grpc_api import _Health, _Servicer
 from .rest import _handler
 from .state import FakeWeaviateState, StoredObject
 
+# Weaviate's default GRPC_MAX_MESSAGE_SIZE (usecases/config/environment.go).
+GRPC_MAX_MESSAGE_SIZE = 104858000
+
 
 class FakeWeaviate:
     """Start with ``with FakeWeaviate() as fake:``; ``fake.http_port`` / ``fake.grpc_port``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, grpc_max_message_bytes: int = GRPC_MAX_MESSAGE_SIZE) -> None:
         self.state = FakeWeaviateState()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        self._grpc = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=4),
+            options=[("grpc.max_receive_message_length", grpc_max_message_bytes)],
+        )
         weaviate_pb2_grpc.add_WeaviateServicer_to_server(_Servicer(self.state), self._grpc)  # type: ignore[no-untyped-call]
         health_pb2_grpc.add_HealthServicer_to_server(_Health(), self._grpc)
         self.grpc_port = self._grpc.add_insecure_port("127.0.0.1:0")

@@ -44,6 +44,12 @@ class FakeWeaviateState:
     lose_writes: bool = False
     # Canned GraphQL answer (or a function of the request body).
     graphql_response: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Weaviate's QUERY_MAXIMUM_RESULTS (usecases/config/environment.go): caps one delete.
+    query_maximum_results: int = 10000
+    # multi2vec-clip's CLIP_INFERENCE_API: used when a class gives no inferenceUrl.
+    clip_inference_api: str | None = None
+    # Each named vector index's dimension, fixed by its first vector.
+    dimensions: dict[tuple[str, str], int] = field(default_factory=dict)
     # When set, REST calls need ``Authorization: Bearer <api_key>`` (anonymous access off).
     api_key: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)

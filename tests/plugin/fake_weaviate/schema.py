@@ -1,0 +1,77 @@
+"""Creating a collection the way Weaviate 1.32 does: validate module config, fill defaults.
+
+Weaviate refuses a ``multi2vec-clip`` config its ``ValidateClass`` refuses
+(modules/multi2vec-clip/vectorizer/class_settings.go: ``Validate``) with 422, and answers
+``GET /v1/schema/<name>`` with the defaults filled in (entities/vectorindex/hnsw/config.go),
+which weaviate-client needs to parse a collection's config.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ["SchemaError", "created_class", "vectorize_settings"]
+
+_HNSW_DEFAULTS: dict[str, Any] = {
+    "cleanupIntervalSeconds": 300,
+    "maxConnections": 32,
+    "efConstruction": 128,
+    "ef": -1,
+    "dynamicEfMin": 100,
+    "dynamicEfMax": 500,
+    "dynamicEfFactor": 8,
+    "skip": False,
+    "flatSearchCutoff": 40000,
+    "vectorCacheMaxObjects": 1_000_000_000_000,
+    "distance": "cosine",
+    "filterStrategy": "sweeping",
+}
+
+
+class SchemaError(Exception):
+    """A class definition Weaviate refuses (422)."""
+
+
+def _validate_clip(cfg: dict[str, Any]) -> None:
+    """class_settings.go ``Validate``, message for message."""
+    if "imageFields" not in cfg and "textFields" not in cfg:
+        raise SchemaError("textFields or imageFields setting needs to be present")
+    for kind in ("image", "text"):
+        fields = cfg.get(f"{kind}Fields")
+        if fields is None:
+            continue
+        if not isinstance(fields, list):
+            raise SchemaError(f"{kind}Fields must be an array")
+        if not fields:
+            raise SchemaError(f"must contain at least one {kind} field name in {kind}Fields")
+        if any(not isinstance(f, str) or not f for f in fields):
+            raise SchemaError(f"{kind}Field values cannot be empty")
+        weights = (cfg.get("weights") or {}).get(f"{kind}Fields")
+        if weights is not None and len(weights) != len(fields):
+            raise SchemaError(f"weights.{kind}Fields does not equal number of {kind}Fields")
+
+
+def created_class(body: dict[str, Any]) -> dict[str, Any]:
+    """The class as Weaviate stores and answers it, or :class:`SchemaError`."""
+    cls = copy.deepcopy(body)
+    for name, vector in (cls.get("vectorConfig") or {}).items():
+        vectorizer = vector.get("vectorizer") or {}
+        if len(vectorizer) != 1:
+            raise SchemaError(f"target vector {name!r}: exactly one vectorizer expected")
+        if "multi2vec-clip" in vectorizer:
+            _validate_clip(vectorizer["multi2vec-clip"])
+        vector.setdefault("vectorIndexType", "hnsw")
+        vector["vectorIndexConfig"] = {**_HNSW_DEFAULTS, **(vector.get("vectorIndexConfig") or {})}
+    for prop in cls.get("properties", []):
+        prop.setdefault("indexFilterable", True)
+        prop.setdefault("indexSearchable", prop["dataType"][0].startswith("text"))
+        prop.setdefault("indexRangeFilters", False)
+    return cls
+
+
+def vectorize_settings(cls: dict[str, Any] | None, vector_name: str) -> dict[str, Any] | None:
+    """The ``multi2vec-clip`` settings of one named vector, or ``None`` when it is self-provided."""
+    vector = ((cls or {}).get("vectorConfig") or {}).get(vector_name) or {}
+    clip = (vector.get("vectorizer") or {}).get("multi2vec-clip")
+    return clip if isinstance(clip, dict) else None
