@@ -24,10 +24,10 @@ from tqdm import tqdm
 from plugin.catalog import CatalogRow, count_rows, read_catalog
 from plugin.encoder import QueryEncoder
 from plugin.image_fetch import ImageFetcher
+from plugin.multi2vec import combine_like_weaviate, object_texts
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductRow, ProductStore
 from schemas.collection import VectorSpec, product_properties
-from plugin.multi2vec import combine_like_weaviate, object_texts
 from schemas.errors import GroundedError, InvalidInputError
 from schemas.product import Product, product_uuid
 from vectorizer_service.runtime.protocol import Vectors
@@ -245,9 +245,15 @@ def _verify(store: ProductStore, stored: list[str]) -> tuple[int, str | None, di
     findable: absent, or (a store whose collection drifted) present without a vector."""
     count = store.count()
     missing = set(stored) - store.existing(stored) if stored else set()
+    present = [uid for uid in stored if uid not in missing]
+    vectorless = store.without_vectors(present) if present else set()
     problem = None
     if missing:
         problem = f"{len(missing)} imported objects are not in the store afterwards"
+    elif vectorless:
+        problem = (
+            f"{len(vectorless)} imported objects have no vector in the store, so search cannot find them"
+        )
     elif count < len(stored):
         problem = f"the store holds {count} objects, fewer than the {len(stored)} imported"
     reasons = dict.fromkeys(missing, "not in the store after the import")
@@ -275,15 +281,9 @@ def ingest_catalog(
     catalog: Path,
     *,
     store: ProductStore,
-    present = [uid for uid in stored if uid not in missing]
-    vectorless = store.without_vectors(present) if present else set()
     encoder: QueryEncoder | None,
     settings: PluginSettings,
     image_dir: Path | None = None,
-    elif vectorless:
-        problem = (
-            f"{len(vectorless)} imported objects have no vector in the store, so search cannot find them"
-        )
     report_path: Path | None = None,
     batch_size: int = 32,
     progress: bool = True,

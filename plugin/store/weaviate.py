@@ -32,8 +32,8 @@ from weaviate.exceptions import WeaviateBaseError
 
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit
-from schemas.collection import ATTRIBUTE_SEPARATOR, CollectionSpec, PropertySpec, product_collection
 from plugin.store.weaviate_drift import WAYS_OUT, config_differences, inference_url
+from schemas.collection import ATTRIBUTE_SEPARATOR, CollectionSpec, PropertySpec, product_collection
 from schemas.collection import DataType as SpecType
 from schemas.errors import InvalidInputError, UpstreamError
 from vectorizer_service.runtime.protocol import Vectors
@@ -56,7 +56,6 @@ _DATA_TYPES: dict[SpecType, DataType] = {
 _TEXT_TYPES = (SpecType.TEXT, SpecType.TEXT_ARRAY)
 # gRPC filters with thousands of ids are fine, but keep each request well below message limits.
 _EXISTING_CHUNK = 500
-
 # Ids per delete request: under Weaviate's default QUERY_MAXIMUM_RESULTS (10000).
 _DELETE_CHUNK = 5000
 DEFAULT_BATCH_BYTES = 50_000_000
@@ -94,6 +93,7 @@ def _by_size(rows: Sequence[ProductRow], limit: int) -> list[list[ProductRow]]:
     if current:
         parts.append(current)
     return parts
+
 
 def connect_weaviate(settings: PluginSettings) -> weaviate.WeaviateClient:
     """Connect to the Weaviate at ``settings.weaviate_url`` (HTTP) and its gRPC port."""
@@ -218,8 +218,8 @@ class WeaviateStore:
         self._client = client
         self._spec = spec
         self._clip_inference_url = clip_inference_url
-
         self._max_batch_bytes = max_batch_bytes
+
     @property
     def spec(self) -> CollectionSpec:
         return self._spec
@@ -234,11 +234,10 @@ class WeaviateStore:
         return self._client.collections.get(self._spec.name)
 
     def create_collection(self) -> None:
-        try:
         """Create the collection; an existing one is kept if it matches the spec and refused
         (with the ways out) if it does not, before anything is written to it."""
+        try:
             if self._client.collections.exists(self._spec.name):
-                return
                 config = self.collection.config.get(simple=True)
                 problems = config_differences(config, self._spec, self._clip_inference_url)
                 if problems:
@@ -246,6 +245,7 @@ class WeaviateStore:
                         f"collection {self._spec.name!r} exists with another configuration: "
                         f"{'; '.join(problems)}. To go on: {WAYS_OUT}"
                     )
+                return
             self._client.collections.create(
                 self._spec.name,
                 description="Grounded product catalog",
