@@ -54,8 +54,8 @@ def _gallery(root: Path) -> dict[str, Path]:
 
 
 def load_circo(root: Path, split: str) -> EvalDataset:
-    """Load CIRCO ``val`` or ``test`` over the COCO 2017 unlabeled gallery."""
-    hidden = split == "test"
+    """Load a CIRCO split over the COCO 2017 unlabeled gallery. A split without ``gt_img_ids``
+    (the release's ``test``) is unlabelled: it gets a submission file instead of metrics."""
     images = _gallery(root)
     if not images:
         raise InvalidInputError(f"{root / _COCO / 'unlabeled2017'}: no gallery images")
@@ -63,6 +63,7 @@ def load_circo(root: Path, split: str) -> EvalDataset:
     check_images_exist(images, gallery, root / _COCO / "unlabeled2017")
     path = root / "annotations" / f"{split}.json"
     items = require_list(read_json(path), path)
+    hidden = not any(isinstance(item, dict) and "gt_img_ids" in item for item in items)
     queries: list[Query] = []
     for index, item in enumerate(items):
         query_id = require_str(item, "id", path, index)

@@ -38,6 +38,9 @@ class Query:
     the split's labels are hidden (CIRR test1, CIRCO test)."""
     subset: tuple[str, ...] = ()
     """CIRR's ``img_set.members`` (the reference included), for Recall_subset."""
+    soft_relevant: tuple[str, ...] = ()
+    """CIRR's ``target_hard`` plus every ``target_soft`` image with value 1.0: the relevant set
+    of our extension metric ``mAP@10 soft`` (not an official CIRR metric)."""
     group: str = ""
     """Which gallery the query is ranked against (FashionIQ: the category)."""
 

@@ -93,6 +93,9 @@ def score_config(
     return Scored(values, rankings, {k: v[:CIRR_SUBSET_DEPTH] for k, v in subsets.items()})
 
 
+SOFT_MAP_K = 10
+
+
 def _pct(value: float) -> float:
     return round(100.0 * value, 2)
 
@@ -125,6 +128,11 @@ def _metrics(
             )
         # CIRR's leaderboard "Avg": the mean of Recall@5 and Recall_subset@1.
         raw["avg"] = (raw["R@5"] + raw["Rs@1"]) / 2
+        if all(q.soft_relevant for q in qs):
+            # Our extension (not an official CIRR metric): CIRCO's mAP over target_soft == 1.
+            raw[f"mAP@{SOFT_MAP_K} soft"] = metrics.map_at_k(
+                ranked, [q.soft_relevant for q in qs], SOFT_MAP_K
+            )
         return {name: _pct(value) for name, value in raw.items()}
     for k in CIRCO_KS:
         out[f"mAP@{k}"] = _pct(metrics.map_at_k(ranked, relevant, k))

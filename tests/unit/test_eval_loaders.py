@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from eval_layouts import write_circo, write_cirr, write_fashioniq, write_json
+from PIL import Image
 
 from plugin.evaluation import load_circo, load_cirr, load_dataset, load_fashioniq
 from plugin.evaluation.fashioniq import join_captions
@@ -131,7 +132,8 @@ def test_missing_and_unparsable_files_are_named(tmp_path: Path) -> None:
         ("pairid", None, "item 2: missing field 'pairid'"),
         ("img_set", [1, 2], "item 2: field 'img_set' must be an object"),
         ("img_set", {"id": 1}, "item 2: missing field 'members'"),
-        ("reference", "nowhere", "item 2: image 'nowhere' is not in split.rc2.val.json"),
+        ("reference", "nowhere", "item 2: reference 'nowhere' is in no image_splits file"),
+        ("target_hard", "nowhere", "item 2: image 'nowhere' is not in split.rc2.val.json"),
     ],
 )
 def test_cirr_malformed_captions(tmp_path: Path, field: str, value: object, problem: str) -> None:
@@ -173,3 +175,21 @@ def test_load_dataset_checks_the_root(tmp_path: Path) -> None:
         load_dataset("cirr", tmp_path / "nope", "val")
     with pytest.raises(InvalidInputError, match="--categories applies to fashioniq only"):
         load_dataset("cirr", tmp_path, "val", ["dress"])
+
+
+def test_cirr_reference_from_another_split_file_stays_out_of_the_gallery(tmp_path: Path) -> None:
+    # Reference photos that are not gallery images (e.g. shopper photos) may be named in another
+    # image_splits file; the query resolves them, the gallery does not grow.
+    root = write_cirr(tmp_path)
+    path = root / "captions" / "cap.rc2.val.json"
+    (root / "photos").mkdir()
+    Image.new("RGB", (8, 8), "red").save(root / "photos" / "snap-1.png")
+    write_json(root / "image_splits" / "split.rc2.snaps.json", {"snap-1": "./photos/snap-1.png"})
+    _edit(path, 0, reference="snap-1", target_soft={"dev-2-0-img2": 1.0, "dev-3-0-img3": 0.5})
+    dataset = load_cirr(root, "val")
+    assert "snap-1" in dataset.images and "snap-1" not in dataset.galleries[""]
+    query = dataset.queries[0]
+    assert query.reference == "snap-1"
+    # target_soft == 1.0 joins target_hard in the relevant set of the (extension) soft mAP.
+    assert query.soft_relevant[0] == query.targets[0]
+    assert query.soft_relevant == ("dev-1-0-img1", "dev-2-0-img2")
