@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,13 @@ from vectorizer_service.runtime import _open_clip_sources as sources
 from vectorizer_service.runtime.hub import HubAccess
 
 __all__ = ["StartingModel", "load_starting_model"]
+
+
+class _ExpectedRandomInit(logging.Filter):
+    """Drops open_clip's "initialized randomly" warning: from scratch, that is the point."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
 
 
 @dataclass
@@ -80,6 +88,9 @@ def load_starting_model(model: str, pretrained: str, *, offline: bool) -> Starti
         if found is None:
             raise ModelUnavailableError(f"open_clip model {model!r}: no architecture config found")
         model_cfg = copy.deepcopy(found)
+    quiet = _ExpectedRandomInit()
+    if from_scratch:
+        logging.getLogger().addFilter(quiet)  # open_clip logs through the root logger
     try:
         net, _, preprocess = open_clip.create_model_and_transforms(
             name, pretrained=weights, device="cpu", precision="fp32", force_quick_gelu=quick_gelu, **extra
@@ -87,6 +98,8 @@ def load_starting_model(model: str, pretrained: str, *, offline: bool) -> Starti
         tokenizer = open_clip.get_tokenizer(name)
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
         raise ModelUnavailableError(f"cannot build open_clip model {model!r}: {exc}") from exc
+    finally:
+        logging.getLogger().removeFilter(quiet)
     if quick_gelu:
         # Saved with the activation it was trained with, so the output loads right by name alone.
         model_cfg["quick_gelu"] = True
