@@ -15,7 +15,7 @@ def _run(args: argparse.Namespace) -> int:
         plugin_settings(args),
         service_settings(args),
         out_dir=args.out,
-        random_weights_fallback=args.random_weights_fallback,
+        random_weights=args.random_weights,
         progress=args.progress,
         limit=args.limit,
     )
@@ -23,12 +23,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands) -> None:
-    demo = commands.add("demo", "build a sample catalog, ingest it, run composed queries, write an HTML page")
+    demo = commands.add(
+        "demo", "build a product-world catalog, ingest it, run composed queries, write an HTML page"
+    )
     demo.add_argument("--out", type=Path, help="output folder (default: <data-dir>/demo)")
     demo.add_argument(
-        "--random-weights-fallback",
+        "--random-weights",
         action="store_true",
-        help="if the model cannot be loaded, use a random-weight ViT-B-32 (rankings meaningless)",
+        help="run a randomly initialised ViT-B-32 instead of a trained model (rankings meaningless)",
     )
     demo.add_argument("--limit", type=int, default=5, help="results per query")
     demo.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar")

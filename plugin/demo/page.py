@@ -12,8 +12,9 @@ from string import Template
 
 from PIL import Image
 
-from plugin.demo.catalog import DemoQuery, Photo
+from plugin.demo.catalog import DemoQuery
 from plugin.store.protocol import SearchHit
+from plugin.world.backgrounds import Photo
 from schemas.wire import ComposeExplanation
 
 __all__ = ["QueryOutcome", "data_uri", "render_page"]
@@ -74,14 +75,14 @@ def _explanation(exp: ComposeExplanation, query: DemoQuery) -> str:
     return f"<dl>{body}</dl>"
 
 
-def _hit(rank: int, hit: SearchHit, image_paths: dict[str, Path], expected: str) -> str:
+def _hit(rank: int, hit: SearchHit, image_paths: dict[str, Path], query: DemoQuery) -> str:
     props = hit.properties
     pid = str(props.get("product_id", ""))
     path = image_paths.get(pid)
     img = f'<img src="{data_uri(path)}" alt="{escape(pid)}">' if path else ""
     price = props.get("price")
     price_text = f"{price:.2f} {props.get('currency', '')}" if isinstance(price, int | float) else "-"
-    css = "hit expected" if pid == expected else "hit"
+    css = "hit expected" if pid == query.expected else "hit relevant" if pid in query.relevant else "hit"
     return (
         f'<div class="{css}">{img}<div><b>#{rank}</b> {escape(str(props.get("title", pid)))}</div>'
         f"<div>{escape(str(props.get('category', '')))} &middot; {escape(price_text)}</div>"
@@ -97,14 +98,13 @@ def _query_section(outcome: QueryOutcome, image_paths: dict[str, Path]) -> str:
         figures.append(_figure(data_uri(outcome.reference_png), "reference image"))
     if exp.cutout_png:
         figures.append(_figure(data_uri(exp.cutout_png), "cut-out (background removed)", css="checker"))
-    hits = "".join(
-        _hit(rank, hit, image_paths, outcome.query.expected) for rank, hit in enumerate(outcome.hits, 1)
-    )
+    hits = "".join(_hit(rank, hit, image_paths, outcome.query) for rank, hit in enumerate(outcome.hits, 1))
     return (
         f'<section class="query"><h2>{escape(outcome.query.name)}</h2>'
         f'<div class="explain">{"".join(figures)}{_explanation(exp, outcome.query)}</div>'
-        f"<p>Results (outlined: <code>{escape(outcome.query.expected)}</code>, what a working model "
-        f'should rank first)</p><div class="grid">{hits or "<p>no results</p>"}</div></section>'
+        f"<p>Results (green outline: <code>{escape(outcome.query.expected)}</code>, the product asked for; "
+        "dashed: other products that also satisfy the query)</p>"
+        f'<div class="grid">{hits or "<p>no results</p>"}</div></section>'
     )
 
 

@@ -1,14 +1,17 @@
 """``grounded demo``: the whole product on one machine, end to end.
 
-Build the sample catalog, ingest it into the configured store (the embedded LanceDB table unless
-Weaviate is configured), run a few composed queries, print ranked tables and write a
-self-contained HTML page. Offline, ``random_weights_fallback`` swaps an unloadable model for a
-randomly initialised ViT-B-32 and says, loudly, that the rankings then mean nothing.
+Build a catalog of a few hundred product-world products, ingest it into the configured store
+(the embedded LanceDB table unless Weaviate is configured), run composed queries from shopper
+photos, print ranked tables and write a self-contained HTML page.
+
+The model is the configured one (by default ViT-B-32 / openai, when it can be loaded). When it
+cannot be loaded (offline, no local weights), the demo uses the model trained here on the product
+world, which ships in the package, and says so. Only ``random_weights=True`` runs a randomly
+initialised model, and then the demo says, loudly, that its rankings mean nothing.
 """
 
 from __future__ import annotations
 
-import io
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from plugin.demo.catalog import DEMO_QUERIES, SampleCatalog, build_sample_catalog, load_photo
+from plugin.demo.catalog import SampleCatalog, build_sample_catalog
 from plugin.demo.page import QueryOutcome, render_page
 from plugin.encoder import QueryEncoder
 from plugin.ingest import IngestReport, ingest_catalog
@@ -27,21 +30,21 @@ from plugin.local_encoder import open_encoder
 from plugin.search import near_grounded
 from plugin.settings import PluginSettings
 from plugin.store import open_store, store_description
+from plugin.world.trained import trained_model_available, trained_model_settings
 from schemas.errors import ModelUnavailableError
 from schemas.wire import ComposeOptions, ModelMeta
+from vectorizer_service.compose.vocab import with_article
 from vectorizer_service.settings import ServiceSettings
 
-__all__ = ["DEMO_COLLECTION", "FALLBACK_ARCH", "DemoResult", "run_demo", "zero_shot_check"]
+__all__ = ["DEMO_COLLECTION", "RANDOM_ARCH", "DemoResult", "run_demo", "zero_shot_check"]
 
 DEMO_COLLECTION = "GroundedDemo"
 """The demo's own collection, so that it never touches the user's products."""
-FALLBACK_ARCH = "ViT-B-32"
-_SANITY = {
-    "chelsea": "a photo of a cat",
-    "coffee": "a photo of a cup of coffee",
-    "rocket": "a photo of a rocket launch",
-    "astronaut": "a photo of an astronaut",
-}
+RANDOM_ARCH = "ViT-B-32"
+_CHECK_PRODUCTS = 24
+_MEANINGFUL_ACCURACY = 0.3
+"""Zero-shot category accuracy below this (chance is one in the number of categories) means the
+model's rankings carry no information."""
 
 
 @dataclass
@@ -55,66 +58,71 @@ class DemoResult:
     model: ModelMeta
     rankings_meaningless: bool
     notes: list[str] = field(default_factory=list)
+    model_source: str = "configured"
+    """``configured``, ``world`` (the model trained here) or ``random``."""
 
 
-def zero_shot_check(encoder: QueryEncoder) -> tuple[int, int]:
-    """How many of four photos the model matches to their own description (of four).
+def zero_shot_check(encoder: QueryEncoder, catalog: SampleCatalog) -> tuple[int, int]:
+    """How many of a sample of catalog photos the model puts in their own category, zero-shot
+    ("a photo of a dress" against every category), of how many.
 
-    Any trained CLIP gets all four; a randomly initialised model gets one by chance, so a low
-    score is how the demo notices that its rankings would be meaningless."""
-    images = []
-    for name in _SANITY:
-        buf = io.BytesIO()
-        load_photo(name).save(buf, format="PNG")
-        images.append(buf.getvalue())
-    image_vectors = encoder.embed_images(images)
-    text_vectors = encoder.embed_texts(list(_SANITY.values()))
-    picks = np.argmax(image_vectors @ text_vectors.T, axis=1)
-    return int(np.sum(picks == np.arange(len(_SANITY)))), len(_SANITY)
+    A trained model gets most; a randomly initialised one gets about one in the number of
+    categories, so a low score is how the demo notices that its rankings would be meaningless."""
+    from vectorizer_service.compose.vocab import load_vocabulary
+
+    vocabulary = load_vocabulary(catalog.vocabulary_path)
+    names = [c.name for c in vocabulary.categories]
+    prompts = [vocabulary.prompt.format(with_article(c.name, plural=c.plural)) for c in vocabulary.categories]
+    sample = catalog.products[:: max(1, len(catalog.products) // _CHECK_PRODUCTS)][:_CHECK_PRODUCTS]
+    images = [catalog.image_paths[p.id].read_bytes() for p in sample]
+    picks = np.argmax(encoder.embed_images(images) @ encoder.embed_texts(prompts).T, axis=1)
+    return int(sum(names[int(i)] == p.category for i, p in zip(picks, sample, strict=True))), len(sample)
 
 
 def _random_model(cache_dir: Path) -> tuple[str, str]:
     """A random-weight ViT-B-32 saved in the real open_clip format, built once per cache dir."""
     from vectorizer_service.runtime.random_weights import OPEN_CLIP_WEIGHTS_NAME, save_random_open_clip
 
-    target = cache_dir / f"random-{FALLBACK_ARCH}"
+    target = cache_dir / f"random-{RANDOM_ARCH}"
     if (target / OPEN_CLIP_WEIGHTS_NAME).is_file():
-        return FALLBACK_ARCH, str(target / OPEN_CLIP_WEIGHTS_NAME)
+        return RANDOM_ARCH, str(target / OPEN_CLIP_WEIGHTS_NAME)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Build beside the target and rename, so an interrupted run never leaves half a checkpoint.
     scratch = Path(tempfile.mkdtemp(prefix=".random-", dir=cache_dir))
     try:
-        save_random_open_clip(FALLBACK_ARCH, scratch)
+        save_random_open_clip(RANDOM_ARCH, scratch)
         scratch.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary folder
         shutil.rmtree(target, ignore_errors=True)
         scratch.rename(target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return FALLBACK_ARCH, str(target / OPEN_CLIP_WEIGHTS_NAME)
+    return RANDOM_ARCH, str(target / OPEN_CLIP_WEIGHTS_NAME)
 
 
 def _open(
-    plugin: PluginSettings, service: ServiceSettings, fallback: bool, console: Console
-) -> tuple[QueryEncoder, bool]:
+    plugin: PluginSettings, service: ServiceSettings, random_weights: bool, console: Console
+) -> tuple[QueryEncoder, str]:
+    """The encoder and which model it runs: ``configured``, ``world`` or ``random``."""
+    if random_weights:
+        model, pretrained = _random_model(plugin.data_dir / "models")
+        update = {"backend": "open_clip", "model": model, "pretrained": pretrained, "offline": True}
+        return open_encoder(plugin, service.model_copy(update=update)), "random"
     try:
-        return open_encoder(plugin, service), False
+        return open_encoder(plugin, service), "configured"
     except ModelUnavailableError as exc:
-        if not fallback or plugin.service_address:
+        if plugin.service_address or not trained_model_available():
             raise
         console.print(
             Panel(
                 f"Cannot load the configured model ({service.model} / {service.pretrained}):\n"
-                f"{exc.message}\n\n"
-                f"FALLING BACK to a RANDOMLY INITIALISED {FALLBACK_ARCH}. The pipeline runs for real, "
-                "but its RANKINGS ARE MEANINGLESS. Configure real weights (--model/--pretrained) for "
-                "real results.",
-                title="random weights",
-                style="bold yellow",
+                f"{exc.message}\n\nUsing the small model trained here on the product world instead "
+                "(plugin/world/model, made by `grounded train`; see its card.json). Configure real "
+                "weights (--model/--pretrained) to run the same demo with them.",
+                title="product-world model",
+                style="bold cyan",
             )
         )
-        model, pretrained = _random_model(plugin.data_dir / "models")
-        update = {"backend": "open_clip", "model": model, "pretrained": pretrained, "offline": True}
-        return open_encoder(plugin, service.model_copy(update=update)), True
+        return open_encoder(plugin, trained_model_settings(service)), "world"
 
 
 def _table(outcome: QueryOutcome) -> Table:
@@ -130,7 +138,14 @@ def _table(outcome: QueryOutcome) -> Table:
     for rank, hit in enumerate(outcome.hits, 1):
         props = hit.properties
         price = props.get("price")
-        mark = "[green]" if props.get("product_id") == outcome.query.expected else ""
+        pid = props.get("product_id")
+        mark = (
+            "[bold green]"
+            if pid == outcome.query.expected
+            else "[green]"
+            if pid in outcome.query.relevant
+            else ""
+        )
         table.add_row(
             str(rank),
             f"{mark}{props.get('product_id', '')}",
@@ -147,7 +162,7 @@ def run_demo(
     service: ServiceSettings,
     *,
     out_dir: Path | None = None,
-    random_weights_fallback: bool = False,
+    random_weights: bool = False,
     console: Console | None = None,
     progress: bool = True,
     limit: int = 5,
@@ -158,28 +173,28 @@ def run_demo(
     out_dir = out_dir or plugin.data_dir / "demo"
     demo_settings = plugin.model_copy(update={"collection": DEMO_COLLECTION})
     console.rule("[bold]Grounded demo")
-    encoder, fell_back = _open(plugin, service, random_weights_fallback, console)
+    catalog = build_sample_catalog(out_dir)
+    console.print(f"catalog: {len(catalog.products)} product-world products -> {catalog.catalog_path}")
+    if service.vocabulary is None:
+        # The catalog's own vocabulary: the attribute captioner names what this shop sells.
+        service = service.model_copy(update={"vocabulary": catalog.vocabulary_path})
+    encoder, which = _open(plugin, service, random_weights, console)
     notes: list[str] = []
     try:
         info = encoder.model_info()
-        hits, total = zero_shot_check(encoder)
-        meaningless = fell_back or hits < total - 1
+        hits, total = zero_shot_check(encoder, catalog)
+        meaningless = which == "random" or hits / total < _MEANINGFUL_ACCURACY
         console.print(
-            f"model: {info.name} ({info.backend}, {info.pretrained or 'no tag'}), {info.dimension}-d, "
-            f"{info.device}; zero-shot check {hits}/{total}"
+            f"model: {info.name} ({info.backend}, {info.pretrained or 'no tag'}, {which}), "
+            f"{info.dimension}-d, {info.device}; zero-shot category check {hits}/{total}"
         )
         if meaningless:
             notes.append(
-                f"This model has random (untrained) weights (zero-shot check {hits}/{total}): the pipeline "
-                "runs for real, but the rankings below are meaningless."
+                f"This model has random (untrained) weights or does not know these products (zero-shot "
+                f"category check {hits}/{total}): the pipeline runs for real, but the rankings below are "
+                "meaningless."
             )
             console.print(Panel(notes[-1], title="RANKINGS ARE MEANINGLESS", style="bold yellow"))
-
-        catalog = build_sample_catalog(out_dir)
-        console.print(
-            f"catalog: {len(catalog.products)} products from scikit-image's bundled photos "
-            f"-> {catalog.catalog_path}"
-        )
         store = open_store(demo_settings, dimension=info.dimension)
         try:
             # A fresh collection each run: the model (and so every vector) may have changed.
@@ -199,18 +214,17 @@ def run_demo(
                 f"{report.store_count} products; {len(report.failures)} failed"
             )
             outcomes = []
-            for query in DEMO_QUERIES:
-                reference = query.reference_png()
+            for query in catalog.queries:
                 result = near_grounded(
                     store,
                     encoder,
-                    image=reference,
+                    image=query.reference_png,
                     text=query.text,
                     filters=query.filters,
                     limit=limit,
                     options=ComposeOptions(return_cutout=True),
                 )
-                outcome = QueryOutcome(query, reference, result.hits, result.explanation)
+                outcome = QueryOutcome(query, query.reference_png, result.hits, result.explanation)
                 outcomes.append(outcome)
                 console.print(_table(outcome))
         finally:
@@ -237,4 +251,6 @@ def run_demo(
     console.print(f"results page: {page}")
     if meaningless:
         console.print("[bold yellow]Reminder: random weights - the rankings above are meaningless.")
-    return DemoResult(catalog, report, outcomes, page, info, meaningless, notes)
+    found = sum(1 for o in outcomes if o.hits and o.hits[0].properties.get("product_id") in o.query.relevant)
+    console.print(f"right product first in {found} of {len(outcomes)} queries")
+    return DemoResult(catalog, report, outcomes, page, info, meaningless, notes, which)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
+from plugin.world.backgrounds import BACKGROUNDS, load_photo
 from plugin.world.spec import CategoryDef, Part
 
 __all__ = ["CATALOG_SIDE", "SHOPPER_SIDE", "Look", "catalog_photo", "product_cutout", "shopper_photo"]
@@ -25,22 +25,6 @@ CATALOG_SIDE = 128
 SHOPPER_SIDE = 160
 _DRAW_SIDE = 256
 """Products are drawn at this size and reduced, which anti-aliases edges and patterns."""
-_BACKGROUNDS = (
-    "astronaut",
-    "coffee",
-    "chelsea",
-    "rocket",
-    "hubble_deep_field",
-    "immunohistochemistry",
-    "camera",
-    "brick",
-    "grass",
-    "gravel",
-    "moon",
-    "cell",
-    "retina",
-    "colorwheel",
-)
 
 
 @dataclass(frozen=True)
@@ -154,17 +138,9 @@ def catalog_photo(look: Look, rng: np.random.Generator) -> Image.Image:
     return canvas.resize((CATALOG_SIDE, CATALOG_SIDE), Image.Resampling.LANCZOS)
 
 
-@lru_cache(maxsize=len(_BACKGROUNDS))
-def _background_source(name: str) -> Image.Image:
-    from skimage import data
-
-    array = getattr(data, name)()
-    image = Image.fromarray(array)
-    return image.convert("RGB")
-
-
 def _clutter(rng: np.random.Generator, side: int) -> Image.Image:
-    source = _background_source(_BACKGROUNDS[int(rng.integers(len(_BACKGROUNDS)))])
+    names = sorted(BACKGROUNDS)
+    source = load_photo(names[int(rng.integers(len(names)))])
     crop = int(min(source.size) * float(rng.uniform(0.35, 0.9)))
     x = int(rng.integers(0, source.width - crop + 1))
     y = int(rng.integers(0, source.height - crop + 1))

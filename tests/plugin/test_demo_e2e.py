@@ -1,8 +1,8 @@
-"""`grounded demo` end to end on a tiny random open_clip model and rembg's real u2netp."""
+"""`grounded demo` end to end: the product-world catalog, shopper-photo queries, rembg's real
+u2netp, and the model choice (configured, the world model trained here, or random weights)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from plugin.cli import main
-from plugin.demo import DEMO_QUERIES, PHOTOS, DemoResult, run_demo
+from plugin.demo import DemoResult, run_demo
 from plugin.demo import run as demo_run
 from plugin.settings import PluginSettings
 from plugin.store.lance import LanceStore
+from plugin.world.backgrounds import BACKGROUNDS
 from vectorizer_service.settings import ServiceSettings
 
 pytestmark = pytest.mark.plugin
@@ -28,25 +29,22 @@ def demo(
     return run_demo(PluginSettings(data_dir=data_dir), service, progress=False)
 
 
-def test_every_sample_product_is_in_the_embedded_store(demo: DemoResult) -> None:
-    assert len(demo.catalog.products) >= 12
-    assert demo.ingest.ok
-    assert demo.ingest.store_count == len(demo.catalog.products)
-    data_dir = demo.page_path.parent.parent
-    store = LanceStore(data_dir, dimension=demo.model.dimension, collection="GroundedDemo")
+def test_every_catalog_product_is_in_the_embedded_store(demo: DemoResult) -> None:
+    assert 250 <= len(demo.catalog.products) <= 400
+    assert demo.ingest.ok and demo.ingest.store_count == len(demo.catalog.products)
+    store = LanceStore(
+        demo.page_path.parent.parent, dimension=demo.model.dimension, collection="GroundedDemo"
+    )
     assert store.count() == len(demo.catalog.products)
-
-
-def test_catalog_records_each_photos_source_and_licence(demo: DemoResult) -> None:
-    sources = json.loads((demo.catalog.catalog_path.parent / "SOURCES.json").read_text())
-    assert {p["name"] for p in sources["photos"]} == set(PHOTOS)
-    assert all(p["licence"] and p["author"] for p in sources["photos"])
-    for product in demo.catalog.products:
-        assert "Photo:" in product.description and "skimage.data." in product.description
+    # Every product a query asks for is in the catalog.
+    ids = {p.id for p in demo.catalog.products}
+    for query in demo.catalog.queries:
+        assert query.expected in ids and set(query.relevant) <= ids
 
 
 def test_each_query_is_explained_and_ranked(demo: DemoResult) -> None:
-    assert [o.query.name for o in demo.outcomes] == [q.name for q in DEMO_QUERIES]
+    assert [o.query.name for o in demo.outcomes] == [q.name for q in demo.catalog.queries]
+    assert sum(1 for o in demo.outcomes if o.query.reference_png) >= 5
     for outcome in demo.outcomes:
         exp = outcome.explanation
         assert outcome.hits, outcome.query.name
@@ -54,8 +52,7 @@ def test_each_query_is_explained_and_ranked(demo: DemoResult) -> None:
         assert distances == sorted(distances)
         assert exp.fused_text and exp.modification == outcome.query.text
         assert {t.stage for t in exp.timings} >= {"fusion", "embedding"}
-        if outcome.query.photo is not None:
-            assert exp.caption and exp.attributes
+        if outcome.query.reference_png is not None:
             assert exp.background_removed and exp.cutout_png and exp.mask_coverage is not None
         filters = outcome.query.filters
         for hit in outcome.hits:
@@ -65,7 +62,8 @@ def test_each_query_is_explained_and_ranked(demo: DemoResult) -> None:
                 assert hit.properties["price"] <= filters.price_max
 
 
-def test_random_weights_are_called_meaningless(demo: DemoResult) -> None:
+def test_an_untrained_model_is_called_meaningless(demo: DemoResult) -> None:
+    assert demo.model_source == "configured"
     assert demo.rankings_meaningless
     assert "meaningless" in demo.notes[0]
 
@@ -73,78 +71,65 @@ def test_random_weights_are_called_meaningless(demo: DemoResult) -> None:
 def test_results_page_is_self_contained(demo: DemoResult) -> None:
     page = demo.page_path.read_text(encoding="utf-8")
     for outcome in demo.outcomes:
-        assert outcome.query.name in page
+        assert outcome.query.expected in page
         assert (outcome.explanation.fused_text or "") in page
     assert "rankings below are meaningless" in page
     sources = re.findall(r'src="([^"]*)"', page)
     assert sources and all(s.startswith("data:image/") for s in sources)
     # reference + cut-out for the image queries, and one thumbnail per hit
-    image_queries = sum(1 for o in demo.outcomes if o.query.photo is not None)
+    image_queries = sum(1 for o in demo.outcomes if o.query.reference_png is not None)
     assert len(sources) == 2 * image_queries + sum(len(o.hits) for o in demo.outcomes)
-    for photo in PHOTOS.values():
+    for photo in BACKGROUNDS.values():
         assert photo.licence in page
 
 
-def test_cli_demo_falls_back_to_random_weights_loudly(
+def _demo_args(tmp_path: Path, u2net_home: Path, *extra: str) -> list[str]:
+    return [
+        "demo",
+        "--out",
+        str(tmp_path / "out"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--model",
+        "no-such-architecture",
+        "--pretrained",
+        "",
+        "--offline",
+        "--device",
+        "cpu",
+        "--u2net-home",
+        str(u2net_home),
+        "--no-progress",
+        *extra,
+    ]
+
+
+def test_cli_demo_with_random_weights_says_so_loudly(
     tiny_clip_settings: dict[str, Any],
     u2net_home: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Building a real random ViT-B-32 takes minutes on CPU; the fallback's wiring is what is
-    # under test, so it builds the tiny model instead.
+    # Building a real random ViT-B-32 takes minutes on CPU; the wiring is what is under test,
+    # so it builds the tiny model instead.
     monkeypatch.setattr(
         demo_run,
         "_random_model",
         lambda cache: (tiny_clip_settings["model"], tiny_clip_settings["pretrained"]),
     )
-    code = main(
-        [
-            "demo",
-            "--out",
-            str(tmp_path / "out"),
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--model",
-            "no-such-architecture",
-            "--pretrained",
-            "",
-            "--offline",
-            "--device",
-            "cpu",
-            "--u2net-home",
-            str(u2net_home),
-            "--random-weights-fallback",
-            "--no-progress",
-        ]
-    )
+    code = main(_demo_args(tmp_path, u2net_home, "--random-weights"))
     out = capsys.readouterr().out
     assert code == 0
-    assert "FALLING BACK" in out and "MEANINGLESS" in out
+    assert "MEANINGLESS" in out
     assert (tmp_path / "out" / "index.html").is_file()
 
 
-def test_cli_demo_without_fallback_fails_in_one_line(
-    u2net_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_cli_demo_without_any_model_fails_in_one_line(
+    u2net_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        [
-            "demo",
-            "--data-dir",
-            str(tmp_path),
-            "--model",
-            "no-such-architecture",
-            "--pretrained",
-            "",
-            "--offline",
-            "--device",
-            "cpu",
-            "--u2net-home",
-            str(u2net_home),
-            "--no-progress",
-        ]
-    )
+    monkeypatch.setattr(demo_run, "trained_model_available", lambda: False)
+    code = main(_demo_args(tmp_path, u2net_home))
     err = capsys.readouterr().err
     assert code == 1
     assert err.count("\n") == 1 and "error:" in err and "Traceback" not in err

