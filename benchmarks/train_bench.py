@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import torch
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "tests"))
@@ -34,10 +36,13 @@ SMALL_CONFIG: dict[str, Any] = {
 }
 
 
-def _pairs_per_s(catalog: Path, config: Path, out: Path, batch_size: int, steps: int, device: str) -> float:
+def _pairs_per_s(
+    catalog: Path, config: Path, out: Path, batch_size: int, steps: int, device: str, threads: int | None
+) -> float:
     options = TrainOptions(
         catalog=catalog, out=out, model=str(config), epochs=1000, batch_size=batch_size,
-        val_fraction=0.0, warmup_steps=1, device=device, progress=False, stop_after_steps=steps,
+        val_fraction=0.0, warmup_steps=1, device=device, progress=False,
+        stop_after_steps=steps, threads=threads,
     )  # fmt: skip
     return float(train(options, echo=lambda _: None).card["training"]["pairs_per_s"])
 
@@ -48,6 +53,7 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="few steps (smoke test)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--batch-sizes", type=int, nargs=2, default=[16, 64], metavar=("SMALL", "LARGE"))
     args = parser.parse_args()
     steps = 2 if args.quick else 8
@@ -56,13 +62,14 @@ def main() -> None:
         catalog = write_catalog(root / "catalog", copies=12)  # 144 products
         config = root / "small-bench.json"
         config.write_text(json.dumps(SMALL_CONFIG))
-        _pairs_per_s(catalog, config, root / "warmup", args.batch_sizes[0], 1, args.device)
+        _pairs_per_s(catalog, config, root / "warmup", args.batch_sizes[0], 1, args.device, args.threads)
         rates = {
-            size: _pairs_per_s(catalog, config, root / f"b{size}", size, steps, args.device)
+            size: _pairs_per_s(catalog, config, root / f"b{size}", size, steps, args.device, args.threads)
             for size in args.batch_sizes
         }
     small, large = args.batch_sizes
-    print(f"grounded train, small from-scratch config, {steps} steps per batch size, device {args.device}")
+    where = f"device {args.device}, {torch.get_num_threads()} torch threads"
+    print(f"grounded train, small from-scratch config, {steps} steps per batch size, {where}")
     print(f"{'batch size':>10} {'pairs/s':>10}")
     for size, rate in rates.items():
         print(f"{size:>10} {rate:>10.1f}")
