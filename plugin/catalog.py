@@ -8,13 +8,15 @@ column holding a JSON object (``{"colour": "red"}``) or as ``attr_<name>`` colum
 
 Rows are yielded lazily with their 1-based line number in the file (for CSV the header is line 1),
 and a row that cannot be read becomes a :class:`CatalogRow` with an ``error`` instead of stopping
-the import.
+the import. Files are UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" writes one);
+a line holding bytes that are not UTF-8 is that row's error, and the rows around it still load.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,19 @@ __all__ = ["ATTRIBUTE_COLUMN_PREFIX", "CatalogRow", "count_rows", "read_catalog"
 
 ATTRIBUTE_COLUMN_PREFIX = "attr_"
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+# Files are read with errors="surrogateescape": each byte that is not UTF-8 becomes one of these
+# code points, so a bad row can be found and reported instead of aborting the whole read.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+_ENCODING = "utf-8-sig"
+
+
+def _undecodable(text: str) -> str | None:
+    """The error for a row holding non-UTF-8 bytes, or ``None``."""
+    found = _UNDECODABLE.search(text)
+    if found is None:
+        return None
+    byte = ord(found.group()) - 0xDC00
+    return f"not valid UTF-8 (byte 0x{byte:02x}); save the catalog as UTF-8"
 
 
 @dataclass(frozen=True)
@@ -46,12 +61,14 @@ def validation_message(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "row"
-        parts.append(f"{loc}: {err['msg']}")
+        parts.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 
 def _product(row: int, data: Any) -> CatalogRow:
-    product_id = str(data["id"]) if isinstance(data, dict) and data.get("id") not in (None, "") else None
+    product_id = None
+    if isinstance(data, dict) and isinstance(data.get("id"), (str, int)) and data.get("id") != "":
+        product_id = str(data["id"])
     if not isinstance(data, dict):
         return CatalogRow(row, None, f"expected a JSON object, got {type(data).__name__}")
     try:
@@ -60,10 +77,24 @@ def _product(row: int, data: Any) -> CatalogRow:
         return CatalogRow(row, None, validation_message(exc), product_id)
 
 
+def _readable_id(line: str) -> str | None:
+    """The id of a JSONL line with bad bytes elsewhere, to name the row in the report."""
+    try:
+        data = json.loads(_UNDECODABLE.sub("\ufffd", line))
+    except json.JSONDecodeError:
+        return None
+    found = data.get("id") if isinstance(data, dict) else None
+    return str(found) if isinstance(found, (str, int)) and "\ufffd" not in str(found) else None
+
+
 def _jsonl(path: Path) -> Iterator[CatalogRow]:
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding=_ENCODING, errors="surrogateescape") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
+                continue
+            bad_bytes = _undecodable(line)
+            if bad_bytes is not None:
+                yield CatalogRow(number, None, bad_bytes, _readable_id(line))
                 continue
             try:
                 data = json.loads(line)
@@ -104,12 +135,21 @@ def _csv_record(record: dict[str, Any]) -> dict[str, Any] | str:
 
 
 def _csv(path: Path) -> Iterator[CatalogRow]:
-    with path.open(encoding="utf-8", newline="") as fh:
+    with path.open(encoding=_ENCODING, errors="surrogateescape", newline="") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames:
             return
+        header_problem = _undecodable(",".join(reader.fieldnames))
+        if header_problem is not None:
+            raise InvalidInputError(f"catalog {path.name}: header row is {header_problem}")
         for record in reader:
             number = reader.line_num
+            bad_bytes = _undecodable(",".join(str(v) for v in record.values() if v is not None))
+            if bad_bytes is not None:
+                record_id = record.get("id") or None
+                readable_id = record_id if record_id and _undecodable(record_id) is None else None
+                yield CatalogRow(number, None, bad_bytes, readable_id)
+                continue
             data = _csv_record(record)
             if isinstance(data, str):
                 yield CatalogRow(number, None, data, record.get("id") or None)

@@ -1,9 +1,11 @@
 """Importing a catalog into a product store, with a report of every row that did not make it.
 
-Rows go in batches: read and validate, skip the ones already stored (deterministic UUIDs make
-a re-run resume instead of duplicating), load images, compute vectors when the store does not
-embed objects itself, upsert. Every failure - bad JSON, validation, missing or undecodable image,
-fetch failure, store rejection - is kept with its row number and reason and written to a JSONL
+Rows go in batches: read and validate, load images, skip the ones stored already with the same
+content fingerprint (:mod:`plugin.fingerprint`: record, image bytes and model; deterministic
+UUIDs make a re-run resume instead of duplicating), compute vectors for the new and changed ones
+when the store does not embed objects itself, upsert (changed rows are updated in place).
+Every failure - bad JSON, validation, missing or undecodable image, fetch failure, store
+rejection - is kept with its row number and reason and written to a JSONL
 report; none is silently dropped. Afterwards the stored objects are checked against the input.
 """
 
@@ -23,6 +25,7 @@ from tqdm import tqdm
 
 from plugin.catalog import CatalogRow, count_rows, read_catalog
 from plugin.encoder import QueryEncoder
+from plugin.fingerprint import FINGERPRINT_PROPERTY, SERVER_SIDE_MODEL, model_identity, product_fingerprint
 from plugin.image_fetch import ImageFetcher
 from plugin.multi2vec import combine_like_weaviate, object_texts
 from plugin.settings import PluginSettings
@@ -52,11 +55,15 @@ class RowFailure:
 class IngestReport:
     total_rows: int
     upserted: int
+    """Rows written: new products plus the ``updated`` ones."""
     skipped_existing: int
+    """Rows stored already with the same fingerprint (unchanged): not embedded again."""
     failures: list[RowFailure]
     store_count: int
     report_path: Path | None
     count_problem: str | None = field(default=None)
+    updated: int = 0
+    """Rows that were stored with other content (record, image or model) and were replaced."""
     """Set when the objects found in the store after the import do not match the input."""
 
     @property
@@ -69,6 +76,7 @@ class _Pending:
     row: int
     product: Product
     uuid: str
+    fingerprint: str = ""
 
 
 def combine_vectors(spec: VectorSpec, image_vectors: Vectors, text_vectors: dict[str, Vectors]) -> Vectors:
@@ -96,9 +104,10 @@ def _check_decodable(data: bytes) -> None:
 
 class _Ingestor:
     def __init__(
-        self, store: ProductStore, encoder: QueryEncoder | None, fetcher: ImageFetcher, bar: tqdm
+        self, store: ProductStore, encoder: QueryEncoder | None, fetcher: ImageFetcher, bar: tqdm, model: str
     ) -> None:
         self.store = store
+        self.model = model
         self.encoder = encoder
         self.fetcher = fetcher
         self.bar = bar
@@ -108,6 +117,7 @@ class _Ingestor:
         self.product_ids: dict[str, str] = {}
         self.stored: list[str] = []
         self.upserted = 0
+        self.updated = 0
         self.skipped = 0
 
     def fail(self, row: int, product_id: str | None, reason: str) -> None:
@@ -130,16 +140,22 @@ class _Ingestor:
     def flush(self, batch: list[_Pending]) -> None:
         if not batch:
             return
-        present = self.store.existing([p.uuid for p in batch])
-        self.skipped += len(present)
-        self.stored.extend(p.uuid for p in batch if p.uuid in present)
-        todo = [p for p in batch if p.uuid not in present]
+        stored_fingerprints = self.store.fingerprints([p.uuid for p in batch])
         loaded: list[tuple[_Pending, bytes]] = []
-        for pending in todo:
+        for pending in batch:
             try:
-                loaded.append((pending, self._image(pending.product)))
+                image = self._image(pending.product)
             except GroundedError as exc:
                 self.fail(pending.row, pending.product.id, exc.message)
+                continue
+            pending.fingerprint = product_fingerprint(
+                product_properties(pending.product, None), image, model=self.model, vector=self.vector
+            )
+            if stored_fingerprints.get(pending.uuid) == pending.fingerprint:
+                self.skipped += 1
+                self.stored.append(pending.uuid)
+            else:
+                loaded.append((pending, image))
         rows = self._rows(loaded)
         by_uuid = {p.uuid: p for p, _ in loaded}
         rejected = {err.uuid: err.message for err in self.store.upsert(rows)}
@@ -150,6 +166,7 @@ class _Ingestor:
             else:
                 self.stored.append(r.uuid)
                 self.upserted += 1
+                self.updated += r.uuid in stored_fingerprints
         self.bar.update(len(batch))
 
     def _image(self, product: Product) -> bytes:
@@ -160,7 +177,13 @@ class _Ingestor:
         return data
 
     def _rows(self, loaded: Sequence[tuple[_Pending, bytes]]) -> list[ProductRow]:
-        props = [product_properties(p.product, base64.b64encode(img).decode("ascii")) for p, img in loaded]
+        props = [
+            {
+                **product_properties(p.product, base64.b64encode(img).decode("ascii")),
+                FINGERPRINT_PROPERTY: p.fingerprint,
+            }
+            for p, img in loaded
+        ]
         if self.store.computes_vectors or not loaded:
             return [ProductRow(p.uuid, pr) for (p, _), pr in zip(loaded, props, strict=True)]
         vectors = self._vectors([img for _, img in loaded], props)
@@ -226,9 +249,14 @@ def _run(
     if unknown:
         raise InvalidInputError(f"image fields {sorted(unknown)} are not product properties")
     store.create_collection()
+    model = (
+        SERVER_SIDE_MODEL
+        if store.computes_vectors or encoder is None
+        else model_identity(encoder.model_info())
+    )
     seen = 0
     with tqdm(total=total, disable=not progress, unit="row", desc="ingest") as bar:
-        ingestor = _Ingestor(store, encoder, fetcher, bar)
+        ingestor = _Ingestor(store, encoder, fetcher, bar, model)
         batch: list[_Pending] = []
         for item in items:
             seen += 1
@@ -269,6 +297,7 @@ def _write_report(path: Path, report: IngestReport) -> None:
         summary = {
             "total_rows": report.total_rows,
             "upserted": report.upserted,
+            "updated": report.updated,
             "skipped_existing": report.skipped_existing,
             "failed": len(report.failures),
             "store_count": report.store_count,
@@ -308,12 +337,14 @@ def ingest_catalog(
         )
     finally:
         fetcher.close()
+    store.compact()
     count, problem, unfindable = _verify(store, ingestor.stored)
     for uid, reason in sorted(unfindable.items()):
         ingestor.fail(ingestor.first_row[uid], ingestor.product_ids[uid], reason)
     report = IngestReport(
         total_rows=seen,
         upserted=ingestor.upserted,
+        updated=ingestor.updated,
         skipped_existing=ingestor.skipped,
         failures=sorted(ingestor.failures, key=lambda f: f.row),
         store_count=count,

@@ -77,6 +77,13 @@ PRODUCT_PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("attributes_json", DataType.TEXT, "Attributes as a JSON object", filterable=False),
     PropertySpec("image_ref", DataType.TEXT, "Where the image came from (path or URL)", filterable=False),
     PropertySpec("image", DataType.BLOB, "The product image, base64", filterable=False),
+    PropertySpec(
+        "fingerprint",
+        DataType.TEXT,
+        "Hash of the record, the image and the model: a re-import skips an unchanged object",
+        filterable=False,
+        exact=True,
+    ),
 )
 
 

@@ -14,6 +14,7 @@ import contextlib
 import math
 import re
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
+from plugin.fingerprint import FINGERPRINT_PROPERTY
+from plugin.store import lance_upkeep as upkeep
 from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit
 from schemas.collection import (
     ATTRIBUTE_SEPARATOR,
@@ -38,6 +41,10 @@ MAX_SEARCH_LIMIT = 10_000
 _IN_CHUNK = 500
 """UUIDs per ``IN (...)`` list: keeps each SQL statement small for long resume checks."""
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+_WAYS_OUT = (
+    "use the model it was built with, import into another collection (--collection NAME) or "
+    "data dir, or rebuild it with this model (`grounded ingest --recreate`)"
+)
 
 _ARROW_TYPES: dict[DataType, pa.DataType] = {
     DataType.TEXT: pa.string(),
@@ -48,12 +55,14 @@ _ARROW_TYPES: dict[DataType, pa.DataType] = {
 }
 
 
-def arrow_schema(spec: CollectionSpec, dimension: int) -> pa.Schema:
+def arrow_schema(spec: CollectionSpec, dimension: int, model: str | None = None) -> pa.Schema:
     """The table schema: the UUID key, every collection property, and the vector column
-    (a fixed-size list of float32 of the model's dimension, named like Weaviate's named vector)."""
+    (a fixed-size list of float32 of the model's dimension, named like Weaviate's named vector,
+    with the model's identity in its field metadata when known)."""
     fields = [pa.field(UUID_COLUMN, pa.string(), nullable=False)]
     fields += [pa.field(prop.name, _ARROW_TYPES[prop.data_type]) for prop in spec.properties]
-    fields.append(pa.field(spec.vector.name, pa.list_(pa.float32(), dimension)))
+    metadata = {upkeep.MODEL_METADATA_KEY: model} if model else None
+    fields.append(pa.field(spec.vector.name, pa.list_(pa.float32(), dimension), metadata=metadata))
     return pa.schema(fields)
 
 
@@ -112,7 +121,11 @@ class LanceStore:
     """A :class:`~plugin.store.protocol.ProductStore` over a LanceDB table in ``data_dir``.
 
     ``dimension`` is the model's vector size; a table created with another size is refused
-    (its vectors could never be compared with this model's queries).
+    (its vectors could never be compared with this model's queries). ``model`` is the model's
+    identity (:func:`plugin.fingerprint.model_identity`): it is recorded with the table, and a
+    table built by another model is refused the same way, since same-sized vectors of two
+    models are just as incomparable. Writes hold an exclusive lock (see
+    :mod:`plugin.store.lance_upkeep`), so concurrent imports never duplicate a product.
     """
 
     def __init__(
@@ -122,6 +135,7 @@ class LanceStore:
         dimension: int,
         collection: str | None = None,
         spec: CollectionSpec | None = None,
+        model: str | None = None,
     ) -> None:
         if dimension < 1:
             raise InvalidInputError(f"vector dimension must be positive, got {dimension}")
@@ -133,12 +147,14 @@ class LanceStore:
                 f"collection name {self._spec.name!r}: use letters, digits, '_', '-' or '.'"
             )
         self._dimension = dimension
-        self._schema = arrow_schema(self._spec, dimension)
+        self._model = model
+        self._schema = arrow_schema(self._spec, dimension, model)
         self._property_names = [p.name for p in self._spec.properties]
         self._default_return = [p.name for p in self._spec.properties if p.data_type is not DataType.BLOB]
         self._data_dir = Path(data_dir)
         self._data_dir.mkdir(parents=True, exist_ok=True)
-        self._db = lancedb.connect(str(self._data_dir))
+        # Every read checks for a newer version: another process may be importing meanwhile.
+        self._db = lancedb.connect(str(self._data_dir), read_consistency_interval=timedelta(0))
         self._table: Any = None
 
     # --- ProductStore -----------------------------------------------------------------------
@@ -156,11 +172,19 @@ class LanceStore:
         return self._dimension
 
     def create_collection(self) -> None:
-        """Create the table if it does not exist; an existing one is kept (and its vector
-        dimension checked)."""
-        if self._open() is None:
-            self._table = self._db.create_table(self._spec.name, schema=self._schema, exist_ok=True)
-            self._check_dimension(self._table)
+        """Create the table if it does not exist. An existing one is kept: its vector dimension
+        and model are checked, columns added since it was written are added, the model is
+        recorded if it was not, and products stored twice (by concurrent imports of an older
+        version) are repaired to one row each."""
+        with self._locked():
+            if self._open() is None:
+                self._table = self._db.create_table(self._spec.name, schema=self._schema, exist_ok=True)
+                self._check_dimension(self._table)
+            table = self._table
+            upkeep.add_missing_columns(table, self._schema)
+            if self._model and upkeep.stored_model(table, self._spec.vector.name) is None:
+                upkeep.record_model(table, self._spec.vector.name, self._model)
+            upkeep.remove_duplicates(table, UUID_COLUMN)
 
     def upsert(self, rows: Sequence[ProductRow]) -> list[RowError]:
         """Insert or replace rows by UUID (``merge_insert``). A row that cannot be stored is
@@ -179,12 +203,14 @@ class LanceStore:
         if latest:
             data = pa.concat_tables(latest.values())
             try:
-                (
-                    table.merge_insert(UUID_COLUMN)
-                    .when_matched_update_all()
-                    .when_not_matched_insert_all()
-                    .execute(data)
-                )
+                with self._locked():
+                    table.checkout_latest()
+                    (
+                        table.merge_insert(UUID_COLUMN)
+                        .when_matched_update_all()
+                        .when_not_matched_insert_all()
+                        .execute(data)
+                    )
             except Exception as exc:
                 errors += [RowError(uuid, f"write failed: {exc}") for uuid in latest]
         return errors
@@ -196,6 +222,29 @@ class LanceStore:
             result = table.search().where(_uuid_in(chunk)).select([UUID_COLUMN]).limit(len(chunk)).to_arrow()
             found.update(result.column(UUID_COLUMN).to_pylist())
         return found
+
+    def fingerprints(self, uuids: Sequence[str]) -> dict[str, str]:
+        """The stored fingerprint of each of these UUIDs that is stored (``""`` for a row
+        written before fingerprints existed)."""
+        table = self._require()
+        found: dict[str, str] = {}
+        columns = [UUID_COLUMN, FINGERPRINT_PROPERTY]
+        for chunk in _chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
+            result = table.search().where(_uuid_in(chunk)).select(columns).limit(len(chunk)).to_arrow()
+            for uid, fingerprint in zip(
+                result.column(UUID_COLUMN).to_pylist(),
+                result.column(FINGERPRINT_PROPERTY).to_pylist(),
+                strict=True,
+            ):
+                found[uid] = fingerprint or ""
+        return found
+
+    def compact(self) -> None:
+        """Merge the fragments an import wrote and prune old versions (after an import)."""
+        with self._locked():
+            table = self._require()
+            table.checkout_latest()
+            upkeep.compact(table)
 
     def without_vectors(self, uuids: Sequence[str]) -> set[str]:
         """Always empty: upsert refuses a row without a vector, so every stored row has one."""
@@ -237,15 +286,16 @@ class LanceStore:
         """Delete these UUIDs; returns how many were stored. Unknown UUIDs are ignored."""
         table = self._require()
         deleted = 0
-        for chunk in _chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
-            deleted += int(table.delete(_uuid_in(chunk)).num_deleted_rows)
+        with self._locked():
+            for chunk in _chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
+                deleted += int(table.delete(_uuid_in(chunk)).num_deleted_rows)
         return deleted
 
     def drop(self) -> None:
         """Delete the whole table (and its files), whatever its vector dimension; a missing
         table is not an error."""
         self._table = None
-        with contextlib.suppress(ValueError, FileNotFoundError):  # nothing to drop
+        with self._locked(), contextlib.suppress(ValueError, FileNotFoundError):  # nothing to drop
             self._db.drop_table(self._spec.name)
 
     def close(self) -> None:
@@ -253,6 +303,9 @@ class LanceStore:
         self._table = None
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return upkeep.table_lock(self._data_dir, self._spec.name)
 
     def _open(self) -> Any:
         if self._table is None:
@@ -279,7 +332,15 @@ class LanceStore:
             self._table = None
             raise InvalidInputError(
                 f"collection {self._spec.name!r} in {self._data_dir} holds {stored}-d vectors but the "
-                f"model makes {self._dimension}-d ones; use another data dir or collection, or drop it"
+                f"model makes {self._dimension}-d ones; {_WAYS_OUT}"
+            )
+        built_by = upkeep.stored_model(table, self._spec.vector.name)
+        if self._model and built_by and built_by != self._model:
+            self._table = None
+            raise InvalidInputError(
+                f"collection {self._spec.name!r} in {self._data_dir} was built with the model "
+                f"{built_by!r}, but this run uses {self._model!r}: their vectors cannot be compared. "
+                f"{_WAYS_OUT[0].upper()}{_WAYS_OUT[1:]}"
             )
 
     def _row_table(self, row: ProductRow) -> pa.Table:

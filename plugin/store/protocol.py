@@ -79,6 +79,16 @@ class ProductStore(Protocol):
         vector: Vectors | Sequence[float],
         *,
         filters: ProductFilter | None = None,
+    def fingerprints(self, uuids: Sequence[str]) -> dict[str, str]:
+        """The stored content fingerprint of each of these UUIDs that is stored (``""`` when an
+        object has none): a re-import skips the products whose fingerprint is unchanged."""
+        ...
+
+    def compact(self) -> None:
+        """Tidy the storage after an import (the embedded store merges its fragments); a no-op
+        where the server does it."""
+        ...
+
         limit: int = 10,
         return_properties: Sequence[str] | None = None,
     ) -> list[SearchHit]: ...

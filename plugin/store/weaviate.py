@@ -30,6 +30,7 @@ from weaviate.collections import Collection
 from weaviate.collections.classes.filters import _Filters
 from weaviate.exceptions import WeaviateBaseError
 
+from plugin.fingerprint import FINGERPRINT_PROPERTY
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit
 from plugin.store.weaviate_drift import WAYS_OUT, config_differences, inference_url
@@ -302,6 +303,26 @@ class WeaviateStore:
                 raise UpstreamError(f"cannot look up existing objects: {exc}") from exc
             found.update(str(obj.uuid) for obj in res.objects)
         return found
+
+    def fingerprints(self, uuids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        wanted = list(dict.fromkeys(uuids))
+        for start in range(0, len(wanted), _EXISTING_CHUNK):
+            chunk = wanted[start : start + _EXISTING_CHUNK]
+            try:
+                res = self.collection.query.fetch_objects(
+                    filters=Filter.by_id().contains_any(chunk),
+                    limit=len(chunk),
+                    return_properties=[FINGERPRINT_PROPERTY],
+                )
+            except WeaviateBaseError as exc:
+                raise UpstreamError(f"cannot look up existing objects: {exc}") from exc
+            for obj in res.objects:
+                found[str(obj.uuid)] = str(obj.properties.get(FINGERPRINT_PROPERTY) or "")
+        return found
+
+    def compact(self) -> None:
+        """Nothing to do: Weaviate compacts its own segments."""
 
     def without_vectors(self, uuids: Sequence[str]) -> set[str]:
         wanted = list(dict.fromkeys(uuids))

@@ -171,6 +171,19 @@ def test_existing_reports_only_stored_uuids(store: ProductStore) -> None:
     assert store.existing([]) == set()
 
 
+def test_fingerprints_come_back_for_stored_uuids_only(store: ProductStore) -> None:
+    """What a re-import compares to decide whether a product changed (issue 14, point 1)."""
+    red = CATALOG[0]
+    row = _row(red)
+    assert (
+        store.upsert([ProductRow(row.uuid, {**row.properties, "fingerprint": "sha256:abc"}, row.vector)])
+        == []
+    )
+    missing = str(product_uuid("never-ingested"))
+    found = store.fingerprints([row.uuid, missing, str(product_uuid("blue-shirt"))])
+    assert found == {row.uuid: "sha256:abc", str(product_uuid("blue-shirt")): ""}
+
+
 def test_search_orders_by_cosine_distance(store: ProductStore) -> None:
     hits = store.search(QUERY, limit=100)
     assert [h.properties["product_id"] for h in hits] == _expected_order([p.id for p in CATALOG])

@@ -6,6 +6,7 @@ import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from .graphql import answer_graphql
 from .schema import SchemaError, created_class
 from .state import WEAVIATE_VERSION, FakeWeaviateState, RestCall
 
@@ -78,7 +79,9 @@ def _handler(state: FakeWeaviateState) -> type[BaseHTTPRequestHandler]:
                     return 422, {"error": []}
                 return 200, [self._route("POST", "/v1/graphql", item)[1] for item in body]
             if path == "/v1/graphql" and method == "POST":
-                answer = state.graphql_response(body) if state.graphql_response else {"data": {"Get": {}}}
+                answer = (
+                    state.graphql_response(body) if state.graphql_response else answer_graphql(state, body)
+                )
                 return 200, answer
             return 404, {"error": [{"message": f"fake Weaviate: no route {method} {path}"}]}
 

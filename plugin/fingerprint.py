@@ -1,0 +1,59 @@
+"""Content fingerprints: what decides whether a re-imported product must be embedded again.
+
+A product's fingerprint hashes everything its stored object is made from: the normalised record
+(the properties the stores keep, so formatting differences in the catalog do not count), the
+image bytes, the identity of the embedding model and the vector's field weights. Equal
+fingerprints mean the stored object is exactly what this import would write, so the row is
+skipped; any difference (a new price, another image, another model) re-embeds and updates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from schemas.collection import VectorSpec
+from schemas.wire import ModelMeta
+
+__all__ = ["FINGERPRINT_PROPERTY", "SERVER_SIDE_MODEL", "model_identity", "product_fingerprint"]
+
+FINGERPRINT_PROPERTY = "fingerprint"
+SERVER_SIDE_MODEL = "weaviate:multi2vec-clip"
+"""The model identity when Weaviate's module embeds objects (the plugin never sees the model)."""
+_FORMAT = "grounded-fingerprint-1"
+"""Bumped whenever what goes into a fingerprint changes, so every object is refreshed once."""
+_NOT_HASHED = frozenset({"image", FINGERPRINT_PROPERTY})
+
+
+def model_identity(meta: ModelMeta) -> str:
+    """What names an embedding model's vector space: backend, model, weights and dimension.
+
+    Two models of the same dimension (ViT-B-32 from OpenAI and from LAION) give incomparable
+    vectors, so the weights are part of it; the device and precision are not.
+    """
+    return f"{meta.backend}:{meta.name}:{meta.pretrained}:{meta.dimension}"
+
+
+def product_fingerprint(
+    properties: Mapping[str, Any], image: bytes, *, model: str, vector: VectorSpec
+) -> str:
+    """``sha256:<hex>`` over the stored properties (without the image blob), the image bytes,
+    the model identity and the vector's fields and weights."""
+    record = {k: v for k, v in properties.items() if k not in _NOT_HASHED}
+    header = {
+        "format": _FORMAT,
+        "model": model,
+        "vector": {
+            "name": vector.name,
+            "image_fields": vector.image_fields,
+            "text_fields": vector.text_fields,
+            "server_side": vector.server_side,
+        },
+        "record": record,
+    }
+    digest = hashlib.sha256(json.dumps(header, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    digest.update(b"\x00")
+    digest.update(hashlib.sha256(image).digest())
+    return "sha256:" + digest.hexdigest()

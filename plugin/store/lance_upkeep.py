@@ -1,0 +1,105 @@
+"""Keeping the embedded store's table sound: the write lock, the model it was built with,
+schema upgrades, duplicate repair and compaction.
+
+LanceDB commits concurrent writes optimistically, and two ``merge_insert`` calls that both
+start before either commits each insert the rows they did not see: two imports of the same
+catalog at once used to leave every product twice. Every write therefore holds an exclusive
+lock on ``<data_dir>/<table>.lock`` (``fcntl.flock``, released by the kernel if the process
+dies) and works on the latest version of the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "MODEL_METADATA_KEY",
+    "OLD_VERSION_RETENTION",
+    "add_missing_columns",
+    "compact",
+    "record_model",
+    "remove_duplicates",
+    "stored_model",
+    "table_lock",
+]
+
+MODEL_METADATA_KEY = "grounded.model"
+"""Field metadata of the vector column: the identity of the model that made its vectors."""
+OLD_VERSION_RETENTION = timedelta(minutes=5)
+"""Versions older than this are deleted when the table is compacted. Not zero: a search in
+another process may still be reading the version it started on."""
+
+
+@contextlib.contextmanager
+def table_lock(data_dir: Path, table: str) -> Iterator[None]:
+    """Hold the table's exclusive write lock (blocks until any other writer is done)."""
+    path = data_dir / f"{table}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def stored_model(table: Any, vector_column: str) -> str | None:
+    """The model identity recorded on the table's vector column, if any."""
+    metadata = table.schema.field(vector_column).metadata or {}
+    value = metadata.get(MODEL_METADATA_KEY.encode())
+    return value.decode() if value else None
+
+
+def record_model(table: Any, vector_column: str, model: str) -> None:
+    """Record ``model`` on the vector column (a table from before models were recorded)."""
+    metadata = {k.decode(): v.decode() for k, v in (table.schema.field(vector_column).metadata or {}).items()}
+    table.replace_field_metadata(vector_column, {**metadata, MODEL_METADATA_KEY: model})
+
+
+def add_missing_columns(table: Any, schema: pa.Schema) -> list[str]:
+    """Add the columns of ``schema`` the table lacks (as nulls); returns their names. A table
+    written by an older Grounded gains the columns added since (e.g. ``fingerprint``)."""
+    present = set(table.schema.names)
+    missing = [field for field in schema if field.name not in present]
+    if missing:
+        table.add_columns(pa.schema(missing))
+    return [field.name for field in missing]
+
+
+def remove_duplicates(table: Any, key: str) -> int:
+    """Keep one row per ``key`` (tables written by concurrent imports before the lock existed
+    hold some products twice); returns how many rows were removed. Call under the lock."""
+    total = int(table.count_rows())
+    if total == 0:
+        return 0
+    keys = table.search().select([key]).limit(total).to_arrow().column(key)
+    counts = pc.value_counts(keys)
+    repeated = [
+        str(entry["values"]) for entry in counts.to_pylist() if entry["counts"] > 1 and entry["values"]
+    ]
+    if not repeated:
+        return 0
+    quoted = ", ".join("'" + k.replace("'", "''") + "'" for k in repeated)
+    rows = table.search().where(f"{key} IN ({quoted})").limit(total).to_arrow()
+    first: dict[str, int] = {}
+    for index, value in enumerate(rows.column(key).to_pylist()):
+        first.setdefault(value, index)
+    keep = rows.take(sorted(first.values()))
+    # Not atomic: if the process dies between the two, these products are absent (never
+    # doubled) and the next import adds them again.
+    table.delete(f"{key} IN ({quoted})")
+    table.add(keep)
+    return len(rows) - len(keep)
+
+
+def compact(table: Any, retention: timedelta = OLD_VERSION_RETENTION) -> None:
+    """Merge the small fragments each batch writes and delete versions older than
+    ``retention``. Call under the lock."""
+    table.optimize(cleanup_older_than=retention)

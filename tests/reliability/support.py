@@ -1,0 +1,83 @@
+"""Helpers of the reliability suite: a fake encoder with a chosen model identity, small
+catalogs written to disk, and a reader of what the embedded store holds."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from schemas.wire import ComposeResult, ModelMeta
+from vectorizer_service.runtime.fake import FakeEmbedder
+
+DIM = 8
+
+
+class NamedFakeEncoder:
+    """A :class:`plugin.encoder.QueryEncoder` over ``FakeEmbedder`` that reports ``pretrained``
+    as its weights, so tests can stand in two models of the same dimension; ``seed`` changes
+    its image vectors as another model's would. Counts the images it embeds."""
+
+    def __init__(self, pretrained: str = "weights-a", seed: bytes = b"") -> None:
+        self.embedder = FakeEmbedder(dimension=DIM)
+        self.pretrained = pretrained
+        self.seed = seed
+        self.images_embedded = 0
+
+    def model_info(self) -> ModelMeta:
+        info = self.embedder.info
+        return ModelMeta(
+            name=info.name,
+            backend=info.backend,
+            pretrained=self.pretrained,
+            dimension=info.dimension,
+            device=info.device,
+            dtype=info.dtype,
+            context_length=info.context_length,
+            text_trimming=info.text_trimming,
+        )
+
+    def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
+        self.images_embedded += len(images)
+        opened = [Image.open(io.BytesIO(b)) for b in images]
+        vectors = self.embedder.encode_images(opened)
+        if self.seed:
+            vectors = vectors[:, ::-1].copy()
+        return vectors
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.encode_texts(list(texts))
+
+    def compose(self, image: bytes | None, text: str, options: Any = None) -> ComposeResult:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def png(colour: tuple[int, int, int], size: tuple[int, int] = (12, 12)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_catalog(folder: Path, products: list[dict[str, Any]], name: str = "catalog.jsonl") -> Path:
+    """``products`` as JSONL, each with its own small image ``<id>.png`` (distinct colours)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, product in enumerate(products):
+        image = folder / f"{product['id']}.png"
+        if not image.exists():
+            image.write_bytes(png((index * 37 % 256, index * 91 % 256, index * 53 % 256)))
+        product.setdefault("image", image.name)
+    path = folder / name
+    path.write_text("".join(json.dumps(p) + "\n" for p in products), encoding="utf-8")
+    return path
+
+
+def products(count: int) -> list[dict[str, Any]]:
+    return [{"id": f"p{i:03d}", "title": f"product {i}", "price": float(i)} for i in range(count)]
