@@ -102,3 +102,6 @@ def test_gpu_profile_runs_the_gpu_vectorizer_only(args: tuple[str, ...], profile
     devices = gpu["deploy"]["resources"]["reservations"]["devices"]
     assert any(d["driver"] == "nvidia" and "gpu" in d["capabilities"] for d in devices)
     assert_wired_to_alias(services, "vectorizer-gpu")
+    # Issue 10.1: CUDA torch, under its own tag (the CPU image refuses GROUNDED_DEVICE=cuda).
+    assert "/whl/cu" in gpu["build"]["args"]["TORCH_INDEX_URL"]
+    assert gpu["image"] != compose_config()["services"]["vectorizer"]["image"]
