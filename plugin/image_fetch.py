@@ -1,7 +1,9 @@
 """Loading catalog images: files under the image folder, or http(s) URLs fetched with limits.
 
 URL fetching is the part of ingestion that reaches out on a catalog author's say-so, so it is
-defensive: a timeout per download, a byte limit enforced while streaming (not trusting
+defensive: a total deadline per download (``image_fetch_timeout_s`` for connecting, headers,
+redirects and body together, not per read: a server sending one byte every 2 s never trips a
+per-read timeout), a byte limit enforced while streaming (not trusting
 Content-Length), no redirects followed blindly, and every address a host name resolves to must be
 public unless ``allow_private_image_urls`` is set - checked again on each redirect hop, so a public
 URL cannot bounce the fetcher into the local network or a cloud metadata endpoint.
@@ -12,11 +14,14 @@ DNS server that answers differently within that window (DNS rebinding) is not de
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -75,6 +80,52 @@ def check_public_host(host: str, resolver: Resolver = _resolve) -> None:
             )
 
 
+class _Deadline:
+    """Enforces one download's total time: when it passes, the connections opened for the
+    download are shut down, which ends any read blocked on them at once.
+
+    httpx only has per-operation timeouts. Its transport reports each new connection's socket
+    through the ``trace`` request extension; that is where this finds the sockets to close.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event != "connection.connect_tcp.complete":
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                self._shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                self._shutdown(sock)
+
+    @staticmethod
+    def _shutdown(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class ImageFetcher:
     """Loads image bytes for a catalog row's ``image`` value (path, URL or bytes)."""
 
@@ -89,8 +140,18 @@ class ImageFetcher:
         self._settings = settings
         self._image_dir = image_dir.resolve() if image_dir is not None else None
         self._own_client = client is None
-        self._client = client or httpx.Client(timeout=httpx.Timeout(settings.image_fetch_timeout_s))
+        # No kept-alive connections: each download opens its own, so the deadline can find and
+        # close it (a pooled connection is not reported again).
+        self._client = client or httpx.Client(
+            timeout=httpx.Timeout(settings.image_fetch_timeout_s),
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
         self._resolver = resolver
+
+    @property
+    def max_image_pixels(self) -> int:
+        """The largest image (width x height) ingestion accepts."""
+        return self._settings.max_image_pixels
 
     def load(self, ref: str | bytes) -> bytes:
         """The encoded image file. Errors name the problem (not found, too large, refused ...)."""
@@ -115,7 +176,19 @@ class ImageFetcher:
         return path.read_bytes()
 
     def fetch(self, url: str) -> bytes:
-        """Download ``url`` following at most :data:`MAX_REDIRECTS` checked redirects."""
+        """Download ``url`` following at most :data:`MAX_REDIRECTS` checked redirects, all
+        within ``image_fetch_timeout_s``."""
+        limit_s = self._settings.image_fetch_timeout_s
+        with _Deadline(limit_s) as deadline:
+            try:
+                return self._fetch(url, deadline)
+            except UpstreamError:
+                if deadline.expired:
+                    raise UpstreamError(f"image URL {url} took longer than {limit_s:g} s") from None
+                raise
+
+    def _fetch(self, url: str, deadline: _Deadline) -> bytes:
+        extensions = {"trace": deadline.trace}
         for _hop in range(MAX_REDIRECTS + 1):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -123,7 +196,9 @@ class ImageFetcher:
             if not self._settings.allow_private_image_urls:
                 check_public_host(parts.hostname, self._resolver)
             try:
-                with self._client.stream("GET", url, follow_redirects=False) as response:
+                with self._client.stream(
+                    "GET", url, follow_redirects=False, extensions=extensions
+                ) as response:
                     if response.status_code in _REDIRECT_CODES and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue

@@ -15,12 +15,13 @@ import base64
 import io
 import json
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from plugin.catalog import CatalogRow, count_rows, read_catalog
@@ -32,6 +33,7 @@ from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductRow, ProductStore
 from schemas.collection import VectorSpec, product_properties
 from schemas.errors import GroundedError, InvalidInputError
+from schemas.images import image_shape_problem
 from schemas.product import Product, product_uuid
 from vectorizer_service.runtime.protocol import Vectors
 
@@ -40,6 +42,7 @@ __all__ = ["IngestReport", "RowFailure", "combine_vectors", "ingest_catalog"]
 log = logging.getLogger(__name__)
 
 _IMAGE_PROPERTY = "image"
+_ITEM_PREFIX = re.compile(r"^(images|texts)\[\d+\]: ")
 
 
 @dataclass
@@ -94,10 +97,19 @@ def combine_vectors(spec: VectorSpec, image_vectors: Vectors, text_vectors: dict
     )
 
 
-def _check_decodable(data: bytes) -> None:
+def _check_decodable(data: bytes, max_pixels: int) -> None:
+    """Refuse an image that is not one, is broken, or has a shape the service would refuse
+    (read from the header, before anything is decoded or sent)."""
     try:
         with Image.open(io.BytesIO(data)) as img:
+            problem = image_shape_problem(img.width, img.height, max_pixels)
+            if problem is not None:
+                raise InvalidInputError(problem)
             img.verify()
+    except InvalidInputError:
+        raise
+    except UnidentifiedImageError:
+        raise InvalidInputError("image cannot be decoded: not an image (unknown format)") from None
     except Exception as exc:  # PIL raises many types for broken files
         raise InvalidInputError(f"image cannot be decoded ({type(exc).__name__}: {exc})") from exc
 
@@ -108,6 +120,7 @@ class _Ingestor:
     ) -> None:
         self.store = store
         self.model = model
+        self.max_image_pixels = fetcher.max_image_pixels
         self.encoder = encoder
         self.fetcher = fetcher
         self.bar = bar
@@ -173,7 +186,7 @@ class _Ingestor:
         if product.image is None or product.image == "":
             raise InvalidInputError("no image given")
         data = self.fetcher.load(product.image)
-        _check_decodable(data)
+        _check_decodable(data, self.max_image_pixels)
         return data
 
     def _rows(self, loaded: Sequence[tuple[_Pending, bytes]]) -> list[ProductRow]:
@@ -194,7 +207,11 @@ class _Ingestor:
             rows.append(ProductRow(p.uuid, pr, [float(x) for x in vec]))
         return rows
 
-    def _vectors(self, images: list[bytes], props: list[dict[str, object]]) -> list[Vectors | None]:
+    def _vectors(
+        self, images: list[bytes], props: list[dict[str, object]], *, single: bool = False
+    ) -> list[Vectors | None]:
+        """Vectors of a batch; ``None`` for each item the service refused (recorded as a failure
+        of its row). ``single`` is the one-item retry, which raises instead."""
         assert self.encoder is not None
         try:
             image_vecs = self.encoder.embed_images(images)
@@ -215,17 +232,19 @@ class _Ingestor:
                 )
             return out
         except InvalidInputError:
-            if len(images) == 1:
+            if single:
                 raise
         # One bad item fails a whole batch on the service; retry one by one to find it.
         out = []
         for img, pr in zip(images, props, strict=True):
             try:
-                out.append(self._vectors([img], [pr])[0])
+                out.append(self._vectors([img], [pr], single=True)[0])
             except GroundedError as exc:
                 uid = str(product_uuid(str(pr["product_id"])))
                 pending_row = self.first_row.get(uid, 0)
-                self.fail(pending_row, str(pr["product_id"]), f"embedding failed: {exc.message}")
+                # One image per call here: "images[0]: " would name the call's item, not the row.
+                reason = _ITEM_PREFIX.sub("", exc.message)
+                self.fail(pending_row, str(pr["product_id"]), f"embedding failed: {reason}")
                 out.append(None)
         return out
 

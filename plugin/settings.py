@@ -74,6 +74,9 @@ class PluginSettings(BaseSettings):
     )
     image_fetch_timeout_s: float = Field(10.0, gt=0, description="timeout of one image download")
     max_image_download_bytes: int = Field(20 * 1024 * 1024, gt=0, description="largest image download")
+    max_image_pixels: int = Field(
+        40_000_000, gt=0, description="largest catalog image (width x height), checked from its header"
+    )
 
     def graphql_bind_host(self) -> str:
         """Where the GraphQL endpoint listens: ``graphql_host``, else :func:`default_bind_host`."""

@@ -4,7 +4,8 @@ Accepted: JPEG, PNG, WebP, GIF (first frame) and BMP, as raw bytes or base64 tex
 optional ``data:image/...;base64,`` prefix. Every image comes out as an RGB ``PIL.Image``:
 grayscale, palette and CMYK are converted, transparency is composited on white, EXIF
 orientation is applied. Sizes are checked from the header before the pixels are decoded, so a
-decompression bomb is rejected without allocating it.
+decompression bomb is rejected without allocating it, and so is an image thin enough to make
+the model's resize explode (:data:`schemas.images.MAX_IMAGE_ASPECT_RATIO`).
 
 Errors are :class:`~schemas.errors.InvalidInputError`; the functions that take an index name
 the offending item (``images[3]: truncated or corrupt image``).
@@ -24,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from schemas.errors import InvalidInputError, item_error
+from schemas.images import image_shape_problem
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -89,12 +91,10 @@ def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
                 "not an image (cannot identify format; accepted: JPEG, PNG, WebP, GIF, BMP)"
             ) from None
         width, height = image.size
-        if width * height > limits.max_pixels:
-            raise InvalidInputError(
-                f"image is {width}x{height} = {width * height} pixels, over the limit of {limits.max_pixels}"
-            )
-        if width == 0 or height == 0:
-            raise InvalidInputError("image has no pixels")
+        # From the header only: pixels, and the aspect ratio that bounds the resize (see schemas.images).
+        problem = image_shape_problem(width, height, limits.max_pixels)
+        if problem is not None:
+            raise InvalidInputError(problem)
         try:
             image.seek(0)  # animated GIF / WebP: the first frame
             image.load()

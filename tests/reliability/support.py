@@ -81,3 +81,16 @@ def write_catalog(folder: Path, products: list[dict[str, Any]], name: str = "cat
 
 def products(count: int) -> list[dict[str, Any]]:
     return [{"id": f"p{i:03d}", "title": f"product {i}", "price": float(i)} for i in range(count)]
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` and holds no pixel data: enough for a decoder
+    that checks the header first, and nothing to allocate."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
