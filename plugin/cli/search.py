@@ -44,7 +44,8 @@ def _run(args: argparse.Namespace) -> int:
         attributes=dict(args.attr or []),
     )
     plugin = plugin_settings(args)
-    encoder = open_encoder(plugin, service_settings(args))
+    # A text-only query never reaches the background remover or the captioner: skip loading them.
+    encoder = open_encoder(plugin, service_settings(args), compose_models=image is not None)
     try:
         store = open_store(plugin, dimension=encoder.model_info().dimension)
         try:

@@ -2,19 +2,21 @@
 
 It reuses the service's loaded CLIP (the :class:`Embedder`), so it needs no extra weights and
 costs one image encoding plus a few small matrix products per image. Every prompt vector is
-computed once at load. The caption is rendered from the confident picks only, e.g.
-``"a red floral cotton dress"``.
+computed once at load (and kept on disk between processes, see ``prompt_cache``). The caption
+is rendered from the confident picks only, e.g. ``"a red floral cotton dress"``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from vectorizer_service.compose.prompt_cache import cached_text_vectors
 from vectorizer_service.compose.protocols import Caption
 from vectorizer_service.compose.vocab import (
     CATEGORY,
@@ -61,7 +63,9 @@ class AttributeCaptioner:
     rather than every category, so the prompt count grows with groups, not with categories.
     """
 
-    def __init__(self, embedder: Embedder, vocabulary: Vocabulary) -> None:
+    def __init__(self, embedder: Embedder, vocabulary: Vocabulary, *, cache_dir: Path | None = None) -> None:
+        """``cache_dir``: keep the prompt vectors there between processes
+        (:mod:`~vectorizer_service.compose.prompt_cache`); None computes them every time."""
         self._embedder = embedder
         self._vocabulary = vocabulary
         self._categories = vocabulary.categories
@@ -82,7 +86,11 @@ class AttributeCaptioner:
                 start = len(prompts)
                 prompts += [self._value_prompt(spec, v, group) for v in values]
                 plan.append((spec.name, group, values, slice(start, len(prompts))))
-        vectors = self._encode([vocabulary.prompt.format(p) for p in prompts])
+        texts = [vocabulary.prompt.format(p) for p in prompts]
+        if cache_dir is None:
+            vectors = self._encode(texts)
+        else:
+            vectors = cached_text_vectors(embedder, texts, cache_dir, self._encode)
         self._category_vectors = vectors[: len(self._categories)]
         self._choices = {(name, group): _Choices(values, vectors[rows]) for name, group, values, rows in plan}
 

@@ -22,9 +22,12 @@ def load_captioner(settings: ServiceSettings, embedder: Embedder) -> Captioner |
 
         return load_transformers_captioner(settings)
     from vectorizer_service.compose.attributes import AttributeCaptioner
+    from vectorizer_service.compose.prompt_cache import default_cache_dir
     from vectorizer_service.compose.vocab import load_vocabulary
 
-    return AttributeCaptioner(embedder, load_vocabulary(settings.vocabulary))
+    return AttributeCaptioner(
+        embedder, load_vocabulary(settings.vocabulary), cache_dir=default_cache_dir(settings.cache_dir)
+    )
 
 
 def load_stage_models(

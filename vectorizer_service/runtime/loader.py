@@ -69,7 +69,9 @@ def load_embedder(settings: ServiceSettings) -> Embedder:
     Raises :class:`~schemas.errors.ModelUnavailableError` when the weights cannot be found or
     loaded; the message names the model and how to supply it.
     """
-    if settings.backend == "onnx":
+    if settings.backend == "onnx" or _is_onnx_export(settings.model):
+        # A folder written by `grounded models export-onnx` is served without torch whatever
+        # --backend says: the export is the same model, faster to load and to run on a CPU.
         from vectorizer_service.runtime.onnx_backend import load_onnx_embedder
 
         return load_onnx_embedder(settings)
@@ -166,6 +168,12 @@ def _load_transformers(
     return TransformersEmbedder(
         model, processor, name=model_id, device=device, dtype=dtype, trim_text=settings.trim_text
     )
+
+
+def _is_onnx_export(model: str) -> bool:
+    from vectorizer_service.runtime.onnx_manifest import MANIFEST_FILE
+
+    return (Path(model).expanduser() / MANIFEST_FILE).is_file()
 
 
 def _looks_like_path(value: str) -> bool:

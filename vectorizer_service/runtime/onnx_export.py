@@ -156,7 +156,7 @@ def export_onnx(settings: ServiceSettings, out_dir: Path) -> OnnxManifest:
     Raises :class:`~schemas.errors.ModelUnavailableError` for a model whose preprocessing or
     tokenizer has no torch-free equivalent here (e.g. SigLIP's SentencePiece tokenizer).
     """
-    if settings.backend == "onnx":
+    if settings.backend == "onnx" or (Path(settings.model).expanduser() / MANIFEST_FILE).is_file():
         raise ModelUnavailableError("export-onnx needs a torch backend model (open_clip or transformers)")
     settings = settings.model_copy(update={"device": "cpu", "precision": "fp32"})
     embedder: Any = load_embedder(settings)
