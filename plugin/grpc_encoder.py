@@ -126,6 +126,11 @@ class GrpcEncoder:
                 answers = list(self._stub.EmbedStream(iter(requests), timeout=self._timeout * len(requests)))
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, f"embedding on {self._address}") from exc
+        for answer in answers:
+            if answer.HasField("error"):
+                # One request of the stream failed; the call as a whole fails the same way.
+                cls = _CLASS_BY_CODE.get(answer.error.code, UpstreamError)
+                raise cls(answer.error.message)
         by_id = {a.request_id: a for a in answers}
         parts = [
             _vectors(by_id[r.request_id].image_vectors if images else by_id[r.request_id].text_vectors)

@@ -23,14 +23,24 @@ class Vector(_message.Message):
     def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class EmbedResponse(_message.Message):
-    __slots__ = ("text_vectors", "image_vectors", "request_id")
+    __slots__ = ("text_vectors", "image_vectors", "request_id", "error")
     TEXT_VECTORS_FIELD_NUMBER: _ClassVar[int]
     IMAGE_VECTORS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     text_vectors: _containers.RepeatedCompositeFieldContainer[Vector]
     image_vectors: _containers.RepeatedCompositeFieldContainer[Vector]
     request_id: str
-    def __init__(self, text_vectors: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., image_vectors: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    error: ItemError
+    def __init__(self, text_vectors: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., image_vectors: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., request_id: _Optional[str] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+
+class ItemError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ModelInfoRequest(_message.Message):
     __slots__ = ()

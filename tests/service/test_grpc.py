@@ -56,19 +56,22 @@ async def test_embed_stream_answers_each_request_in_order(stub: pb_grpc.Vectoriz
     np.testing.assert_allclose(rows(responses[7].text_vectors), FakeEmbedder().encode_texts(["text 7"] * 2))
 
 
-async def test_embed_stream_error_names_the_request(stub: pb_grpc.VectorizerStub) -> None:
+async def test_embed_stream_error_names_the_request_and_the_stream_goes_on(
+    stub: pb_grpc.VectorizerStub,
+) -> None:
     requests = [
         pb.EmbedRequest(texts=["ok"], request_id="a"),
         pb.EmbedRequest(images=[b"junk"], request_id="b"),
+        pb.EmbedRequest(texts=["after"], request_id="c"),
     ]
-    call = stub.EmbedStream(iter(requests))
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        async for _ in call:
-            pass
-    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert caught.value.details() == "request 'b': images[0]: not an image " + (
+    responses = [r async for r in stub.EmbedStream(iter(requests))]
+    assert [r.request_id for r in responses] == ["a", "b", "c"]
+    assert not responses[0].HasField("error") and len(responses[2].text_vectors) == 1
+    assert responses[1].error.code == "INVALID_ARGUMENT"
+    assert responses[1].error.message == "request 'b': images[0]: not an image " + (
         "(cannot identify format; accepted: JPEG, PNG, WebP, GIF, BMP)"
     )
+    assert len(responses[1].image_vectors) == 0
 
 
 async def test_model_info(stub: pb_grpc.VectorizerStub) -> None:

@@ -4,6 +4,12 @@ Methods only convert messages and call the engine. One interceptor maps every ex
 its status code (via :func:`~vectorizer_service.transports.errors.describe_error`) and records
 the metrics, so no method has a try/except of its own. Health is ``NOT_SERVING`` until the
 engine is ready.
+
+A request that does not parse (corrupt protobuf, a string field that is not UTF-8) is the
+caller's error, ``INVALID_ARGUMENT``: the interceptor's deserializer turns it into an
+:class:`_Undecodable` placeholder instead of letting grpc answer ``UNKNOWN``. In
+``EmbedStream`` each request succeeds or fails on its own: a failed one is answered with its
+``error`` set, and the stream goes on.
 """
 
 from __future__ import annotations
@@ -44,6 +50,19 @@ _OPTIONAL_COMPOSE_FIELDS = (
 )
 
 
+class _Undecodable:
+    """Stands in for a request message that did not parse; using it raises the input error."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _parsed(request: Any) -> Any:
+    if isinstance(request, _Undecodable):
+        raise InvalidInputError(request.message)
+    return request
+
+
 class VectorizerServicer(pb_grpc.VectorizerServicer):  # type: ignore[misc]  # generated, untyped
     """``grounded.v1.Vectorizer`` over an :class:`Engine`."""
 
@@ -51,6 +70,7 @@ class VectorizerServicer(pb_grpc.VectorizerServicer):  # type: ignore[misc]  # g
         self._engine = engine
 
     async def Embed(self, request: pb.EmbedRequest, context: grpc.aio.ServicerContext) -> pb.EmbedResponse:
+        request = _parsed(request)
         result = await self._engine.embed(list(request.texts), list(request.images))
         return _embed_response(result, request.request_id)
 
@@ -85,24 +105,28 @@ class VectorizerServicer(pb_grpc.VectorizerServicer):  # type: ignore[misc]  # g
             await window.put(failed)
         await window.put(None)
 
-    async def _embed_one_of_stream(self, request: pb.EmbedRequest) -> pb.EmbedResponse:
+    async def _embed_one_of_stream(self, request: pb.EmbedRequest | _Undecodable) -> pb.EmbedResponse:
+        request_id = "" if isinstance(request, _Undecodable) else request.request_id
         try:
-            result = await self._engine.embed(list(request.texts), list(request.images))
+            message = _parsed(request)
+            result = await self._engine.embed(list(message.texts), list(message.images))
         except GroundedError as exc:
-            if not request.request_id:
-                raise
-            # Same kind of error, naming the request the client can match.
-            raise type(exc)(f"request {request.request_id!r}: {exc.message}") from exc
-        return _embed_response(result, request.request_id)
+            # This request fails, the stream does not; the message names the request.
+            where = f"request {request_id!r}: " if request_id else ""
+            error = pb.ItemError(code=exc.status.grpc, message=f"{where}{exc.message}")
+            return pb.EmbedResponse(request_id=request_id, error=error)
+        return _embed_response(result, request_id)
 
     async def GetModelInfo(
         self, request: pb.ModelInfoRequest, context: grpc.aio.ServicerContext
     ) -> pb.ModelInfoResponse:
+        _parsed(request)
         return pb.ModelInfoResponse(**asdict(self._engine.info))
 
     async def ComposeQuery(
         self, request: pb.ComposeQueryRequest, context: grpc.aio.ServicerContext
     ) -> pb.ComposeQueryResponse:
+        request = _parsed(request)
         options = _compose_options(request.options)
         result = await self._engine.compose(request.image or None, request.text, options)
         return _compose_response(result)
@@ -189,6 +213,22 @@ def _compose_response(result: ComposeResult) -> pb.ComposeQueryResponse:
 _Handler = Callable[..., Any]
 
 
+def _tolerant(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """``deserialize``, but a message that does not parse becomes an :class:`_Undecodable`
+    (grpc would answer UNKNOWN with an internal message, and end the whole stream)."""
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as exc:  # protobuf's DecodeError, and UnicodeDecodeError on some runtimes
+            detail = str(exc) or type(exc).__name__
+            return _Undecodable(
+                f"the request is not a valid message ({detail}); is a string field not UTF-8?"
+            )
+
+    return parse
+
+
 class _ErrorBoundary(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no type stubs
     """Wraps each of our methods: exceptions become status codes, outcomes become metrics."""
 
@@ -204,6 +244,8 @@ class _ErrorBoundary(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc 
         method: str = handler_call_details.method
         if handler is None or not method.startswith(f"/{SERVICE_NAME}/"):
             return handler
+        if handler.request_deserializer is not None:
+            handler = handler._replace(request_deserializer=_tolerant(handler.request_deserializer))
         if handler.unary_unary is not None:
             return handler._replace(unary_unary=self._wrap_unary(method, handler.unary_unary))
         if handler.stream_stream is not None:
