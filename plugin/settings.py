@@ -51,6 +51,9 @@ class PluginSettings(BaseSettings):
     service_address: str | None = Field(
         None, description="the service's gRPC address host:port; unset = run the models in-process"
     )
+    service_api_key: SecretStr | None = Field(
+        None, description="the service's API key (its GROUNDED_API_KEY), sent on every gRPC call"
+    )
     data_dir: Path = Field(Path("grounded-data"), description="where the embedded store keeps its data")
     graphql_host: str | None = Field(
         None,
@@ -76,6 +79,16 @@ class PluginSettings(BaseSettings):
     max_image_download_bytes: int = Field(20 * 1024 * 1024, gt=0, description="largest image download")
     max_image_pixels: int = Field(
         40_000_000, gt=0, description="largest catalog image (width x height), checked from its header"
+    )
+    lance_index_type: Literal["ivf_rq", "ivf_hnsw_sq", "ivf_pq"] = Field(
+        "ivf_rq", description="the embedded store's vector index type (docs/scale.md says why)"
+    )
+    lance_index_rows: int = Field(
+        20_000, ge=0, description="rows at which an import builds the embedded store's indexes (0 = never)"
+    )
+    lance_nprobes: int = Field(20, ge=1, description="IVF partitions the embedded store probes at least")
+    lance_refine_factor: int = Field(
+        10, ge=1, description="candidates per result the embedded store re-ranks on full vectors"
     )
 
     def graphql_bind_host(self) -> str:

@@ -7,7 +7,14 @@ the settings. Store modules are imported lazily so that using one never loads th
 from __future__ import annotations
 
 from plugin.settings import PluginSettings
-from plugin.store.protocol import ProductFilter, ProductRow, ProductStore, RowError, SearchHit
+from plugin.store.protocol import (
+    ProductFilter,
+    ProductRow,
+    ProductStore,
+    RowError,
+    SearchHit,
+    StoredProduct,
+)
 from schemas.errors import InvalidInputError
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "ProductStore",
     "RowError",
     "SearchHit",
+    "StoredProduct",
     "open_store",
     "store_description",
 ]
@@ -35,8 +43,17 @@ def open_store(settings: PluginSettings, *, dimension: int | None = None) -> Pro
     if dimension is None:
         raise InvalidInputError("the embedded store needs the model's vector dimension")
     from plugin.store.lance import LanceStore
+    from plugin.store.lance_index import IndexPolicy
 
-    return LanceStore(settings.data_dir, dimension=dimension, collection=settings.collection)
+    policy = IndexPolicy(
+        index_type=settings.lance_index_type,
+        auto_rows=settings.lance_index_rows,
+        nprobes=settings.lance_nprobes,
+        refine_factor=settings.lance_refine_factor,
+    )
+    return LanceStore(
+        settings.data_dir, dimension=dimension, collection=settings.collection, index_policy=policy
+    )
 
 
 def store_description(settings: PluginSettings) -> str:

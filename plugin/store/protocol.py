@@ -42,6 +42,15 @@ class RowError:
 
 
 @dataclass(frozen=True)
+class StoredProduct:
+    """A stored product read back whole: the reference of a "this product, but ..." query."""
+
+    uuid: str
+    properties: dict[str, Any]
+    vector: list[float] | None
+
+
+@dataclass(frozen=True)
 class SearchHit:
     uuid: str
     properties: dict[str, Any]
@@ -70,15 +79,6 @@ class ProductStore(Protocol):
         """Which of these UUIDs are stored already (for resuming an import)."""
         ...
 
-    def without_vectors(self, uuids: Sequence[str]) -> set[str]:
-        """Which of these stored UUIDs have no vector (they would never be found by search)."""
-        ...
-
-    def search(
-        self,
-        vector: Vectors | Sequence[float],
-        *,
-        filters: ProductFilter | None = None,
     def fingerprints(self, uuids: Sequence[str]) -> dict[str, str]:
         """The stored content fingerprint of each of these UUIDs that is stored (``""`` when an
         object has none): a re-import skips the products whose fingerprint is unchanged."""
@@ -89,9 +89,23 @@ class ProductStore(Protocol):
         where the server does it."""
         ...
 
+    def without_vectors(self, uuids: Sequence[str]) -> set[str]:
+        """Which of these stored UUIDs have no vector (they would never be found by search)."""
+        ...
+
+    def search(
+        self,
+        vector: Vectors | Sequence[float],
+        *,
+        filters: ProductFilter | None = None,
         limit: int = 10,
         return_properties: Sequence[str] | None = None,
     ) -> list[SearchHit]: ...
+
+    def product(self, product_id: str) -> StoredProduct | None:
+        """The stored product with this catalog id (properties incl. image, and its vector),
+        ``None`` when there is none."""
+        ...
 
     def count(self) -> int: ...
 

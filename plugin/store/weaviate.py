@@ -32,7 +32,7 @@ from weaviate.exceptions import WeaviateBaseError
 
 from plugin.fingerprint import FINGERPRINT_PROPERTY
 from plugin.settings import PluginSettings
-from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit
+from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit, StoredProduct
 from plugin.store.weaviate_drift import WAYS_OUT, config_differences, inference_url
 from schemas.collection import ATTRIBUTE_SEPARATOR, CollectionSpec, PropertySpec, product_collection
 from schemas.collection import DataType as SpecType
@@ -376,6 +376,29 @@ class WeaviateStore:
             )
             for obj in res.objects
         ]
+
+    def product(self, product_id: str) -> StoredProduct | None:
+        """The stored product with this catalog id, its image and its vector, or ``None``."""
+        name = self._spec.vector.name
+        try:
+            res = self.collection.query.fetch_objects(
+                filters=Filter.by_property("product_id").equal(product_id),
+                limit=1,
+                return_properties=[p.name for p in self._spec.properties],
+                include_vector=[name],
+            )
+        except WeaviateBaseError as exc:
+            raise UpstreamError(f"cannot read product {product_id!r}: {exc}") from exc
+        if not res.objects:
+            return None
+        obj = res.objects[0]
+        vector = obj.vector.get(name) if obj.vector else None
+        return StoredProduct(
+            uuid=str(obj.uuid),
+            properties={**dict.fromkeys(p.name for p in self._spec.properties), **obj.properties},
+            # A named single vector is a flat list (multi-vectors are lists of lists: not ours).
+            vector=[float(x) for x in vector] if vector else None,  # type: ignore[arg-type]
+        )
 
     def count(self) -> int:
         try:

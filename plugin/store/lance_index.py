@@ -1,0 +1,257 @@
+"""Indexes of the embedded store: one ANN vector index (cosine) and scalar indexes on the filter
+columns, built past a size threshold or on demand, kept current by ``optimize``.
+
+Why these choices (numbers in docs/scale.md, measured with ``benchmarks/scale_bench.py``):
+
+* **IVF_RQ** (IVF partitions + 1-bit RaBitQ codes, re-ranked on the full vectors) is the
+  default: on 2 cores it trains in about a second per 20k rows where IVF_HNSW_SQ takes about
+  30 s, so a 1M catalog indexes in minutes, not an hour; its 1-bit codes (64 bytes per 512-d
+  vector) keep the index small; with ``refine_factor`` 10 its recall@10 matches IVF_HNSW_SQ's.
+  IVF_PQ was both slower and less accurate in the same run. IVF_HNSW_SQ stays selectable.
+* **Cosine distance is set explicitly**: LanceDB's indexes default to L2, and the store
+  reports ``1 - cos`` like Weaviate.
+* **Scalar indexes** make filters indexed pre-filters: BTree for ranges and near-unique keys
+  (price, uuid, product id), Bitmap for low-cardinality exact fields (category, brand,
+  currency), LabelList for the ``key=value`` attribute list (``array_has_all``).
+* **The unindexed tail is searched**: rows written after the build are scanned exactly beside
+  the index (we never ask for ``fast_search``), so a new product is found at once; ``optimize``
+  folds them into the index.
+* **A filtered query keeps its top-k**: the minimum number of probed partitions is a floor, not
+  a cap (``maximum_nprobes(0)`` lets LanceDB probe further when a filter leaves too few rows),
+  and a result still short of ``limit`` is answered by an exact search over the pre-filtered
+  rows, which the scalar indexes make cheap exactly when a filter is that selective.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from lancedb.index import Bitmap, BTree, IvfHnswSq, IvfPq, IvfRq, LabelList
+
+from schemas.collection import CollectionSpec
+from schemas.errors import InvalidInputError
+
+__all__ = [
+    "AUTO_INDEX_ROWS",
+    "DEFAULT_INDEX_TYPE",
+    "DEFAULT_NPROBES",
+    "DEFAULT_REFINE_FACTOR",
+    "MIN_INDEX_ROWS",
+    "IndexPolicy",
+    "IndexState",
+    "IndexStatus",
+    "IndexType",
+    "SearchTuning",
+    "apply_tuning",
+    "build_indexes",
+    "index_status",
+    "maintain_indexes",
+    "optimize_indexes",
+    "scalar_index_plan",
+]
+
+IndexType = Literal["ivf_rq", "ivf_hnsw_sq", "ivf_pq"]
+INDEX_TYPES: tuple[str, ...] = get_args(IndexType)
+DEFAULT_INDEX_TYPE: IndexType = "ivf_rq"
+AUTO_INDEX_ROWS = 20_000
+"""Rows at which ingestion builds the indexes: below it an exact scan of 512-d vectors is a
+few milliseconds and an index buys nothing (docs/scale.md); above it scan time grows linearly."""
+MIN_INDEX_ROWS = 256
+"""Fewest rows an index can be trained on (k-means and the quantizer need samples)."""
+DEFAULT_NPROBES = 20
+"""Partitions probed at least: recall@10 >= 0.98 with refine 10 in the benchmark runs."""
+DEFAULT_REFINE_FACTOR = 10
+"""Candidates re-ranked on full vectors per result: lifts 1-bit RQ from ~0.45 to ~0.98 recall@10."""
+MAX_NPROBES = 10_000
+MAX_REFINE_FACTOR = 200
+
+_VECTOR_INDEX_TYPES = {"IvfRq": "ivf_rq", "IvfHnswSq": "ivf_hnsw_sq", "IvfPq": "ivf_pq"}
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise InvalidInputError(f"{name} must be between {low} and {high}, got {value}")
+
+
+@dataclass(frozen=True)
+class IndexPolicy:
+    """How the embedded store indexes: which vector index, when ingestion builds it
+    (``auto_rows`` 0 = only by ``grounded index build``), and the default search parameters."""
+
+    index_type: IndexType = DEFAULT_INDEX_TYPE
+    auto_rows: int = AUTO_INDEX_ROWS
+    nprobes: int = DEFAULT_NPROBES
+    refine_factor: int = DEFAULT_REFINE_FACTOR
+
+    def __post_init__(self) -> None:
+        if self.index_type not in INDEX_TYPES:
+            raise InvalidInputError(
+                f"index type must be one of {', '.join(INDEX_TYPES)}, got {self.index_type!r}"
+            )
+        if self.auto_rows != 0 and self.auto_rows < MIN_INDEX_ROWS:
+            raise InvalidInputError(f"auto index rows must be 0 (never) or at least {MIN_INDEX_ROWS}")
+        _check_range("nprobes", self.nprobes, 1, MAX_NPROBES)
+        _check_range("refine factor", self.refine_factor, 1, MAX_REFINE_FACTOR)
+
+
+@dataclass(frozen=True)
+class SearchTuning:
+    """Per-query overrides: ``None`` keeps the policy's default; ``exact`` skips the vector
+    index (the ground truth the benchmark and the recall test compare against)."""
+
+    nprobes: int | None = None
+    refine_factor: int | None = None
+    exact: bool = False
+
+    def __post_init__(self) -> None:
+        if self.nprobes is not None:
+            _check_range("nprobes", self.nprobes, 1, MAX_NPROBES)
+        if self.refine_factor is not None:
+            _check_range("refine factor", self.refine_factor, 1, MAX_REFINE_FACTOR)
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """One index: its name, column, LanceDB type, and how many rows it covers and misses."""
+
+    name: str
+    column: str
+    index_type: str
+    indexed_rows: int
+    unindexed_rows: int
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """The table's rows and indexes; ``vector`` is the ANN index if there is one."""
+
+    rows: int
+    indexes: list[IndexState] = field(default_factory=list)
+    vector: IndexState | None = None
+
+    @property
+    def unindexed_rows(self) -> int:
+        """Rows the vector index does not cover (all of them without one)."""
+        return self.rows if self.vector is None else self.vector.unindexed_rows
+
+
+def scalar_index_plan(spec: CollectionSpec, uuid_column: str) -> dict[str, Any]:
+    """Column -> scalar index config for every filter column of ``spec`` (and the key)."""
+    plan: dict[str, Any] = {uuid_column: BTree()}
+    kinds: dict[str, Any] = {
+        "product_id": BTree(),
+        "price": BTree(),
+        "category": Bitmap(),
+        "brand": Bitmap(),
+        "currency": Bitmap(),
+        "attributes": LabelList(),
+    }
+    names = {p.name for p in spec.properties}
+    plan.update({column: config for column, config in kinds.items() if column in names})
+    return plan
+
+
+def _vector_config(index_type: IndexType) -> Any:
+    # Partition counts are LanceDB's (rows / target partition size): tuned per size by LanceDB
+    # and measured good enough from 20k to 1M in the benchmark.
+    if index_type == "ivf_rq":
+        return IvfRq(distance_type="cosine", num_bits=1)
+    if index_type == "ivf_hnsw_sq":
+        return IvfHnswSq(distance_type="cosine")
+    return IvfPq(distance_type="cosine")
+
+
+def _vector_index_name(column: str) -> str:
+    return f"{column}_idx"
+
+
+def build_indexes(
+    table: Any,
+    spec: CollectionSpec,
+    uuid_column: str,
+    policy: IndexPolicy,
+    *,
+    vector: bool = True,
+    scalars: bool = True,
+) -> dict[str, float]:
+    """(Re)build the vector index and/or the scalar indexes; returns seconds per index built.
+    Call under the store's write lock."""
+    rows = int(table.count_rows())
+    timings: dict[str, float] = {}
+    if scalars:
+        for column, config in scalar_index_plan(spec, uuid_column).items():
+            start = time.perf_counter()
+            table.create_index(column, config=config, replace=True)
+            timings[column] = time.perf_counter() - start
+    if vector:
+        if rows < MIN_INDEX_ROWS:
+            raise InvalidInputError(
+                f"the table has {rows} rows; a vector index needs at least {MIN_INDEX_ROWS} to train "
+                "(exact search is fast at this size anyway)"
+            )
+        column = spec.vector.name
+        start = time.perf_counter()
+        table.create_index(
+            column, config=_vector_config(policy.index_type), replace=True, name=_vector_index_name(column)
+        )
+        timings[column] = time.perf_counter() - start
+    return timings
+
+
+def index_status(table: Any, spec: CollectionSpec) -> IndexStatus:
+    """Rows, and per index how many rows it covers (``unindexed`` rows are still searched)."""
+    rows = int(table.count_rows())
+    states: list[IndexState] = []
+    vector_state: IndexState | None = None
+    for config in table.list_indices():
+        stats = table.index_stats(config.name)
+        state = IndexState(
+            name=config.name,
+            column=config.columns[0] if config.columns else "",
+            index_type=str(config.index_type),
+            indexed_rows=int(stats.num_indexed_rows) if stats else 0,
+            unindexed_rows=int(stats.num_unindexed_rows) if stats else rows,
+        )
+        states.append(state)
+        if state.column == spec.vector.name:
+            vector_state = state
+    return IndexStatus(rows=rows, indexes=states, vector=vector_state)
+
+
+def optimize_indexes(table: Any) -> None:
+    """Fold rows written since the build into every index (and compact the fragments).
+    Call under the store's write lock."""
+    table.optimize()
+
+
+def maintain_indexes(table: Any, spec: CollectionSpec, uuid_column: str, policy: IndexPolicy) -> bool:
+    """After an import: build the indexes once the table reaches ``policy.auto_rows`` and has
+    no vector index yet. Returns whether it built. (Folding new rows into an existing index is
+    the import's compaction, ``table.optimize``.) Call under the store's write lock."""
+    if policy.auto_rows == 0:
+        return False
+    status = index_status(table, spec)
+    if status.vector is not None or status.rows < policy.auto_rows:
+        return False
+    build_indexes(table, spec, uuid_column, policy)
+    return True
+
+
+def apply_tuning(builder: Any, policy: IndexPolicy, tuning: SearchTuning | None) -> Any:
+    """Set the ANN parameters on a LanceDB vector query (no effect without an index)."""
+    tuning = tuning or SearchTuning()
+    if tuning.exact:
+        return builder.bypass_vector_index()
+    nprobes = tuning.nprobes or policy.nprobes
+    # A floor, not a cap: 0 lets LanceDB probe more partitions while a filter leaves < k rows.
+    builder = builder.minimum_nprobes(nprobes).maximum_nprobes(0)
+    return builder.refine_factor(tuning.refine_factor or policy.refine_factor)
+
+
+def vector_index_kind(state: IndexState | None) -> str | None:
+    """Our name of the vector index type (``ivf_rq``...) from LanceDB's, for status output."""
+    if state is None:
+        return None
+    return _VECTOR_INDEX_TYPES.get(state.index_type, state.index_type)
