@@ -26,6 +26,7 @@ from plugin.image_fetch import ImageFetcher, is_url
 from plugin.settings import PluginSettings
 from schemas.errors import GroundedError, InvalidInputError
 from schemas.product import Product
+from vectorizer_service.compose.vocab import with_article
 
 __all__ = [
     "CATEGORY_KEY",
@@ -88,22 +89,34 @@ def attribute_text(product: Product, order: Sequence[str] | None = None) -> str 
     words = [*values, product.category] if product.category else values
     if not words:
         return None
-    return "a " + " ".join(words)
+    return with_article(" ".join(words))
+
+
+PROMPT_PREFIXES = ("", "a photo of ", "a product photo of ")
+"""Drawn for every text: zero-shot prompts (the attribute captioner's, CLIP's) wrap phrases in
+these, so the text tower learns that the wrapper does not change what is described."""
 
 
 def render_text(product: Product, rng: np.random.Generator) -> str:
-    """One of the product's renderings, chosen at random: its title, its attribute values in a
-    random order with its category, or its description when it has one. Varied wordings keep the
-    text tower from learning one phrasing per product."""
+    """One of the product's renderings, chosen at random: its title; all its attribute values in
+    a random order with its category; a random subset of them (each kept with probability 1/2)
+    with its category; or its description when it has one, behind a random prompt prefix.
+    Varied wordings keep the text tower from learning one phrasing per product, and partial
+    renderings ("a red t-shirt") are what zero-shot prompts for one attribute look like."""
     keys = [key for key, value in product.attributes.items() if value and key != CATEGORY_KEY]
     order = [keys[i] for i in rng.permutation(len(keys))]
     candidates = [product.title]
     attributes = attribute_text(product, order)
     if attributes is not None:
         candidates.append(attributes)
+        kept = [key for key in order if rng.random() < 0.5]
+        partial = attribute_text(product, kept)
+        if partial is not None:
+            candidates.append(partial)
     if product.description:
         candidates.append(product.description)
-    return candidates[int(rng.integers(len(candidates)))]
+    text = candidates[int(rng.integers(len(candidates)))]
+    return PROMPT_PREFIXES[int(rng.integers(len(PROMPT_PREFIXES)))] + text
 
 
 def _working_copy(image: Image.Image) -> Image.Image:

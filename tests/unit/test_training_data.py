@@ -91,13 +91,19 @@ def test_texts_vary_over_title_attributes_and_description() -> None:
         attributes={"colour": "red", "pattern": "striped"},
     )
     rng = np.random.default_rng(0)
-    seen = {render_text(product, rng) for _ in range(200)}
-    assert seen == {
+    seen = {render_text(product, rng) for _ in range(600)}
+    bare = {
         "Zebra tee",
         "soft cotton",
         "a red striped t-shirt",
         "a striped red t-shirt",
+        "a red t-shirt",
+        "a striped t-shirt",
+        "a t-shirt",
     }
+    assert seen == {prefix + text for prefix in ("", "a photo of ", "a product photo of ") for text in bare}
+    orange = Product(id="o", title="O", category="bag", attributes={"colour": "orange"})
+    assert "an orange bag" in {render_text(orange, rng) for _ in range(100)}
     assert product_features(product) == {"colour": "red", "pattern": "striped", "category": "t-shirt"}
 
 
