@@ -28,7 +28,18 @@ __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_ROWS_FAILED", "EXIT_USAGE", "build_par
 
 # One module per command group, in the order `grounded --help` lists them. Each has
 # ``register(commands: Commands) -> None``.
-_COMMAND_MODULES = ("demo", "ingest", "search", "evaluate", "serve", "models", "onnx", "train", "world")
+_COMMAND_MODULES = (
+    "demo",
+    "ingest",
+    "search",
+    "index",
+    "evaluate",
+    "serve",
+    "models",
+    "onnx",
+    "train",
+    "world",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

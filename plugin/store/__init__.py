@@ -6,6 +6,8 @@ the settings. Store modules are imported lazily so that using one never loads th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from plugin.settings import PluginSettings
 from plugin.store.protocol import (
     ProductFilter,
@@ -15,7 +17,12 @@ from plugin.store.protocol import (
     SearchHit,
     StoredProduct,
 )
-from schemas.errors import InvalidInputError
+from schemas.collection import product_collection
+from schemas.errors import InvalidInputError, NotFoundError
+
+if TYPE_CHECKING:
+    from plugin.store.lance import LanceStore
+    from plugin.store.lance_index import IndexPolicy
 
 __all__ = [
     "ProductFilter",
@@ -24,6 +31,7 @@ __all__ = [
     "RowError",
     "SearchHit",
     "StoredProduct",
+    "open_embedded_store",
     "open_store",
     "store_description",
 ]
@@ -43,16 +51,41 @@ def open_store(settings: PluginSettings, *, dimension: int | None = None) -> Pro
     if dimension is None:
         raise InvalidInputError("the embedded store needs the model's vector dimension")
     from plugin.store.lance import LanceStore
+
+    return LanceStore(
+        settings.data_dir, dimension=dimension, collection=settings.collection, index_policy=_policy(settings)
+    )
+
+
+def open_embedded_store(settings: PluginSettings) -> LanceStore:
+    """The existing embedded table, with the vector dimension it was built with (no model is
+    loaded: for index management). A missing table is a clear :class:`NotFoundError`."""
+    import lancedb
+
+    from plugin.store.lance import LanceStore
+
+    try:
+        table = lancedb.connect(str(settings.data_dir)).open_table(settings.collection)
+    except (ValueError, FileNotFoundError) as exc:
+        raise NotFoundError(
+            f"collection {settings.collection!r} does not exist in {settings.data_dir}; "
+            "run `grounded ingest` first"
+        ) from exc
+    vector_name = product_collection(settings.collection).vector.name
+    dimension = int(getattr(table.schema.field(vector_name).type, "list_size", 0) or 0)
+    return LanceStore(
+        settings.data_dir, dimension=dimension, collection=settings.collection, index_policy=_policy(settings)
+    )
+
+
+def _policy(settings: PluginSettings) -> IndexPolicy:
     from plugin.store.lance_index import IndexPolicy
 
-    policy = IndexPolicy(
+    return IndexPolicy(
         index_type=settings.lance_index_type,
         auto_rows=settings.lance_index_rows,
         nprobes=settings.lance_nprobes,
         refine_factor=settings.lance_refine_factor,
-    )
-    return LanceStore(
-        settings.data_dir, dimension=dimension, collection=settings.collection, index_policy=policy
     )
 
 
