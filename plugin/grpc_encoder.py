@@ -87,9 +87,11 @@ def _chunks(items: Sequence[T], size_of: Any) -> Iterator[list[T]]:
 class GrpcEncoder:
     """Talks to a running Grounded service at ``address`` (``host:port``)."""
 
-    def __init__(self, address: str, *, timeout_s: float = 60) -> None:
+    def __init__(self, address: str, *, timeout_s: float = 60, api_key: str | None = None) -> None:
         self._address = address
         self._timeout = timeout_s
+        # The service's API key (GROUNDED_API_KEY there), sent with every call when set.
+        self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else None
         self._channel = grpc.insecure_channel(
             address,
             options=[
@@ -101,7 +103,7 @@ class GrpcEncoder:
 
     def model_info(self) -> ModelMeta:
         try:
-            r = self._stub.GetModelInfo(pb.ModelInfoRequest(), timeout=self._timeout)
+            r = self._stub.GetModelInfo(pb.ModelInfoRequest(), timeout=self._timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, f"GetModelInfo on {self._address}") from exc
         return ModelMeta(
@@ -120,10 +122,14 @@ class GrpcEncoder:
             return np.zeros((0, 0), np.float32)
         try:
             if len(requests) == 1:
-                answers = [self._stub.Embed(requests[0], timeout=self._timeout)]
+                answers = [self._stub.Embed(requests[0], timeout=self._timeout, metadata=self._metadata)]
             else:
                 # One stream for the whole bulk call; the deadline grows with its length.
-                answers = list(self._stub.EmbedStream(iter(requests), timeout=self._timeout * len(requests)))
+                answers = list(
+                    self._stub.EmbedStream(
+                        iter(requests), timeout=self._timeout * len(requests), metadata=self._metadata
+                    )
+                )
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, f"embedding on {self._address}") from exc
         for answer in answers:
@@ -156,7 +162,7 @@ class GrpcEncoder:
         values = opts.model_dump(exclude_none=True)
         request = pb.ComposeQueryRequest(image=image or b"", text=text, options=pb.ComposeOptions(**values))
         try:
-            r = self._stub.ComposeQuery(request, timeout=self._timeout)
+            r = self._stub.ComposeQuery(request, timeout=self._timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, f"ComposeQuery on {self._address}") from exc
         e = r.explanation

@@ -114,6 +114,7 @@ def open_encoder(
     if plugin.service_address:
         from plugin.grpc_encoder import GrpcEncoder
 
-        encoder: QueryEncoder = GrpcEncoder(plugin.service_address)
+        key = plugin.service_api_key.get_secret_value() if plugin.service_api_key else None
+        encoder: QueryEncoder = GrpcEncoder(plugin.service_address, api_key=key)
         return encoder
     return LocalEncoder(service, compose_models=compose_models)

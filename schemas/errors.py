@@ -20,6 +20,7 @@ class ErrorKind(enum.Enum):
     MODEL_UNAVAILABLE = "model_unavailable"
     UPSTREAM_FAILED = "upstream_failed"
     NOT_FOUND = "not_found"
+    UNAUTHENTICATED = "unauthenticated"
     INTERNAL = "internal"
 
 
@@ -39,6 +40,7 @@ STATUS_BY_KIND: dict[ErrorKind, TransportStatus] = {
     ErrorKind.MODEL_UNAVAILABLE: TransportStatus(503, "UNAVAILABLE"),
     ErrorKind.UPSTREAM_FAILED: TransportStatus(502, "UNAVAILABLE"),
     ErrorKind.NOT_FOUND: TransportStatus(404, "NOT_FOUND"),
+    ErrorKind.UNAUTHENTICATED: TransportStatus(401, "UNAUTHENTICATED"),
     ErrorKind.INTERNAL: TransportStatus(500, "INTERNAL"),
 }
 
@@ -93,6 +95,12 @@ class NotFoundError(GroundedError):
     """The named thing (collection, object, route) does not exist."""
 
     kind = ErrorKind.NOT_FOUND
+
+
+class UnauthenticatedError(GroundedError):
+    """The endpoint needs an API key and the caller sent none, or a wrong one."""
+
+    kind = ErrorKind.UNAUTHENTICATED
 
 
 def item_error(field: str, index: int, problem: str) -> InvalidInputError:

@@ -16,13 +16,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-__all__ = ["ENV_PREFIX", "ServiceSettings", "device_from_inference_env"]
+__all__ = ["ENV_PREFIX", "ServiceSettings", "default_bind_host", "device_from_inference_env"]
 
 ENV_PREFIX = "GROUNDED_"
+_CONTAINER_MARKERS = (Path("/.dockerenv"), Path("/run/.containerenv"))
+
+
+def default_bind_host() -> str:
+    """``0.0.0.0`` inside a container (Docker, Podman, Kubernetes), where the port is published
+    or fronted by a Service; ``127.0.0.1`` on a workstation or VM, where listening on every
+    interface would expose the endpoints to the whole network."""
+    in_container = any(marker.exists() for marker in _CONTAINER_MARKERS) or any(
+        os.environ.get(name) for name in ("KUBERNETES_SERVICE_HOST", "container")
+    )
+    return "0.0.0.0" if in_container else "127.0.0.1"
+
 
 _CUDA_ON = ("1", "true")
 _DEFAULT_CUDA_CORE = "cuda:0"
@@ -117,10 +129,10 @@ class ServiceSettings(BaseSettings):
     )
     remove_background: bool = Field(True, description="default of the background-removal switch")
     remover_threads: int = Field(
-        1,
+        2,
         ge=1,
-        description="threads of the background remover, which runs beside the embedding model "
-        "(its own ONNX Runtime session and thread)",
+        description="images the background remover cuts out at once, one thread each; it runs on "
+        "its own ONNX Runtime session, beside the embedding model",
     )
     cache_dir: Path | None = Field(
         None,
@@ -129,7 +141,16 @@ class ServiceSettings(BaseSettings):
     )
 
     # --- transports ---------------------------------------------------------------------------
-    host: str = Field("0.0.0.0", description="bind address of both servers")
+    host: str = Field(
+        default_factory=lambda: default_bind_host(),
+        description="bind address of both servers (default: all interfaces in a container, 127.0.0.1 "
+        "elsewhere)",
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        description="require 'Authorization: Bearer <key>' on /compose, /metrics and every gRPC method "
+        "(/vectorize, /meta and health stay open for Weaviate: fence them by network)",
+    )
     http_port: int = Field(8000, ge=0, le=65535, description="HTTP port (Weaviate multi2vec-clip contract)")
     grpc_port: int = Field(50052, ge=0, le=65535, description="gRPC port; 0 disables gRPC")
     log_level: str = Field("info", description="log level")

@@ -29,7 +29,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser, settings: type[BaseS
     for name, field in settings.model_fields.items():
         env = f"{prefix}{name.upper()}"
         secret = SecretStr in (field.annotation, *typing.get_args(field.annotation))
-        shown = "" if field.default is None or secret else f", default {field.default}"
+        # A default_factory default depends on where the process runs: the description says it.
+        computed = field.default_factory is not None
+        shown = "" if field.default is None or secret or computed else f", default {field.default}"
         group.add_argument(
             "--" + name.replace("_", "-"),
             dest=name,

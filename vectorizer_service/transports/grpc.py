@@ -25,7 +25,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from schemas import grounded_pb2 as pb
 from schemas import grounded_pb2_grpc as pb_grpc
@@ -33,6 +33,7 @@ from schemas.errors import GroundedError, InvalidInputError
 from schemas.wire import ComposeOptions, ComposeResult
 from vectorizer_service.engine import EmbedResult, Engine
 from vectorizer_service.metrics import OUTCOME_CANCELLED, OUTCOME_OK, ServiceMetrics
+from vectorizer_service.transports.auth import check_bearer
 from vectorizer_service.transports.errors import describe_error, validation_message
 
 __all__ = ["SERVICE_NAME", "GrpcTransport", "VectorizerServicer"]
@@ -144,7 +145,7 @@ class GrpcTransport:
         # Room for framing on top of the largest accepted request.
         max_message = engine.settings.max_request_bytes + 64 * 1024
         self.server = grpc.aio.server(
-            interceptors=[_ErrorBoundary(engine.metrics)],
+            interceptors=[_ErrorBoundary(engine.metrics, engine.settings.api_key)],
             options=[("grpc.max_receive_message_length", max_message)],
         )
         pb_grpc.add_VectorizerServicer_to_server(VectorizerServicer(engine), self.server)
@@ -232,8 +233,9 @@ def _tolerant(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
 class _ErrorBoundary(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no type stubs
     """Wraps each of our methods: exceptions become status codes, outcomes become metrics."""
 
-    def __init__(self, metrics: ServiceMetrics) -> None:
+    def __init__(self, metrics: ServiceMetrics, api_key: SecretStr | None = None) -> None:
         self._metrics = metrics
+        self._api_key = api_key
 
     async def intercept_service(
         self,
@@ -272,6 +274,9 @@ class _ErrorBoundary(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc 
         started = time.perf_counter()
         outcome = OUTCOME_OK
         try:
+            # Only our own service is protected: health and reflection stay open for probes.
+            metadata = dict(context.invocation_metadata() or ())
+            check_bearer(metadata.get("authorization"), self._api_key)
             yield
         except asyncio.CancelledError:
             outcome = OUTCOME_CANCELLED

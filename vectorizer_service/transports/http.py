@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +28,7 @@ from schemas.wire import ComposeRequest, ModelMeta, VectorizeRequest
 from vectorizer_service.engine import Engine
 from vectorizer_service.images import base64_to_bytes
 from vectorizer_service.metrics import CONTENT_TYPE, OUTCOME_CANCELLED, OUTCOME_OK, ServiceMetrics
+from vectorizer_service.transports.auth import OPEN_HTTP_PATHS, check_bearer
 from vectorizer_service.transports.errors import describe_error, validation_message
 
 __all__ = ["create_app"]
@@ -61,7 +62,7 @@ def create_app(engine: Engine, *, manage_engine: bool = True) -> FastAPI:
 
     app = FastAPI(title="Grounded vectorizer", version="1", lifespan=lifespan)
     app.state.engine = engine
-    app.add_middleware(_ErrorBoundary, metrics=engine.metrics)
+    app.add_middleware(_ErrorBoundary, metrics=engine.metrics, api_key=engine.settings.api_key)
     app.add_exception_handler(StarletteHTTPException, _framework_http_error)
     app.add_exception_handler(RequestValidationError, _framework_validation_error)
     app.include_router(router)
@@ -208,13 +209,23 @@ async def _framework_validation_error(request: Request, exc: Exception) -> Respo
     return _json({"error": message or "invalid request"}, STATUS_BY_KIND[ErrorKind.INVALID_INPUT].http)
 
 
-class _ErrorBoundary:
-    """Pure ASGI middleware: maps every exception a route raises to ``{"error": ...}`` with
-    the status of its kind, and records requests and latency by route and outcome."""
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
 
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+
+class _ErrorBoundary:
+    """Pure ASGI middleware: checks the API key (when one is set) on every path but the open
+    ones (:data:`~vectorizer_service.transports.auth.OPEN_HTTP_PATHS`), maps every exception a
+    route raises to ``{"error": ...}`` with the status of its kind, and records requests and
+    latency by route and outcome."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, api_key: SecretStr | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.api_key = api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -233,13 +244,18 @@ class _ErrorBoundary:
 
         outcome: str | None = None
         try:
+            if scope["path"] not in OPEN_HTTP_PATHS:
+                check_bearer(_header(scope, b"authorization"), self.api_key)
             await self.app(scope, receive, send_and_watch)
         except Exception as exc:
             reply = describe_error(exc, f"{scope['method']} {scope['path']}")
             outcome = reply.kind.value
             if response_started:
                 raise
-            await _json({"error": reply.message}, reply.status.http)(scope, receive, send)
+            response = _json({"error": reply.message}, reply.status.http)
+            if reply.kind is ErrorKind.UNAUTHENTICATED:
+                response.headers["WWW-Authenticate"] = "Bearer"
+            await response(scope, receive, send)
         finally:
             if outcome is None:
                 state: dict[str, Any] = scope.get("state", {})
