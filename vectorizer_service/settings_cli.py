@@ -27,13 +27,17 @@ def add_settings_arguments(parser: argparse.ArgumentParser, settings: type[BaseS
     prefix = str(settings.model_config.get("env_prefix", ""))
     group = parser.add_argument_group(f"{title} (each also read from {prefix}<NAME>)")
     for name, field in settings.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        if flag in parser._option_string_actions:
+            # The same field in both settings classes (one env var feeds both): one flag, too.
+            continue
         env = f"{prefix}{name.upper()}"
         secret = SecretStr in (field.annotation, *typing.get_args(field.annotation))
         # A default_factory default depends on where the process runs: the description says it.
         computed = field.default_factory is not None
         shown = "" if field.default is None or secret or computed else f", default {field.default}"
         group.add_argument(
-            "--" + name.replace("_", "-"),
+            flag,
             dest=name,
             default=argparse.SUPPRESS,
             help=f"{field.description or name} [env {env}{shown}]".replace("%", "%%"),
