@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install weights proto proto-check lint typecheck compose-check deploy-check test test-integration demo serve bench up down
+.PHONY: install weights proto proto-check lint typecheck compose-check deploy-check test test-integration demo serve bench up down world world-model world-eval
 
 install: $(VENV)/.installed
 
@@ -73,3 +73,25 @@ up:
 
 down:
 	docker compose down
+
+# The product world and the model trained on it (docs/product-world.md). `world-model` rewrites the
+# checkpoint that ships in plugin/world/model; `world-eval` writes the ablation table to reports/.
+WORLD ?= grounded-data/world
+WORLD_MODEL ?= plugin/world/model
+WORLD_EVAL = $(BIN)/grounded eval --model $(WORLD_MODEL) --vocabulary $(WORLD_MODEL)/vocabulary.json \
+	--device cpu --offline --u2net-home $(CURDIR)/.models/u2net
+
+world: install
+	$(BIN)/grounded world build --out $(WORLD)
+
+world-model: world
+	$(BIN)/grounded train $(WORLD)/catalog-train.jsonl --out $(WORLD_MODEL) --model plugin/world/data/world-clip.json \
+	  --epochs 90 --batch-size 64 --lr 5e-4 --seed 0 --threads 1 --device cpu --save-dtype fp16 --offline
+	cp $(WORLD)/vocabulary.json $(WORLD_MODEL)/vocabulary.json
+
+world-eval: world weights
+	$(BIN)/grounded world zero-shot --root $(WORLD) --split test --model $(WORLD_MODEL) --device cpu --offline \
+	  --u2net-home $(CURDIR)/.models/u2net --out reports/world-test/zero-shot.json
+	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split test-shopper --out reports/world-test/cirr-shopper
+	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split test --out reports/world-test/cirr-catalog
+	$(WORLD_EVAL) --dataset circo --root $(WORLD)/circo --split test --out reports/world-test/circo-catalog
