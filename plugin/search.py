@@ -8,6 +8,8 @@ already hold one (Weaviate filters, any target vector, the client's own result o
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,12 +21,21 @@ from weaviate.collections.classes.internal import Object
 from weaviate.exceptions import WeaviateBaseError
 
 from plugin.encoder import QueryEncoder
-from plugin.store.protocol import ProductFilter, ProductStore, SearchHit
+from plugin.store.protocol import ProductFilter, ProductStore, SearchHit, StoredProduct
 from schemas.collection import DEFAULT_VECTOR
-from schemas.errors import InvalidInputError, UpstreamError
+from schemas.errors import InvalidInputError, NotFoundError, UpstreamError
 from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult
 
-__all__ = ["GroundedResult", "GroundedWeaviateResult", "near_grounded", "near_grounded_collection"]
+__all__ = [
+    "GroundedResult",
+    "GroundedWeaviateResult",
+    "near_grounded",
+    "near_grounded_collection",
+    "reference_image",
+]
+
+MAX_SEARCH_LIMIT = 10_000
+"""The stores' largest ``limit`` (Weaviate's default QUERY_MAXIMUM_RESULTS, LanceStore's cap)."""
 
 
 @dataclass
@@ -55,6 +66,21 @@ def _compose(
     return encoder.compose(image, text, options)
 
 
+def reference_image(store: ProductStore, product_id: str) -> tuple[StoredProduct, bytes]:
+    """The stored product ``product_id`` and its stored image: the reference of a "this
+    product, but ..." query, so the caller uploads nothing. Unknown ids are a clear error."""
+    stored = store.product(product_id)
+    if stored is None:
+        raise NotFoundError(f"product {product_id!r} is not in collection {store.spec.name!r}")
+    encoded = stored.properties.get("image")
+    if not encoded:
+        raise InvalidInputError(f"product {product_id!r} has no stored image to search from")
+    try:
+        return stored, base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInputError(f"product {product_id!r}: its stored image is not valid base64") from exc
+
+
 def near_grounded(
     store: ProductStore,
     encoder: QueryEncoder,
@@ -65,10 +91,27 @@ def near_grounded(
     limit: int = 10,
     return_properties: Sequence[str] | None = None,
     options: ComposeOptions | None = None,
+    product: str | None = None,
+    include_reference: bool = False,
 ) -> GroundedResult:
-    """The ``limit`` products nearest to the composed query, best first."""
+    """The ``limit`` products nearest to the composed query, best first.
+
+    With ``product`` (a catalog id) the stored product's image is the reference (``image``
+    must then be ``None``), and that product is left out of the results unless
+    ``include_reference``: "this one, but blue" never answers with this one.
+    """
+    reference: StoredProduct | None = None
+    if product is not None:
+        if image is not None:
+            raise InvalidInputError("give a reference image or a stored product, not both")
+        reference, image = reference_image(store, product)
     composed = _compose(encoder, image, text, limit, options)
-    hits = store.search(composed.vector, filters=filters, limit=limit, return_properties=return_properties)
+    skip = reference is not None and not include_reference
+    # One more than asked, so that dropping the reference still leaves ``limit`` hits.
+    wanted = min(limit + 1, MAX_SEARCH_LIMIT) if skip else limit
+    hits = store.search(composed.vector, filters=filters, limit=wanted, return_properties=return_properties)
+    if skip and reference is not None:
+        hits = [h for h in hits if h.uuid != reference.uuid][:limit]
     return GroundedResult(hits=hits, explanation=composed.explanation)
 
 

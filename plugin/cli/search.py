@@ -28,8 +28,8 @@ def _run(args: argparse.Namespace) -> int:
     from plugin.search import near_grounded
     from plugin.store import ProductFilter, open_store
 
-    if args.image is None and not args.text.strip():
-        raise InvalidInputError("search needs --image, --text, or both")
+    if args.image is None and args.product is None and not args.text.strip():
+        raise InvalidInputError("search needs --image or --product, --text, or both")
     image: bytes | None = None
     if args.image is not None:
         if not args.image.is_file():
@@ -45,7 +45,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     plugin = plugin_settings(args)
     # A text-only query never reaches the background remover or the captioner: skip loading them.
-    encoder = open_encoder(plugin, service_settings(args), compose_models=image is not None)
+    encoder = open_encoder(
+        plugin, service_settings(args), compose_models=image is not None or args.product is not None
+    )
     try:
         store = open_store(plugin, dimension=encoder.model_info().dimension)
         try:
@@ -57,6 +59,8 @@ def _run(args: argparse.Namespace) -> int:
                 filters=filters,
                 limit=args.limit,
                 options=compose_options(args),
+                product=args.product,
+                include_reference=args.include_reference,
             )
         finally:
             store.close()
@@ -99,6 +103,12 @@ def _print_hits(hits: Sequence[Any], caption: str | None, fused: str | None) -> 
 def register(commands: Commands) -> None:
     search = commands.add("search", "composed query: a reference image and/or a requested change")
     search.add_argument("--image", type=Path, help="reference image file")
+    search.add_argument(
+        "--product", metavar="ID", help="a stored product as the reference ('this one, but ...')"
+    )
+    search.add_argument(
+        "--include-reference", action="store_true", help="with --product: the product itself may be a result"
+    )
     search.add_argument("--text", default="", help="the requested change, e.g. 'in blue with long sleeves'")
     search.add_argument("--category", action="append", help="category (repeat for any of several)")
     search.add_argument("--brand", help="brand, matched exactly")
