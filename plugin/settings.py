@@ -72,6 +72,10 @@ class PluginSettings(BaseSettings):
     graphql_auth_cache_s: float = Field(
         30.0, ge=0, description="how long Weaviate's answer on a caller's credentials is reused"
     )
+    ui_host: str | None = Field(
+        None, description="bind address of the search page; unset = 127.0.0.1, or 0.0.0.0 inside a container"
+    )
+    ui_port: int = Field(8090, description="port of the search page (grounded ui)")
     allow_private_image_urls: bool = Field(
         False, description="let ingestion fetch image URLs on private or loopback networks"
     )
@@ -79,6 +83,25 @@ class PluginSettings(BaseSettings):
     max_image_download_bytes: int = Field(20 * 1024 * 1024, gt=0, description="largest image download")
     max_image_pixels: int = Field(
         40_000_000, gt=0, description="largest catalog image (width x height), checked from its header"
+    )
+    weaviate_index_type: Literal["hnsw", "flat", "dynamic"] = Field(
+        "hnsw", description="Weaviate vector index type (dynamic needs ASYNC_INDEXING on the server)"
+    )
+    weaviate_quantizer: Literal["none", "pq", "sq", "bq", "rq"] = Field(
+        "none", description="Weaviate vector compression (a flat index takes only bq or rq); docs/scale.md"
+    )
+    weaviate_rq_bits: int = Field(8, description="bits per dimension of RQ compression: 8 or 1")
+    weaviate_pq_segments: int = Field(
+        0, ge=0, description="PQ segments (must divide the dimension); 0 = Weaviate's"
+    )
+    weaviate_rescore_limit: int | None = Field(
+        None, ge=0, description="candidates rescored on full vectors (SQ/BQ/RQ); unset = Weaviate's default"
+    )
+    weaviate_filter_strategy: Literal["sweeping", "acorn"] | None = Field(
+        None, description="HNSW filter strategy; unset = the server's default"
+    )
+    weaviate_async_indexing: bool = Field(
+        False, description="the Weaviate server runs with ASYNC_INDEXING=true (required by a dynamic index)"
     )
     lance_index_type: Literal["ivf_rq", "ivf_hnsw_sq", "ivf_pq"] = Field(
         "ivf_rq", description="the embedded store's vector index type (docs/scale.md says why)"
@@ -90,6 +113,10 @@ class PluginSettings(BaseSettings):
     lance_refine_factor: int = Field(
         10, ge=1, description="candidates per result the embedded store re-ranks on full vectors"
     )
+
+    def ui_bind_host(self) -> str:
+        """Where the search page listens: ``ui_host``, else :func:`default_bind_host`."""
+        return self.ui_host or default_bind_host()
 
     def graphql_bind_host(self) -> str:
         """Where the GraphQL endpoint listens: ``graphql_host``, else :func:`default_bind_host`."""

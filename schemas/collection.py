@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.product import Product
+from schemas.vector_index import VectorIndexSpec
 
 DEFAULT_COLLECTION = "Product"
 DEFAULT_VECTOR = "clip"
@@ -45,6 +46,8 @@ class VectorSpec:
     image_fields: dict[str, float] = field(default_factory=lambda: {"image": 0.9})
     text_fields: dict[str, float] = field(default_factory=lambda: {"title": 0.1})
     server_side: bool = True
+    index: VectorIndexSpec = field(default_factory=VectorIndexSpec)
+    """Weaviate's vector index and quantizer for this vector (schemas/vector_index.py)."""
 
 
 @dataclass(frozen=True)

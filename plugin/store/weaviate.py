@@ -21,7 +21,6 @@ from weaviate.classes.config import (
     Multi2VecField,
     Property,
     Tokenization,
-    VectorDistances,
 )
 from weaviate.classes.data import DataObject
 from weaviate.classes.init import Auth
@@ -34,9 +33,11 @@ from plugin.fingerprint import FINGERPRINT_PROPERTY
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit, StoredProduct
 from plugin.store.weaviate_drift import WAYS_OUT, config_differences, inference_url
+from plugin.store.weaviate_index import index_and_quantizer
 from schemas.collection import ATTRIBUTE_SEPARATOR, CollectionSpec, PropertySpec, product_collection
 from schemas.collection import DataType as SpecType
 from schemas.errors import InvalidInputError, UpstreamError
+from schemas.vector_index import VectorIndexSpec
 from vectorizer_service.runtime.protocol import Vectors
 
 __all__ = [
@@ -123,8 +124,21 @@ def weaviate_store(settings: PluginSettings) -> WeaviateStore:
     """The product store for ``settings``: connected client, spec from ``collection`` and
     ``vectorization`` ('weaviate' = multi2vec-clip computes vectors, 'plugin' = we do)."""
     base = product_collection(settings.collection)
+    index = VectorIndexSpec(
+        index_type=settings.weaviate_index_type,
+        quantizer=settings.weaviate_quantizer,
+        rq_bits=settings.weaviate_rq_bits,
+        pq_segments=settings.weaviate_pq_segments,
+        rescore_limit=settings.weaviate_rescore_limit,
+        filter_strategy=settings.weaviate_filter_strategy,
+    )
+    # Refused here, before connecting, with the reason: Weaviate refuses the same (422).
+    index.validate(async_indexing=settings.weaviate_async_indexing)
     spec = dataclasses.replace(
-        base, vector=dataclasses.replace(base.vector, server_side=settings.vectorization == "weaviate")
+        base,
+        vector=dataclasses.replace(
+            base.vector, server_side=settings.vectorization == "weaviate", index=index
+        ),
     )
     return WeaviateStore(
         connect_weaviate(settings),
@@ -158,16 +172,17 @@ def _property(prop: PropertySpec) -> Property:
 def vector_config(spec: CollectionSpec, clip_inference_url: str | None) -> Any:
     """The named-vector configuration: multi2vec-clip (weighted image and text fields) when
     Weaviate computes vectors, self-provided otherwise; cosine distance either way."""
-    index = Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)
     vec = spec.vector
+    index, quantizer = index_and_quantizer(vec.index)
     if not vec.server_side:
-        return Configure.Vectors.self_provided(name=vec.name, vector_index_config=index)
+        return Configure.Vectors.self_provided(name=vec.name, vector_index_config=index, quantizer=quantizer)
     return Configure.Vectors.multi2vec_clip(
         name=vec.name,
         inference_url=inference_url(clip_inference_url),
         image_fields=[Multi2VecField(name=n, weight=w) for n, w in vec.image_fields.items()],
         text_fields=[Multi2VecField(name=n, weight=w) for n, w in vec.text_fields.items()],
         vector_index_config=index,
+        quantizer=quantizer,
     )
 
 

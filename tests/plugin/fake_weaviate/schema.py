@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .index_rules import index_error
+
 __all__ = ["SchemaError", "created_class", "vectorize_settings"]
 
 _HNSW_DEFAULTS: dict[str, Any] = {
@@ -61,8 +63,12 @@ def created_class(body: dict[str, Any]) -> dict[str, Any]:
             raise SchemaError(f"target vector {name!r}: exactly one vectorizer expected")
         if "multi2vec-clip" in vectorizer:
             _validate_clip(vectorizer["multi2vec-clip"])
+        problem = index_error(vector)
+        if problem:
+            raise SchemaError(problem)
         vector.setdefault("vectorIndexType", "hnsw")
-        vector["vectorIndexConfig"] = {**_HNSW_DEFAULTS, **(vector.get("vectorIndexConfig") or {})}
+        if vector["vectorIndexType"] == "hnsw":
+            vector["vectorIndexConfig"] = {**_HNSW_DEFAULTS, **(vector.get("vectorIndexConfig") or {})}
     for prop in cls.get("properties", []):
         prop.setdefault("indexFilterable", True)
         prop.setdefault("indexSearchable", prop["dataType"][0].startswith("text"))
