@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from plugin.cli._common import EXIT_ERROR, EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, Commands
+from plugin.cli._hints import model_hint
 from schemas.errors import ErrorKind, GroundedError
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_ROWS_FAILED", "EXIT_USAGE", "build_parser", "main"]
@@ -76,7 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except GroundedError as exc:
-        print(f"grounded {args.command}: error: {exc.message}", file=sys.stderr)
+        hint = ""
+        if exc.kind is ErrorKind.MODEL_UNAVAILABLE and "rembg" not in exc.message:
+            hint = " " + model_hint(args)
+        print(f"grounded {args.command}: error: {exc.message}{hint}", file=sys.stderr)
         return EXIT_USAGE if exc.kind is ErrorKind.INVALID_INPUT else EXIT_ERROR
     except ValidationError as exc:
         print(f"grounded {args.command}: invalid setting: {_validation_line(exc)}", file=sys.stderr)

@@ -9,25 +9,44 @@ from pathlib import Path
 from plugin.cli._common import EXIT_OK, EXIT_ROWS_FAILED, Commands, plugin_settings, service_settings
 from schemas.errors import InvalidInputError
 
+_FAILURES_SHOWN = 10
+"""Failed rows printed; the report file lists every one."""
+
 
 def _run(args: argparse.Namespace) -> int:
+    from plugin.catalog import read_catalog
     from plugin.encoder import QueryEncoder
+    from plugin.fingerprint import model_identity
     from plugin.ingest import ingest_catalog
     from plugin.local_encoder import open_encoder
     from plugin.store import open_store, store_description
 
     plugin = plugin_settings(args)
+    # Every argument is checked before a model loads (that takes seconds to minutes).
     if not args.catalog.is_file():
         raise InvalidInputError(f"catalog: no such file: {args.catalog}")
+    read_catalog(args.catalog)  # refuses an unknown format now, reads nothing yet
     if args.images is not None and not args.images.is_dir():
         raise InvalidInputError(f"--images: no such folder: {args.images}")
+    if args.batch_size < 1:
+        raise InvalidInputError(f"--batch-size must be at least 1, got {args.batch_size}")
     # Weaviate's multi2vec-clip module embeds objects itself: then no model is loaded here.
     server_side = bool(plugin.weaviate_url) and plugin.vectorization == "weaviate"
-    encoder: QueryEncoder | None = None if server_side else open_encoder(plugin, service_settings(args))
+    encoder: QueryEncoder | None = (
+        # Ingestion only embeds: the background remover and captioner are not loaded.
+        None if server_side else open_encoder(plugin, service_settings(args), compose_models=False)
+    )
     try:
-        dimension = encoder.model_info().dimension if encoder is not None else None
-        store = open_store(plugin, dimension=dimension)
+        meta = encoder.model_info() if encoder is not None else None
+        store = open_store(
+            plugin,
+            dimension=meta.dimension if meta is not None else None,
+            model=model_identity(meta) if meta is not None else None,
+        )
         try:
+            if args.recreate:
+                print(f"dropping collection {plugin.collection!r} first (--recreate)", file=sys.stderr)
+                store.drop()
             print(f"ingesting {args.catalog} into {store_description(plugin)}", file=sys.stderr)
             report = ingest_catalog(
                 args.catalog,
@@ -44,12 +63,16 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if encoder is not None:
             encoder.close()
+    added = report.upserted - report.updated
     print(
-        f"rows: {report.total_rows}, upserted: {report.upserted}, already stored: {report.skipped_existing}, "
-        f"failed: {len(report.failures)}, in the store: {report.store_count}"
+        f"rows: {report.total_rows}, new: {added}, updated: {report.updated}, "
+        f"unchanged: {report.skipped_existing}, failed: {len(report.failures)}, "
+        f"in the store: {report.store_count}"
     )
-    for failure in report.failures[:10]:
+    for failure in report.failures[:_FAILURES_SHOWN]:
         print(f"  row {failure.row} ({failure.product_id or 'no id'}): {failure.reason}")
+    if len(report.failures) > _FAILURES_SHOWN:
+        print(f"  ... and {len(report.failures) - _FAILURES_SHOWN} more failed rows (all are in the report)")
     if report.count_problem:
         print(f"  {report.count_problem}")
     if report.report_path is not None:
@@ -63,6 +86,11 @@ def register(commands: Commands) -> None:
     ingest.add_argument("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
     ingest.add_argument("--report", type=Path, help="write the ingest report (JSON lines) here")
     ingest.add_argument("--batch-size", type=int, default=32, help="products per batch")
+    ingest.add_argument(
+        "--recreate",
+        action="store_true",
+        help="drop the collection first and rebuild it (e.g. after changing the model)",
+    )
     ingest.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar"
     )

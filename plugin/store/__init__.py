@@ -37,12 +37,16 @@ __all__ = [
 ]
 
 
-def open_store(settings: PluginSettings, *, dimension: int | None = None) -> ProductStore:
+def open_store(
+    settings: PluginSettings, *, dimension: int | None = None, model: str | None = None
+) -> ProductStore:
     """The configured store: Weaviate when ``settings.weaviate_url`` is set, otherwise the
     embedded LanceDB table in ``settings.data_dir``.
 
     ``dimension`` (the model's vector size) is required by the embedded store, which builds its
-    vector column from it; Weaviate learns it from the first object and ignores it.
+    vector column from it; Weaviate learns it from the first object and ignores it. ``model``
+    (:func:`plugin.fingerprint.model_identity`) lets the embedded store record the model with
+    the table and refuse a table another model built.
     """
     if settings.weaviate_url:
         from plugin.store.weaviate import weaviate_store
@@ -53,7 +57,11 @@ def open_store(settings: PluginSettings, *, dimension: int | None = None) -> Pro
     from plugin.store.lance import LanceStore
 
     return LanceStore(
-        settings.data_dir, dimension=dimension, collection=settings.collection, index_policy=_policy(settings)
+        settings.data_dir,
+        dimension=dimension,
+        collection=settings.collection,
+        index_policy=_policy(settings),
+        model=model,
     )
 
 

@@ -60,7 +60,7 @@ def test_ingest_again_resumes_instead_of_duplicating(
     out = capsys.readouterr().out
     assert code == EXIT_OK
     n = len(catalog.products)
-    assert f"upserted: 0, already stored: {n}, failed: 0, in the store: {n}" in out
+    assert f"new: 0, updated: 0, unchanged: {n}, failed: 0, in the store: {n}" in out
 
 
 def test_search_with_image_text_and_filters(
@@ -165,7 +165,7 @@ def test_ingest_with_bad_rows_exits_3_and_writes_a_report(
             "--data-dir", str(tmp_path / "data"), "--no-progress", *model_flags]  # fmt: skip
     assert main(argv) == EXIT_ROWS_FAILED
     out = capsys.readouterr().out
-    assert "upserted: 1" in out and "failed: 1" in out and "row 2 (x)" in out
+    assert "new: 1" in out and "failed: 1" in out and "row 2 (x)" in out
     assert report.is_file()
 
 
