@@ -24,6 +24,7 @@ def compose_options(args: argparse.Namespace) -> ComposeOptions:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from plugin.fingerprint import model_identity
     from plugin.local_encoder import open_encoder
     from plugin.search import near_grounded
     from plugin.store import ProductFilter, open_store
@@ -49,7 +50,9 @@ def _run(args: argparse.Namespace) -> int:
         plugin, service_settings(args), compose_models=image is not None or args.product is not None
     )
     try:
-        store = open_store(plugin, dimension=encoder.model_info().dimension)
+        meta = encoder.model_info()
+        # The embedded store refuses a table another model built: its ranking would be noise.
+        store = open_store(plugin, dimension=meta.dimension, model=model_identity(meta))
         try:
             result = near_grounded(
                 store,
