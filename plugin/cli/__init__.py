@@ -33,6 +33,8 @@ _COMMAND_MODULES = (
     "demo",
     "ingest",
     "search",
+    "ui",
+    "duplicates",
     "index",
     "evaluate",
     "serve",

@@ -1,0 +1,70 @@
+"""``grounded ui``: the search page on the configured store and models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from plugin.cli._common import EXIT_OK, Commands, plugin_settings, service_settings
+from plugin.encoder import QueryEncoder
+from plugin.settings import PluginSettings
+from schemas.errors import ModelUnavailableError
+from vectorizer_service.settings import ServiceSettings
+
+
+def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from plugin.fingerprint import model_identity
+    from plugin.store import open_store, store_description
+    from plugin.ui import UiConfig, create_ui_app
+    from vectorizer_service.images import ImageLimits
+
+    plugin = plugin_settings(args)
+    service = service_settings(args)
+    encoder = _open_encoder(plugin, service)
+    try:
+        meta = encoder.model_info()
+        store = open_store(plugin, dimension=meta.dimension, model=model_identity(meta))
+        try:
+            config = UiConfig(
+                limits=ImageLimits(service.max_image_bytes, service.max_image_pixels),
+                store_description=store_description(plugin),
+            )
+            app = create_ui_app(store, encoder, config)
+            host = plugin.ui_bind_host()
+            print(
+                f"search page on http://{host}:{plugin.ui_port}/ ({store_description(plugin)})",
+                file=sys.stderr,
+            )
+            uvicorn.run(app, host=host, port=plugin.ui_port, log_level="warning")
+        finally:
+            store.close()
+    finally:
+        encoder.close()
+    return EXIT_OK
+
+
+def _open_encoder(plugin: PluginSettings, service: ServiceSettings) -> QueryEncoder:
+    """The configured models; offline, like ``grounded demo``, the model trained here on the
+    product world stands in when the configured one cannot load (the demo catalog's model)."""
+    from plugin.local_encoder import open_encoder
+    from plugin.world.trained import trained_model_available, trained_model_settings
+
+    try:
+        return open_encoder(plugin, service)
+    except ModelUnavailableError as exc:
+        if plugin.service_address or not trained_model_available():
+            raise
+        print(
+            f"cannot load the configured model ({exc.message}); using the product-world model "
+            "trained here (plugin/world/model), as `grounded demo` does",
+            file=sys.stderr,
+        )
+        return open_encoder(plugin, trained_model_settings(service))
+
+
+def register(commands: Commands) -> None:
+    commands.add("ui", "serve the search page: a photo and a change, filters, explanations").set_defaults(
+        run=_run
+    )

@@ -1,0 +1,149 @@
+"""``grounded ui``: the search page, a Starlette app over one store and one encoder.
+
+Routes only convert: read the request, call one function (:func:`plugin.ui.query.run_search`,
+:func:`plugin.ui.facets.read_facets`, :func:`plugin.duplicates.find_duplicates`), render a
+template. Grounded errors are mapped once, with :data:`schemas.errors.STATUS_BY_KIND`, to an
+error fragment the script shows; anything else is a generic 500 and a logged traceback.
+Templates autoescape, so nothing a user types reaches the page as markup.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from plugin.encoder import QueryEncoder
+from plugin.graphql.guard import BodyTooLargeError, read_body
+from plugin.search import reference_image
+from plugin.store.protocol import ProductStore
+from plugin.ui.facets import Facets, read_facets
+from plugin.ui.query import parse_form, run_search
+from plugin.ui.views import cards, explanation_view
+from schemas.errors import GroundedError, InvalidInputError
+from vectorizer_service.images import ImageLimits
+
+__all__ = ["UiConfig", "create_ui_app"]
+
+log = logging.getLogger(__name__)
+
+_HERE = Path(__file__).parent
+_BODY_SLACK = 64 * 1024
+"""Bytes of a query body beyond its base64 photo (text, filters, switches)."""
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    """What the page needs besides the store and the encoder."""
+
+    limits: ImageLimits
+    store_description: str = ""
+    duplicates: bool = True
+
+
+def _templates() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(default=True)
+    )
+
+
+class _Page:
+    def __init__(self, store: ProductStore, encoder: QueryEncoder, config: UiConfig) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.config = config
+        self.env = _templates()
+        self.facets: Facets | None = None
+        # base64 is 4/3 of the photo; the rest of the body is small.
+        self.max_body = config.limits.max_bytes * 4 // 3 + _BODY_SLACK
+
+    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
+
+    async def index(self, request: Request) -> Response:
+        if self.facets is None:
+            self.facets = await run_in_threadpool(read_facets, self.store, self.encoder)
+        return self.render(
+            "page.html",
+            facets=self.facets,
+            store=self.config.store_description,
+            collection=self.store.spec.name,
+            duplicates=self.config.duplicates,
+            max_bytes=self.config.limits.max_bytes,
+        )
+
+    async def search(self, request: Request) -> Response:
+        try:
+            body = await read_body(request, self.max_body)
+        except BodyTooLargeError:
+            raise InvalidInputError(
+                f"the uploaded photo is larger than the limit of {self.config.limits.max_bytes} bytes"
+            ) from None
+        form = parse_form(body)
+        found = await run_in_threadpool(run_search, self.store, self.encoder, form, self.config.limits)
+        return self.render(
+            "results.html", cards=cards(found.result), explanation=explanation_view(found.result), form=form
+        )
+
+    async def product_image(self, request: Request) -> Response:
+        product_id = request.query_params.get("id", "")
+        if not product_id:
+            raise InvalidInputError("which product? (?id=...)")
+        _, data = await run_in_threadpool(reference_image, self.store, product_id)
+        return Response(data, media_type=_media_type(data), headers={"Cache-Control": "max-age=3600"})
+
+    async def duplicates(self, request: Request) -> Response:
+        from plugin.duplicates import DEFAULT_THRESHOLD, find_duplicates
+
+        try:
+            threshold = float(request.query_params.get("threshold", DEFAULT_THRESHOLD))
+        except ValueError:
+            raise InvalidInputError("threshold must be a number") from None
+        dimension = self.encoder.model_info().dimension
+        report = await run_in_threadpool(find_duplicates, self.store, dimension, threshold=threshold)
+        return self.render("duplicates.html", report=report)
+
+
+def _media_type(data: bytes) -> str:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = (img.format or "").lower()
+    except Exception:  # a stored image PIL cannot read is still served, as bytes
+        return "application/octet-stream"
+    return f"image/{'jpeg' if fmt == 'jpeg' else fmt}" if fmt else "application/octet-stream"
+
+
+def _error_handlers(page: _Page) -> dict[Any, Any]:
+    async def grounded(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GroundedError)
+        return page.render("error.html", status=exc.status.http, message=exc.message)
+
+    async def unknown(request: Request, exc: Exception) -> Response:
+        log.exception("search page: unexpected error on %s", request.url.path, exc_info=exc)
+        return page.render("error.html", status=500, message="internal error (see the server log)")
+
+    return {GroundedError: grounded, Exception: unknown}
+
+
+def create_ui_app(store: ProductStore, encoder: QueryEncoder, config: UiConfig) -> Starlette:
+    """The page's app. The caller owns ``store`` and ``encoder`` (and closes them)."""
+    page = _Page(store, encoder, config)
+    routes = [
+        Route("/", page.index, methods=["GET"]),
+        Route("/search", page.search, methods=["POST"]),
+        Route("/product-image", page.product_image, methods=["GET"]),
+        Route("/duplicates", page.duplicates, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
+    ]
+    return Starlette(routes=routes, exception_handlers=_error_handlers(page))

@@ -1,0 +1,102 @@
+"""What a result card shows, from a stored product's properties (no business logic: display only)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugin.search import GroundedResult
+from plugin.store.protocol import SearchHit
+from schemas.collection import ATTRIBUTE_SEPARATOR
+
+__all__ = ["Card", "ExplanationView", "cards", "explanation_view"]
+
+INFERRED_PROPERTY = "attributes_inferred"
+"""Where auto-tagging records the attributes it filled in (see :mod:`plugin.tagging`)."""
+
+
+@dataclass
+class Card:
+    rank: int
+    product_id: str
+    title: str
+    category: str
+    price: str
+    similarity: str
+    attributes: list[tuple[str, str, str]] = field(default_factory=list)
+    """(key, value, note): the note says ``inferred 0.87`` for a value auto-tagging filled in."""
+
+
+@dataclass
+class ExplanationView:
+    caption: str
+    attributes: list[tuple[str, str]]
+    modification: str
+    fused_text: str
+    image_weight: str
+    background: str
+    timings: list[tuple[str, str]]
+    cutout_data_url: str | None
+
+
+def _inferred(props: dict[str, Any]) -> dict[str, float]:
+    raw = props.get(INFERRED_PROPERTY)
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) and raw else {}
+    except json.JSONDecodeError:
+        return {}
+    return {
+        str(k): float(v.get("confidence", 0.0))
+        for k, v in parsed.items()
+        if isinstance(v, dict) and isinstance(v.get("confidence"), int | float)
+    }
+
+
+def _card(rank: int, hit: SearchHit) -> Card:
+    props = hit.properties
+    price = props.get("price")
+    currency = str(props.get("currency") or "")
+    inferred = _inferred(props)
+    attributes = []
+    for pair in props.get("attributes") or []:
+        key, _, value = str(pair).partition(ATTRIBUTE_SEPARATOR)
+        note = f"inferred {inferred[key]:.2f}" if key in inferred else ""
+        attributes.append((key, value, note))
+    return Card(
+        rank=rank,
+        product_id=str(props.get("product_id") or hit.uuid),
+        title=str(props.get("title") or ""),
+        category=str(props.get("category") or ""),
+        price=f"{price:.2f} {currency}".strip() if isinstance(price, int | float) else "",
+        similarity=f"{1 - hit.distance:.3f}",
+        attributes=attributes,
+    )
+
+
+def cards(result: GroundedResult) -> list[Card]:
+    return [_card(rank, hit) for rank, hit in enumerate(result.hits, 1)]
+
+
+def explanation_view(result: GroundedResult) -> ExplanationView:
+    ex = result.explanation
+    if ex.background_removed:
+        background = (
+            f"removed (mask covers {ex.mask_coverage:.0%})" if ex.mask_coverage is not None else "removed"
+        )
+    else:
+        background = ex.background_note or "kept"
+    cutout = (
+        "data:image/png;base64," + base64.b64encode(ex.cutout_png).decode("ascii") if ex.cutout_png else None
+    )
+    return ExplanationView(
+        caption=ex.caption or "",
+        attributes=sorted(ex.attributes.items()),
+        modification=ex.modification,
+        fused_text=ex.fused_text or "",
+        image_weight=f"{ex.image_weight:.2f}",
+        background=background,
+        timings=[(t.stage, "skipped" if t.skipped else f"{t.ms:.1f} ms") for t in ex.timings],
+        cutout_data_url=cutout,
+    )
