@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install weights proto proto-check lint typecheck compose-check deploy-check test test-integration demo serve bench up down world world-model world-eval
+.PHONY: install weights browser proto proto-check lint typecheck compose-check deploy-check test test-integration demo serve bench up down world world-model world-eval
 
 install: $(VENV)/.installed
 
@@ -49,8 +49,14 @@ deploy-check: install weights
 	$(BIN)/hadolint Dockerfile
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/pytest tests/deploy
 
+# Debian's Chromium for the search page's browser test (tests/browser, Playwright drives it; no
+# browser download). Idempotent: installs only when /usr/bin/chromium is missing (sudo when not root).
+browser:
+	@test -x /usr/bin/chromium || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; }
+
 # The test command of the README (and of CI).
-test: install weights proto-check lint typecheck compose-check deploy-check
+test: install weights browser proto-check lint typecheck compose-check deploy-check
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/pytest --ignore=tests/deploy
 
 test-integration: install weights
