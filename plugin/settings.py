@@ -103,6 +103,22 @@ class PluginSettings(BaseSettings):
     weaviate_async_indexing: bool = Field(
         False, description="the Weaviate server runs with ASYNC_INDEXING=true (required by a dynamic index)"
     )
+    weaviate_replication_factor: int = Field(
+        1, ge=1, description="copies of each shard (at most the number of Weaviate nodes)"
+    )
+    weaviate_async_replication: bool = Field(
+        False, description="repair replicas asynchronously in the background"
+    )
+    weaviate_shards: int | None = Field(None, ge=1, description="desired shard count; unset = one per node")
+    weaviate_multi_tenancy: bool = Field(
+        False, description="one tenant per merchant (created on first import)"
+    )
+    weaviate_tenant: str | None = Field(
+        None, description="the tenant (merchant) imports and searches are scoped to"
+    )
+    weaviate_consistency_level: Literal["ONE", "QUORUM", "ALL"] | None = Field(
+        None, description="replicas that must answer a write or read; unset = Weaviate's (QUORUM)"
+    )
     lance_index_type: Literal["ivf_rq", "ivf_hnsw_sq", "ivf_pq"] = Field(
         "ivf_rq", description="the embedded store's vector index type (docs/scale.md says why)"
     )

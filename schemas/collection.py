@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.cluster import ClusterSpec
 from schemas.product import Product
 from schemas.vector_index import VectorIndexSpec
 
@@ -55,6 +56,8 @@ class CollectionSpec:
     name: str
     properties: tuple[PropertySpec, ...]
     vector: VectorSpec
+    cluster: ClusterSpec = field(default_factory=ClusterSpec)
+    """Replication, shards and tenants on a Weaviate cluster (schemas/cluster.py)."""
 
     def property(self, name: str) -> PropertySpec:
         for prop in self.properties:

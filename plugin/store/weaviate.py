@@ -32,8 +32,10 @@ from weaviate.exceptions import WeaviateBaseError
 from plugin.fingerprint import FINGERPRINT_PROPERTY
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit, StoredProduct
+from plugin.store.weaviate_cluster import cluster_create_kwargs, scoped, validate_on_cluster
 from plugin.store.weaviate_drift import WAYS_OUT, config_differences, inference_url
 from plugin.store.weaviate_index import index_and_quantizer
+from schemas.cluster import ClusterSpec, check_tenant
 from schemas.collection import ATTRIBUTE_SEPARATOR, CollectionSpec, PropertySpec, product_collection
 from schemas.collection import DataType as SpecType
 from schemas.errors import InvalidInputError, UpstreamError
@@ -134,17 +136,27 @@ def weaviate_store(settings: PluginSettings) -> WeaviateStore:
     )
     # Refused here, before connecting, with the reason: Weaviate refuses the same (422).
     index.validate(async_indexing=settings.weaviate_async_indexing)
+    cluster = ClusterSpec(
+        replication_factor=settings.weaviate_replication_factor,
+        async_replication=settings.weaviate_async_replication,
+        shards=settings.weaviate_shards,
+        multi_tenancy=settings.weaviate_multi_tenancy,
+    )
+    cluster.validate()
     spec = dataclasses.replace(
         base,
         vector=dataclasses.replace(
             base.vector, server_side=settings.vectorization == "weaviate", index=index
         ),
+        cluster=cluster,
     )
     return WeaviateStore(
         connect_weaviate(settings),
         spec,
         clip_inference_url=settings.clip_inference_url,
         max_batch_bytes=settings.weaviate_batch_max_bytes,
+        tenant=settings.weaviate_tenant,
+        consistency_level=settings.weaviate_consistency_level,
     )
 
 
@@ -230,9 +242,14 @@ class WeaviateStore:
         *,
         clip_inference_url: str | None = None,
         max_batch_bytes: int = DEFAULT_BATCH_BYTES,
+        tenant: str | None = None,
+        consistency_level: str | None = None,
     ) -> None:
+        check_tenant(spec.cluster, tenant, spec.name)
         self._client = client
         self._spec = spec
+        self._tenant = tenant
+        self._consistency_level = consistency_level
         self._clip_inference_url = clip_inference_url
         self._max_batch_bytes = max_batch_bytes
 
@@ -246,8 +263,9 @@ class WeaviateStore:
 
     @property
     def collection(self) -> Collection[Any, Any]:
-        """The underlying weaviate-client collection (for SDK use, e.g. ``near_grounded_collection``)."""
-        return self._client.collections.get(self._spec.name)
+        """The underlying weaviate-client collection (for SDK use, e.g. ``near_grounded_collection``),
+        scoped to the store's tenant and consistency level: every read and write goes through it."""
+        return scoped(self._client.collections.get(self._spec.name), self._tenant, self._consistency_level)
 
     def create_collection(self) -> None:
         """Create the collection; an existing one is kept if it matches the spec and refused
@@ -262,11 +280,13 @@ class WeaviateStore:
                         f"{'; '.join(problems)}. To go on: {WAYS_OUT}"
                     )
                 return
+            validate_on_cluster(self._client, self._spec.cluster)
             self._client.collections.create(
                 self._spec.name,
                 description="Grounded product catalog",
                 properties=weaviate_properties(self._spec),
                 vector_config=vector_config(self._spec, self._clip_inference_url),
+                **cluster_create_kwargs(self._spec.cluster),
             )
         except WeaviateBaseError as exc:
             raise UpstreamError(f"cannot create collection {self._spec.name!r}: {exc}") from exc

@@ -19,6 +19,7 @@ from weaviate.proto.v1 import (
     weaviate_pb2_grpc,
 )
 
+from .cluster_rules import bucket
 from .filters import _matches, _schema_props
 from .objects import delete_matching, prepare_object, vector_search
 from .state import FakeWeaviateError, FakeWeaviateState
@@ -93,6 +94,7 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
             if not problem:
                 given = {v.name: np.frombuffer(v.vector_bytes, "<f4").copy() for v in obj.vectors}
                 try:
+                    key = bucket(self.s.schema, obj.collection, obj.tenant)
                     stored = prepare_object(self.s, obj.collection, props, given)
                 except FakeWeaviateError as exc:
                     problem = str(exc)
@@ -102,7 +104,7 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
             if self.s.lose_writes:
                 continue
             with self.s.lock:
-                self.s.objects.setdefault(obj.collection, {})[obj.uuid] = stored
+                self.s.objects.setdefault(key, {})[obj.uuid] = stored
         return batch_pb2.BatchObjectsReply(took=0.001, errors=errors)
 
     def _schema(self, collection: str) -> dict[str, dict[str, Any]] | None:
@@ -118,7 +120,10 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
         )
         filters = request.filters if request.HasField("filters") else None
         try:
-            scored = vector_search(self.s, request.collection, query, target, filters, request.limit or 10)
+            key = bucket(self.s.schema, request.collection, request.tenant)
+            scored = vector_search(
+                self.s, request.collection, query, target, filters, request.limit or 10, objects_key=key
+            )
         except FakeWeaviateError as exc:
             context.abort(grpc.StatusCode.UNKNOWN, f"extract params: {exc}")
         wanted = _returned_properties(request, schema)
@@ -158,7 +163,8 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
         with self.s.lock:
             self.s.delete_requests.append(request)
         try:
-            matches, deleted = delete_matching(self.s, request.collection, request.filters)
+            key = bucket(self.s.schema, request.collection, request.tenant)
+            matches, deleted = delete_matching(self.s, request.collection, request.filters, objects_key=key)
         except FakeWeaviateError as exc:
             context.abort(grpc.StatusCode.UNKNOWN, str(exc))
         return batch_delete_pb2.BatchDeleteReply(took=0.001, matches=matches, successful=deleted)
@@ -166,7 +172,10 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
     def Aggregate(self, request: Any, context: Any) -> aggregate_pb2.AggregateReply:
         self._record_metadata(context)
         with self.s.lock:
-            objects = self.s.objects.get(request.collection, {})
+            try:
+                objects = self.s.objects.get(bucket(self.s.schema, request.collection, request.tenant), {})
+            except FakeWeaviateError as exc:
+                context.abort(grpc.StatusCode.UNKNOWN, str(exc))
             schema = self._schema(request.collection)
             try:
                 count = sum(

@@ -74,12 +74,13 @@ def vector_search(
     filters: base_pb2.Filters | None,
     limit: int,
     max_distance: float | None = None,
+    objects_key: str | None = None,
 ) -> list[tuple[float, str, StoredObject]]:
     """(cosine distance, uuid, object) best first; without ``query`` every object that passes
     ``filters``, in UUID order."""
     with state.lock:
         cls = state.schema.get(collection)
-        objects = dict(state.objects.get(collection, {}))
+        objects = dict(state.objects.get(objects_key or collection, {}))
     schema = _schema_props(cls)
     name = _target(cls, target) if query is not None else None
     scored: list[tuple[float, str, StoredObject]] = []
@@ -103,10 +104,12 @@ def vector_search(
     return scored[:limit]
 
 
-def delete_matching(state: FakeWeaviateState, collection: str, filters: base_pb2.Filters) -> tuple[int, int]:
+def delete_matching(
+    state: FakeWeaviateState, collection: str, filters: base_pb2.Filters, objects_key: str | None = None
+) -> tuple[int, int]:
     """(matches, deleted): at most ``state.query_maximum_results`` per call, like Weaviate."""
     with state.lock:
-        objects = state.objects.get(collection, {})
+        objects = state.objects.get(objects_key or collection, {})
         schema = _schema_props(state.schema.get(collection))
         doomed = [oid for oid, o in objects.items() if _matches(filters, oid, o.properties, schema)]
         doomed = doomed[: state.query_maximum_results]

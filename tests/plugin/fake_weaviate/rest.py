@@ -6,6 +6,7 @@ import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from .cluster_rules import replication_error
 from .graphql import answer_graphql
 from .schema import SchemaError, created_class
 from .state import WEAVIATE_VERSION, FakeWeaviateState, RestCall
@@ -49,6 +50,17 @@ def _handler(state: FakeWeaviateState) -> type[BaseHTTPRequestHandler]:
                 return 200, {"info": {"version": "4.16.2"}}
             if path == "/v1/meta":
                 return 200, {"version": WEAVIATE_VERSION, "modules": {"multi2vec-clip": {}}}
+            if path == "/v1/nodes":
+                nodes = [
+                    {
+                        "name": f"node{i + 1}",
+                        "status": "HEALTHY",
+                        "version": WEAVIATE_VERSION,
+                        "gitHash": "fake",
+                    }
+                    for i in range(state.node_count)
+                ]
+                return 200, {"nodes": nodes}
             if path in ("/v1/.well-known/ready", "/v1/.well-known/live"):
                 return 200, {}
             if path == "/v1/schema" and method == "POST":
@@ -56,6 +68,9 @@ def _handler(state: FakeWeaviateState) -> type[BaseHTTPRequestHandler]:
                     cls = created_class(body)
                 except SchemaError as exc:
                     return 422, {"error": [{"message": str(exc)}]}
+                problem = replication_error(cls, state.node_count)
+                if problem:
+                    return 422, {"error": [{"message": problem}]}
                 with state.lock:
                     if cls["class"] in state.schema:
                         return 422, {"error": [{"message": f"class name {cls['class']!r} already exists"}]}

@@ -52,6 +52,8 @@ class FakeWeaviateState:
     dimensions: dict[tuple[str, str], int] = field(default_factory=dict)
     # When set, REST calls need ``Authorization: Bearer <api_key>`` (anonymous access off).
     api_key: str | None = None
+    # Nodes ``/v1/nodes`` reports: the bound on a class's replication factor.
+    node_count: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
