@@ -22,6 +22,7 @@ CHART = DEPLOY / "helm" / "vendor" / "weaviate"
 HELM_VALUES = {
     "module": DEPLOY / "helm" / "weaviate-values.yaml",
     "external": DEPLOY / "helm" / "weaviate-values-external.yaml",
+    "cluster": DEPLOY / "helm" / "weaviate-values-cluster.yaml",
 }
 KUBERNETES_VERSION = "1.33.0"
 """The Kubernetes release every manifest is validated against (strict: unknown fields fail)."""

@@ -41,6 +41,8 @@ def test_every_key_is_one_the_chart_defines(variant: str) -> None:
     ours = yaml.safe_load(HELM_VALUES[variant].read_text())
     known = _key_paths(chart_values)
     free_form = {("modules", "multi2vec-clip", k) for k in ("resources", "securityContext")}
+    # Weaviate's own env vars and the pod's resources are free-form maps in the chart.
+    free_form |= {("env",), ("resources",)}
     unknown = {p for p in _key_paths(ours) if p not in known and not any(p[: len(f)] == f for f in free_form)}
     assert unknown == set()
 
@@ -89,3 +91,12 @@ def test_one_weaviate_release_everywhere() -> None:
     assert chart_metadata()["appVersion"] == compose_tag, "the chart vendored is the one that defaults to it"
     pyproject = (REPO / "pyproject.toml").read_text()
     assert re.search(rf"weaviate-client[^\n]*# .*Weaviate {re.escape(compose_tag)}\b", pyproject)
+
+
+def test_the_cluster_variant_runs_three_nodes_with_async_indexing() -> None:
+    manifests = helm_template(HELM_VALUES["cluster"])
+    statefulset = find(manifests, "StatefulSet", "weaviate")
+    assert statefulset["spec"]["replicas"] == 3  # replication factor 3 needs 3 nodes
+    env = {e["name"]: e.get("value") for e in statefulset["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["ASYNC_INDEXING"] == "true"  # a dynamic index needs it
+    assert env["RAFT_BOOTSTRAP_EXPECT"] == "3"
