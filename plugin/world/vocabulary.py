@@ -11,8 +11,15 @@ __all__ = ["world_vocabulary"]
 
 
 def world_vocabulary(spec: WorldSpec) -> dict[str, Any]:
-    """A ``grounded-vocabulary/1`` document: categories, colour, pattern and sleeve."""
+    """A ``grounded-vocabulary/1`` document: categories, colour, pattern, cut and sleeve.
+
+    Cuts are per category ("a-line" applies to dresses and skirts), so the captioner only
+    chooses between the cuts of the category it picked."""
     sleeved = [c.name for c in spec.categories if c.sleeves]
+    cuts: dict[str, list[str]] = {}
+    for category in spec.categories:
+        for cut in category.cuts:
+            cuts.setdefault(cut, []).append(category.name)
     sleeve_values = [
         {"name": value, "aliases": [value.replace(" ", "-") + "d", value + "d"]}
         for value in spec.sleeve_values
@@ -20,6 +27,11 @@ def world_vocabulary(spec: WorldSpec) -> dict[str, Any]:
     attributes: list[dict[str, Any]] = [
         {"name": "colour", "values": [{"name": c.name, "aliases": list(c.aliases)} for c in spec.colours]},
         {"name": "pattern", "values": [{"name": p.name, "aliases": list(p.aliases)} for p in spec.patterns]},
+        {
+            "name": "cut",
+            "applies_to": [c.name for c in spec.categories],
+            "values": [{"name": cut, "applies_to": names} for cut, names in cuts.items()],
+        },
     ]
     if sleeved and len(sleeve_values) >= 2:
         attributes.append(

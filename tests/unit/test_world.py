@@ -115,3 +115,8 @@ def test_vocabulary_loads_in_the_captioners_format(world: World) -> None:
     vocabulary = load_vocabulary(world.vocabulary)
     assert [c.name for c in vocabulary.categories] == ["t-shirt", "dress", "trousers"]
     assert vocabulary.attribute("colour") is not None and vocabulary.attribute("sleeve") is not None
+    cut = vocabulary.attribute("cut")
+    assert cut is not None
+    a_line = cut.value("a-line")
+    # The tiny world has t-shirts, dresses and trousers: only dresses come in an a-line cut.
+    assert a_line is not None and a_line.applies_to == ("dress",)
