@@ -169,6 +169,7 @@ class GrpcEncoder:
         explanation = ComposeExplanation(
             caption=e.caption if e.HasField("caption") else None,
             attributes=dict(e.attributes),
+            attribute_sources=dict(e.attribute_sources),
             modification=e.modification,
             fused_text=e.fused_text if e.HasField("fused_text") else None,
             mask_coverage=e.mask_coverage if e.HasField("mask_coverage") else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult
 __all__ = [
     "GroundedResult",
     "GroundedWeaviateResult",
+    "catalog_options",
     "near_grounded",
     "near_grounded_collection",
     "reference_image",
@@ -81,6 +83,24 @@ def reference_image(store: ProductStore, product_id: str) -> tuple[StoredProduct
         raise InvalidInputError(f"product {product_id!r}: its stored image is not valid base64") from exc
 
 
+def catalog_options(stored: StoredProduct, options: ComposeOptions | None) -> ComposeOptions:
+    """``options`` with the stored product's merchant data as the caption: its title and its
+    catalog attributes (a better caption than any zero-shot guess); the captioner then fills in
+    only attributes the catalog lacks. What the caller set explicitly is kept."""
+    base = options or ComposeOptions()
+    props = stored.properties
+    try:
+        attributes = json.loads(props.get("attributes_json") or "{}")
+    except json.JSONDecodeError:
+        attributes = {}
+    update: dict[str, Any] = {}
+    if base.catalog_caption is None and props.get("title"):
+        update["catalog_caption"] = str(props["title"])
+    if base.catalog_attributes is None and isinstance(attributes, dict) and attributes:
+        update["catalog_attributes"] = {str(k): str(v) for k, v in attributes.items()}
+    return base.model_copy(update=update)
+
+
 def near_grounded(
     store: ProductStore,
     encoder: QueryEncoder,
@@ -105,6 +125,7 @@ def near_grounded(
         if image is not None:
             raise InvalidInputError("give a reference image or a stored product, not both")
         reference, image = reference_image(store, product)
+        options = catalog_options(reference, options)
     composed = _compose(encoder, image, text, limit, options)
     skip = reference is not None and not include_reference
     # One more than asked, so that dropping the reference still leaves ``limit`` hits.

@@ -24,15 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16schemas/grounded.proto\x12\x0bgrounded.v1\"A\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\x0e\n\x06images\x18\x02 \x03(\x0c\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x18\n\x06Vector\x12\x0e\n\x06values\x18\x01 \x03(\x02\"\xa1\x01\n\rEmbedResponse\x12)\n\x0ctext_vectors\x18\x01 \x03(\x0b\x32\x13.grounded.v1.Vector\x12*\n\rimage_vectors\x18\x02 \x03(\x0b\x32\x13.grounded.v1.Vector\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12%\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x16.grounded.v1.ItemError\"*\n\tItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x12\n\x10ModelInfoRequest\"\xa7\x01\n\x11ModelInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\x12\n\npretrained\x18\x03 \x01(\t\x12\x11\n\tdimension\x18\x04 \x01(\x05\x12\x0e\n\x06\x64\x65vice\x18\x05 \x01(\t\x12\r\n\x05\x64type\x18\x06 \x01(\t\x12\x16\n\x0e\x63ontext_length\x18\x07 \x01(\x05\x12\x15\n\rtext_trimming\x18\x08 \x01(\x08\"\x9d\x02\n\x0e\x43omposeOptions\x12\x1e\n\x11remove_background\x18\x01 \x01(\x08H\x00\x88\x01\x01\x12\x14\n\x07\x63\x61ption\x18\x02 \x01(\x08H\x01\x88\x01\x01\x12\x11\n\x04\x66use\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x15\n\x08template\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x19\n\x0cimage_weight\x18\x05 \x01(\x02H\x04\x88\x01\x01\x12\x15\n\rreturn_cutout\x18\x06 \x01(\x08\x12\x1c\n\x0f\x64rop_overridden\x18\x07 \x01(\x08H\x05\x88\x01\x01\x42\x14\n\x12_remove_backgroundB\n\n\x08_captionB\x07\n\x05_fuseB\x0b\n\t_templateB\x0f\n\r_image_weightB\x12\n\x10_drop_overridden\"`\n\x13\x43omposeQueryRequest\x12\r\n\x05image\x18\x01 \x01(\x0c\x12\x0c\n\x04text\x18\x02 \x01(\t\x12,\n\x07options\x18\x03 \x01(\x0b\x32\x1b.grounded.v1.ComposeOptions\"G\n\x0bStageTiming\x12\r\n\x05stage\x18\x01 \x01(\t\x12\n\n\x02ms\x18\x02 \x01(\x01\x12\x0f\n\x07skipped\x18\x03 \x01(\x08\x12\x0c\n\x04note\x18\x04 \x01(\t\"\xa4\x03\n\x12\x43omposeExplanation\x12\x14\n\x07\x63\x61ption\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x43\n\nattributes\x18\x02 \x03(\x0b\x32/.grounded.v1.ComposeExplanation.AttributesEntry\x12\x14\n\x0cmodification\x18\x03 \x01(\t\x12\x17\n\nfused_text\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\rmask_coverage\x18\x05 \x01(\x02H\x02\x88\x01\x01\x12\x1a\n\x12\x62\x61\x63kground_removed\x18\x06 \x01(\x08\x12\x17\n\x0f\x62\x61\x63kground_note\x18\x07 \x01(\t\x12\x14\n\x0cimage_weight\x18\x08 \x01(\x02\x12)\n\x07timings\x18\t \x03(\x0b\x32\x18.grounded.v1.StageTiming\x12\x12\n\ncutout_png\x18\n \x01(\x0c\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08_captionB\r\n\x0b_fused_textB\x10\n\x0e_mask_coverage\"\\\n\x14\x43omposeQueryResponse\x12\x0e\n\x06vector\x18\x01 \x03(\x02\x12\x34\n\x0b\x65xplanation\x18\x02 \x01(\x0b\x32\x1f.grounded.v1.ComposeExplanation2\xba\x02\n\nVectorizer\x12>\n\x05\x45mbed\x12\x19.grounded.v1.EmbedRequest\x1a\x1a.grounded.v1.EmbedResponse\x12H\n\x0b\x45mbedStream\x12\x19.grounded.v1.EmbedRequest\x1a\x1a.grounded.v1.EmbedResponse(\x01\x30\x01\x12M\n\x0cGetModelInfo\x12\x1d.grounded.v1.ModelInfoRequest\x1a\x1e.grounded.v1.ModelInfoResponse\x12S\n\x0c\x43omposeQuery\x12 .grounded.v1.ComposeQueryRequest\x1a!.grounded.v1.ComposeQueryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16schemas/grounded.proto\x12\x0bgrounded.v1\"A\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\x0e\n\x06images\x18\x02 \x03(\x0c\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x18\n\x06Vector\x12\x0e\n\x06values\x18\x01 \x03(\x02\"\xa1\x01\n\rEmbedResponse\x12)\n\x0ctext_vectors\x18\x01 \x03(\x0b\x32\x13.grounded.v1.Vector\x12*\n\rimage_vectors\x18\x02 \x03(\x0b\x32\x13.grounded.v1.Vector\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12%\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x16.grounded.v1.ItemError\"*\n\tItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x12\n\x10ModelInfoRequest\"\xa7\x01\n\x11ModelInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\x12\n\npretrained\x18\x03 \x01(\t\x12\x11\n\tdimension\x18\x04 \x01(\x05\x12\x0e\n\x06\x64\x65vice\x18\x05 \x01(\t\x12\r\n\x05\x64type\x18\x06 \x01(\t\x12\x16\n\x0e\x63ontext_length\x18\x07 \x01(\x05\x12\x15\n\rtext_trimming\x18\x08 \x01(\x08\"\xd9\x03\n\x0e\x43omposeOptions\x12\x1e\n\x11remove_background\x18\x01 \x01(\x08H\x00\x88\x01\x01\x12\x14\n\x07\x63\x61ption\x18\x02 \x01(\x08H\x01\x88\x01\x01\x12\x11\n\x04\x66use\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x15\n\x08template\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x19\n\x0cimage_weight\x18\x05 \x01(\x02H\x04\x88\x01\x01\x12\x15\n\rreturn_cutout\x18\x06 \x01(\x08\x12\x1c\n\x0f\x64rop_overridden\x18\x07 \x01(\x08H\x05\x88\x01\x01\x12\x1c\n\x0f\x63\x61talog_caption\x18\x08 \x01(\tH\x06\x88\x01\x01\x12N\n\x12\x63\x61talog_attributes\x18\t \x03(\x0b\x32\x32.grounded.v1.ComposeOptions.CatalogAttributesEntry\x1a\x38\n\x16\x43\x61talogAttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x14\n\x12_remove_backgroundB\n\n\x08_captionB\x07\n\x05_fuseB\x0b\n\t_templateB\x0f\n\r_image_weightB\x12\n\x10_drop_overriddenB\x12\n\x10_catalog_caption\"`\n\x13\x43omposeQueryRequest\x12\r\n\x05image\x18\x01 \x01(\x0c\x12\x0c\n\x04text\x18\x02 \x01(\t\x12,\n\x07options\x18\x03 \x01(\x0b\x32\x1b.grounded.v1.ComposeOptions\"G\n\x0bStageTiming\x12\r\n\x05stage\x18\x01 \x01(\t\x12\n\n\x02ms\x18\x02 \x01(\x01\x12\x0f\n\x07skipped\x18\x03 \x01(\x08\x12\x0c\n\x04note\x18\x04 \x01(\t\"\xaf\x04\n\x12\x43omposeExplanation\x12\x14\n\x07\x63\x61ption\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x43\n\nattributes\x18\x02 \x03(\x0b\x32/.grounded.v1.ComposeExplanation.AttributesEntry\x12\x14\n\x0cmodification\x18\x03 \x01(\t\x12\x17\n\nfused_text\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\rmask_coverage\x18\x05 \x01(\x02H\x02\x88\x01\x01\x12\x1a\n\x12\x62\x61\x63kground_removed\x18\x06 \x01(\x08\x12\x17\n\x0f\x62\x61\x63kground_note\x18\x07 \x01(\t\x12\x14\n\x0cimage_weight\x18\x08 \x01(\x02\x12)\n\x07timings\x18\t \x03(\x0b\x32\x18.grounded.v1.StageTiming\x12\x12\n\ncutout_png\x18\n \x01(\x0c\x12P\n\x11\x61ttribute_sources\x18\x0b \x03(\x0b\x32\x35.grounded.v1.ComposeExplanation.AttributeSourcesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x37\n\x15\x41ttributeSourcesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08_captionB\r\n\x0b_fused_textB\x10\n\x0e_mask_coverage\"\\\n\x14\x43omposeQueryResponse\x12\x0e\n\x06vector\x18\x01 \x03(\x02\x12\x34\n\x0b\x65xplanation\x18\x02 \x01(\x0b\x32\x1f.grounded.v1.ComposeExplanation2\xba\x02\n\nVectorizer\x12>\n\x05\x45mbed\x12\x19.grounded.v1.EmbedRequest\x1a\x1a.grounded.v1.EmbedResponse\x12H\n\x0b\x45mbedStream\x12\x19.grounded.v1.EmbedRequest\x1a\x1a.grounded.v1.EmbedResponse(\x01\x30\x01\x12M\n\x0cGetModelInfo\x12\x1d.grounded.v1.ModelInfoRequest\x1a\x1e.grounded.v1.ModelInfoResponse\x12S\n\x0c\x43omposeQuery\x12 .grounded.v1.ComposeQueryRequest\x1a!.grounded.v1.ComposeQueryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'schemas.grounded_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_COMPOSEOPTIONS_CATALOGATTRIBUTESENTRY']._loaded_options = None
+  _globals['_COMPOSEOPTIONS_CATALOGATTRIBUTESENTRY']._serialized_options = b'8\001'
   _globals['_COMPOSEEXPLANATION_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_COMPOSEEXPLANATION_ATTRIBUTESENTRY']._serialized_options = b'8\001'
+  _globals['_COMPOSEEXPLANATION_ATTRIBUTESOURCESENTRY']._loaded_options = None
+  _globals['_COMPOSEEXPLANATION_ATTRIBUTESOURCESENTRY']._serialized_options = b'8\001'
   _globals['_EMBEDREQUEST']._serialized_start=39
   _globals['_EMBEDREQUEST']._serialized_end=104
   _globals['_VECTOR']._serialized_start=106
@@ -46,17 +50,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELINFORESPONSE']._serialized_start=361
   _globals['_MODELINFORESPONSE']._serialized_end=528
   _globals['_COMPOSEOPTIONS']._serialized_start=531
-  _globals['_COMPOSEOPTIONS']._serialized_end=816
-  _globals['_COMPOSEQUERYREQUEST']._serialized_start=818
-  _globals['_COMPOSEQUERYREQUEST']._serialized_end=914
-  _globals['_STAGETIMING']._serialized_start=916
-  _globals['_STAGETIMING']._serialized_end=987
-  _globals['_COMPOSEEXPLANATION']._serialized_start=990
-  _globals['_COMPOSEEXPLANATION']._serialized_end=1410
-  _globals['_COMPOSEEXPLANATION_ATTRIBUTESENTRY']._serialized_start=1316
-  _globals['_COMPOSEEXPLANATION_ATTRIBUTESENTRY']._serialized_end=1365
-  _globals['_COMPOSEQUERYRESPONSE']._serialized_start=1412
-  _globals['_COMPOSEQUERYRESPONSE']._serialized_end=1504
-  _globals['_VECTORIZER']._serialized_start=1507
-  _globals['_VECTORIZER']._serialized_end=1821
+  _globals['_COMPOSEOPTIONS']._serialized_end=1004
+  _globals['_COMPOSEOPTIONS_CATALOGATTRIBUTESENTRY']._serialized_start=835
+  _globals['_COMPOSEOPTIONS_CATALOGATTRIBUTESENTRY']._serialized_end=891
+  _globals['_COMPOSEQUERYREQUEST']._serialized_start=1006
+  _globals['_COMPOSEQUERYREQUEST']._serialized_end=1102
+  _globals['_STAGETIMING']._serialized_start=1104
+  _globals['_STAGETIMING']._serialized_end=1175
+  _globals['_COMPOSEEXPLANATION']._serialized_start=1178
+  _globals['_COMPOSEEXPLANATION']._serialized_end=1737
+  _globals['_COMPOSEEXPLANATION_ATTRIBUTESENTRY']._serialized_start=1586
+  _globals['_COMPOSEEXPLANATION_ATTRIBUTESENTRY']._serialized_end=1635
+  _globals['_COMPOSEEXPLANATION_ATTRIBUTESOURCESENTRY']._serialized_start=1637
+  _globals['_COMPOSEEXPLANATION_ATTRIBUTESOURCESENTRY']._serialized_end=1692
+  _globals['_COMPOSEQUERYRESPONSE']._serialized_start=1739
+  _globals['_COMPOSEQUERYRESPONSE']._serialized_end=1831
+  _globals['_VECTORIZER']._serialized_start=1834
+  _globals['_VECTORIZER']._serialized_end=2148
 # @@protoc_insertion_point(module_scope)

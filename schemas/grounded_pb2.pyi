@@ -67,7 +67,14 @@ class ModelInfoResponse(_message.Message):
     def __init__(self, name: _Optional[str] = ..., backend: _Optional[str] = ..., pretrained: _Optional[str] = ..., dimension: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., context_length: _Optional[int] = ..., text_trimming: _Optional[bool] = ...) -> None: ...
 
 class ComposeOptions(_message.Message):
-    __slots__ = ("remove_background", "caption", "fuse", "template", "image_weight", "return_cutout", "drop_overridden")
+    __slots__ = ("remove_background", "caption", "fuse", "template", "image_weight", "return_cutout", "drop_overridden", "catalog_caption", "catalog_attributes")
+    class CatalogAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     REMOVE_BACKGROUND_FIELD_NUMBER: _ClassVar[int]
     CAPTION_FIELD_NUMBER: _ClassVar[int]
     FUSE_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +82,8 @@ class ComposeOptions(_message.Message):
     IMAGE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     RETURN_CUTOUT_FIELD_NUMBER: _ClassVar[int]
     DROP_OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_CAPTION_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     remove_background: bool
     caption: bool
     fuse: bool
@@ -82,7 +91,9 @@ class ComposeOptions(_message.Message):
     image_weight: float
     return_cutout: bool
     drop_overridden: bool
-    def __init__(self, remove_background: _Optional[bool] = ..., caption: _Optional[bool] = ..., fuse: _Optional[bool] = ..., template: _Optional[str] = ..., image_weight: _Optional[float] = ..., return_cutout: _Optional[bool] = ..., drop_overridden: _Optional[bool] = ...) -> None: ...
+    catalog_caption: str
+    catalog_attributes: _containers.ScalarMap[str, str]
+    def __init__(self, remove_background: _Optional[bool] = ..., caption: _Optional[bool] = ..., fuse: _Optional[bool] = ..., template: _Optional[str] = ..., image_weight: _Optional[float] = ..., return_cutout: _Optional[bool] = ..., drop_overridden: _Optional[bool] = ..., catalog_caption: _Optional[str] = ..., catalog_attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ComposeQueryRequest(_message.Message):
     __slots__ = ("image", "text", "options")
@@ -107,8 +118,15 @@ class StageTiming(_message.Message):
     def __init__(self, stage: _Optional[str] = ..., ms: _Optional[float] = ..., skipped: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
 
 class ComposeExplanation(_message.Message):
-    __slots__ = ("caption", "attributes", "modification", "fused_text", "mask_coverage", "background_removed", "background_note", "image_weight", "timings", "cutout_png")
+    __slots__ = ("caption", "attributes", "modification", "fused_text", "mask_coverage", "background_removed", "background_note", "image_weight", "timings", "cutout_png", "attribute_sources")
     class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AttributeSourcesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -125,6 +143,7 @@ class ComposeExplanation(_message.Message):
     IMAGE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
     CUTOUT_PNG_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTE_SOURCES_FIELD_NUMBER: _ClassVar[int]
     caption: str
     attributes: _containers.ScalarMap[str, str]
     modification: str
@@ -135,7 +154,8 @@ class ComposeExplanation(_message.Message):
     image_weight: float
     timings: _containers.RepeatedCompositeFieldContainer[StageTiming]
     cutout_png: bytes
-    def __init__(self, caption: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., modification: _Optional[str] = ..., fused_text: _Optional[str] = ..., mask_coverage: _Optional[float] = ..., background_removed: _Optional[bool] = ..., background_note: _Optional[str] = ..., image_weight: _Optional[float] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., cutout_png: _Optional[bytes] = ...) -> None: ...
+    attribute_sources: _containers.ScalarMap[str, str]
+    def __init__(self, caption: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., modification: _Optional[str] = ..., fused_text: _Optional[str] = ..., mask_coverage: _Optional[float] = ..., background_removed: _Optional[bool] = ..., background_note: _Optional[str] = ..., image_weight: _Optional[float] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., cutout_png: _Optional[bytes] = ..., attribute_sources: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ComposeQueryResponse(_message.Message):
     __slots__ = ("vector", "explanation")

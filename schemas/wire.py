@@ -62,6 +62,15 @@ class ComposeOptions(BaseModel):
         "(default true); false fills the template with the whole caption",
     )
     return_cutout: bool = False
+    catalog_caption: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="a stored reference product's caption (its catalog title), used before a zero-shot one",
+    )
+    catalog_attributes: dict[str, str] | None = Field(
+        default=None,
+        description="a stored reference product's catalog attributes: they win over the captioner's picks",
+    )
 
 
 class StageTiming(BaseModel):
@@ -79,6 +88,9 @@ class ComposeExplanation(BaseModel):
 
     caption: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict, description="attribute captioner's picks")
+    attribute_sources: dict[str, str] = Field(
+        default_factory=dict, description="where each attribute came from: 'catalog' or 'zero-shot'"
+    )
     modification: str = ""
     fused_text: str | None = None
     mask_coverage: float | None = None

@@ -83,8 +83,10 @@ def test_the_stored_image_is_the_reference_and_the_product_is_left_out(
 ) -> None:
     store, encoder = setup
     result = near_grounded(store, encoder, image=None, text="", product="red-dress", limit=3)
-    sent_image, _, _ = encoder.compose_calls[-1]
+    sent_image, _, options = encoder.compose_calls[-1]
     assert sent_image == _png((200, 0, 0))  # the stored photo, not an upload
+    # The merchant's own title and attributes go to the caption stage.
+    assert options.catalog_caption == "red dress" and options.catalog_attributes == {"colour": "red"}
     ids = [h.properties["product_id"] for h in result.hits]
     assert sorted(ids) == ["blue-dress", "dark-red-dress", "green-shoe"]
 

@@ -27,6 +27,9 @@ class ResolvedOptions:
     image_weight: float
     drop_overridden: bool
     return_cutout: bool
+    catalog_caption: str | None = None
+    catalog_attributes: tuple[tuple[str, str], ...] = ()
+    """A stored reference product's merchant data (name, value) pairs: they come first."""
 
     @classmethod
     def resolve(cls, options: ComposeOptions, settings: ServiceSettings) -> ResolvedOptions:
@@ -45,6 +48,10 @@ class ResolvedOptions:
             image_weight=settings.image_weight if options.image_weight is None else options.image_weight,
             drop_overridden=pick(options.drop_overridden, True),
             return_cutout=options.return_cutout,
+            catalog_caption=" ".join(options.catalog_caption.split()) or None
+            if options.catalog_caption
+            else None,
+            catalog_attributes=tuple(sorted((options.catalog_attributes or {}).items())),
         )
 
 
@@ -62,6 +69,8 @@ class ComposeContext:
     background_removed: bool = False
     background_note: str = ""
     caption: Caption | None = None
+    attribute_sources: dict[str, str] | None = None
+    """Per caption attribute: 'catalog' or 'zero-shot' (set when merchant data was given)."""
     fused_text: str | None = None
     image_weight: float = 0.0
     """The weight of the reference image actually used (0 without an image)."""

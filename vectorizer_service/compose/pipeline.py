@@ -56,7 +56,9 @@ class ComposePipeline:
         return [stage.name for stage in self._stages]
 
     def _check_something_to_embed(self, ctx: ComposeContext) -> None:
-        will_caption = ctx.image is not None and ctx.options.caption and self._env.deps.caption is not None
+        will_caption = bool(ctx.options.catalog_caption) or (
+            ctx.image is not None and ctx.options.caption and self._env.deps.caption is not None
+        )
         if not ctx.modification and not will_caption:
             raise InvalidInputError(
                 "nothing to compose: the text is empty and no caption will be made "
@@ -94,6 +96,7 @@ class ComposePipeline:
         return ComposeExplanation(
             caption=caption.text if caption is not None else None,
             attributes=dict(caption.attributes) if caption is not None else {},
+            attribute_sources=dict(ctx.attribute_sources or {}),
             modification=ctx.modification,
             fused_text=ctx.fused_text,
             mask_coverage=ctx.mask_coverage,

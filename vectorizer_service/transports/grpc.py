@@ -48,6 +48,7 @@ _OPTIONAL_COMPOSE_FIELDS = (
     "template",
     "image_weight",
     "drop_overridden",
+    "catalog_caption",
 )
 
 
@@ -191,6 +192,8 @@ def _embed_response(result: EmbedResult, request_id: str) -> pb.EmbedResponse:
 
 def _compose_options(message: pb.ComposeOptions) -> ComposeOptions:
     values: dict[str, Any] = {f: getattr(message, f) for f in _OPTIONAL_COMPOSE_FIELDS if message.HasField(f)}
+    if message.catalog_attributes:
+        values["catalog_attributes"] = dict(message.catalog_attributes)
     try:
         return ComposeOptions(**values, return_cutout=message.return_cutout)
     except ValidationError as exc:
