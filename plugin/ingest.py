@@ -31,6 +31,7 @@ from plugin.image_fetch import ImageFetcher
 from plugin.multi2vec import combine_like_weaviate, object_texts
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductRow, ProductStore
+from plugin.tagging import INFERRED_PROPERTY, AutoTagger, Tagged, inferred_json
 from schemas.collection import VectorSpec, product_properties
 from schemas.errors import GroundedError, InvalidInputError
 from schemas.images import image_shape_problem
@@ -80,6 +81,8 @@ class _Pending:
     product: Product
     uuid: str
     fingerprint: str = ""
+    inferred: str = ""
+    """Auto-tagging's ``attributes_inferred`` JSON (empty when it is off)."""
 
 
 def combine_vectors(spec: VectorSpec, image_vectors: Vectors, text_vectors: dict[str, Vectors]) -> Vectors:
@@ -116,9 +119,16 @@ def _check_decodable(data: bytes, max_pixels: int) -> None:
 
 class _Ingestor:
     def __init__(
-        self, store: ProductStore, encoder: QueryEncoder | None, fetcher: ImageFetcher, bar: tqdm, model: str
+        self,
+        store: ProductStore,
+        encoder: QueryEncoder | None,
+        fetcher: ImageFetcher,
+        bar: tqdm,
+        model: str,
+        tagger: AutoTagger | None = None,
     ) -> None:
         self.store = store
+        self.tagger = tagger
         self.model = model
         self.max_image_pixels = fetcher.max_image_pixels
         self.encoder = encoder
@@ -161,14 +171,16 @@ class _Ingestor:
             except GroundedError as exc:
                 self.fail(pending.row, pending.product.id, exc.message)
                 continue
-            pending.fingerprint = product_fingerprint(
-                product_properties(pending.product, None), image, model=self.model, vector=self.vector
-            )
+            record = product_properties(pending.product, None)
+            if self.tagger is not None:  # tags depend on the threshold: another one re-tags
+                record["auto_tag"] = self.tagger.identity
+            pending.fingerprint = product_fingerprint(record, image, model=self.model, vector=self.vector)
             if stored_fingerprints.get(pending.uuid) == pending.fingerprint:
                 self.skipped += 1
                 self.stored.append(pending.uuid)
             else:
                 loaded.append((pending, image))
+        self._tag(loaded)
         rows = self._rows(loaded)
         by_uuid = {p.uuid: p for p, _ in loaded}
         rejected = {err.uuid: err.message for err in self.store.upsert(rows)}
@@ -182,6 +194,24 @@ class _Ingestor:
                 self.updated += r.uuid in stored_fingerprints
         self.bar.update(len(batch))
 
+    def _tag(self, loaded: Sequence[tuple[_Pending, bytes]]) -> None:
+        """Fill each product's missing attributes (``--auto-tag``); an image the model refuses
+        gets no tags here (its embedding fails next, and is reported there)."""
+        if self.tagger is None or not loaded:
+            return
+        try:
+            tagged = self.tagger.tag([p.product for p, _ in loaded], [img for _, img in loaded])
+        except InvalidInputError:
+            tagged = []
+            for p, img in loaded:
+                try:
+                    tagged += self.tagger.tag([p.product], [img])
+                except InvalidInputError:
+                    tagged.append(Tagged(p.product))
+        for (pending, _), result in zip(loaded, tagged, strict=True):
+            pending.product = result.product
+            pending.inferred = inferred_json(result.inferred)
+
     def _image(self, product: Product) -> bytes:
         if product.image is None or product.image == "":
             raise InvalidInputError("no image given")
@@ -194,6 +224,7 @@ class _Ingestor:
             {
                 **product_properties(p.product, base64.b64encode(img).decode("ascii")),
                 FINGERPRINT_PROPERTY: p.fingerprint,
+                **({INFERRED_PROPERTY: p.inferred} if self.tagger is not None else {}),
             }
             for p, img in loaded
         ]
@@ -258,6 +289,7 @@ def _run(
     batch_size: int = 32,
     total: int | None = None,
     progress: bool = True,
+    tagger: AutoTagger | None = None,
 ) -> tuple[_Ingestor, int]:
     """The import loop over the catalog's rows; returns the ingestor state and rows seen."""
     if batch_size < 1:
@@ -275,7 +307,7 @@ def _run(
     )
     seen = 0
     with tqdm(total=total, disable=not progress, unit="row", desc="ingest") as bar:
-        ingestor = _Ingestor(store, encoder, fetcher, bar, model)
+        ingestor = _Ingestor(store, encoder, fetcher, bar, model, tagger)
         batch: list[_Pending] = []
         for item in items:
             seen += 1
@@ -335,13 +367,15 @@ def ingest_catalog(
     report_path: Path | None = None,
     batch_size: int = 32,
     progress: bool = True,
+    tagger: AutoTagger | None = None,
 ) -> IngestReport:
     """Import ``catalog`` (JSONL or CSV, see :mod:`plugin.catalog`) into ``store``.
 
     Relative image paths are read from ``image_dir`` (default: the catalog's folder); URLs are
     fetched under ``settings``' limits. The report (failures, one JSON object per line, then a
     summary line) goes to ``report_path``, or next to the catalog as
-    ``<name>.ingest-report.jsonl`` when rows failed and no path was given.
+    ``<name>.ingest-report.jsonl`` when rows failed and no path was given. With ``tagger``
+    (:mod:`plugin.tagging`) missing attributes are filled from the images before storing.
     """
     fetcher = ImageFetcher(settings, image_dir=image_dir if image_dir is not None else catalog.parent)
     try:
@@ -353,6 +387,7 @@ def ingest_catalog(
             batch_size=batch_size,
             total=count_rows(catalog),
             progress=progress,
+            tagger=tagger,
         )
     finally:
         fetcher.close()

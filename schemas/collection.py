@@ -36,6 +36,9 @@ class PropertySpec:
     filterable: bool = True
     # "field" tokenization: exact-match filters (category == "dress") behave the same in both stores.
     exact: bool = False
+    # Added after collections were in use: one without it is still accepted (LanceDB adds the
+    # column on open, Weaviate's auto-schema on first write).
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,14 @@ PRODUCT_PROPERTIES: tuple[PropertySpec, ...] = (
         exact=True,
     ),
     PropertySpec("attributes_json", DataType.TEXT, "Attributes as a JSON object", filterable=False),
+    PropertySpec(
+        "attributes_inferred",
+        DataType.TEXT,
+        "Attributes auto-tagging filled in (their key=value pairs are in attributes too), as JSON "
+        '{"colour": {"value": "red", "confidence": 0.93}}',
+        filterable=False,
+        required=False,
+    ),
     PropertySpec("image_ref", DataType.TEXT, "Where the image came from (path or URL)", filterable=False),
     PropertySpec("image", DataType.BLOB, "The product image, base64", filterable=False),
     PropertySpec(

@@ -5,9 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plugin.cli._common import EXIT_OK, EXIT_ROWS_FAILED, Commands, plugin_settings, service_settings
+from plugin.encoder import QueryEncoder
 from schemas.errors import InvalidInputError
+from vectorizer_service.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from plugin.tagging import AutoTagger
+
+DEFAULT_AUTO_TAG_THRESHOLD = 0.5
+"""plugin.tagging.DEFAULT_THRESHOLD, repeated so that the parser imports no model code."""
 
 _FAILURES_SHOWN = 10
 """Failed rows printed; the report file lists every one."""
@@ -15,7 +24,6 @@ _FAILURES_SHOWN = 10
 
 def _run(args: argparse.Namespace) -> int:
     from plugin.catalog import read_catalog
-    from plugin.encoder import QueryEncoder
     from plugin.fingerprint import model_identity
     from plugin.ingest import ingest_catalog
     from plugin.local_encoder import open_encoder
@@ -32,11 +40,16 @@ def _run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--batch-size must be at least 1, got {args.batch_size}")
     # Weaviate's multi2vec-clip module embeds objects itself: then no model is loaded here.
     server_side = bool(plugin.weaviate_url) and plugin.vectorization == "weaviate"
+    if not 0.0 < args.auto_tag_threshold <= 1.0:
+        raise InvalidInputError(f"--auto-tag-threshold must be in (0, 1], got {args.auto_tag_threshold}")
+    service = service_settings(args)
+    # Ingestion only embeds (auto-tagging too): the background remover and captioner are not
+    # loaded; where Weaviate embeds the objects itself, only --auto-tag needs the model here.
     encoder: QueryEncoder | None = (
-        # Ingestion only embeds: the background remover and captioner are not loaded.
-        None if server_side else open_encoder(plugin, service_settings(args), compose_models=False)
+        open_encoder(plugin, service, compose_models=False) if not server_side or args.auto_tag else None
     )
     try:
+        tagger = _tagger(args, encoder, service)
         meta = encoder.model_info() if encoder is not None else None
         store = open_store(
             plugin,
@@ -57,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
                 report_path=args.report,
                 batch_size=args.batch_size,
                 progress=args.progress,
+                tagger=tagger,
             )
         finally:
             store.close()
@@ -80,6 +94,17 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ROWS_FAILED
 
 
+def _tagger(
+    args: argparse.Namespace, encoder: QueryEncoder | None, service: ServiceSettings
+) -> AutoTagger | None:
+    from plugin.tagging import AutoTagger
+    from vectorizer_service.compose.vocab import load_vocabulary
+
+    if not args.auto_tag or encoder is None:
+        return None
+    return AutoTagger(encoder, load_vocabulary(service.vocabulary), threshold=args.auto_tag_threshold)
+
+
 def register(commands: Commands) -> None:
     ingest = commands.add("ingest", "import a catalog (JSONL or CSV) into the product store")
     ingest.add_argument("catalog", type=Path, help="catalog file (.jsonl or .csv)")
@@ -90,6 +115,17 @@ def register(commands: Commands) -> None:
         "--recreate",
         action="store_true",
         help="drop the collection first and rebuild it (e.g. after changing the model)",
+    )
+    ingest.add_argument(
+        "--auto-tag",
+        action="store_true",
+        help="fill attributes a row lacks from its image, zero-shot (marked inferred, with confidence)",
+    )
+    ingest.add_argument(
+        "--auto-tag-threshold",
+        type=float,
+        default=DEFAULT_AUTO_TAG_THRESHOLD,
+        help=f"probability a zero-shot value needs to fill an attribute ({DEFAULT_AUTO_TAG_THRESHOLD})",
     )
     ingest.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar"

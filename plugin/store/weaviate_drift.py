@@ -59,7 +59,8 @@ def config_differences(
     props = {p.name: _vectorizer_name(p.data_type) for p in config.properties}
     for prop in spec.properties:
         if prop.name not in props:
-            problems.append(f"property {prop.name!r} is missing")
+            if prop.required:
+                problems.append(f"property {prop.name!r} is missing")
         elif props[prop.name] != prop.data_type.value:
             problems.append(f"property {prop.name!r} is {props[prop.name]}, expected {prop.data_type.value}")
     return problems

@@ -35,6 +35,17 @@ Matrix = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
+class AttributeGuess:
+    """The most probable value of one attribute (or of the category) for one image."""
+
+    name: str
+    value: str
+    probability: float
+    confident: bool
+    """Whether the vocabulary's own probability and margin gates pass (the caption uses it)."""
+
+
+@dataclass(frozen=True)
 class _Choices:
     """Candidate values and their prompt vectors (one unit row per value)."""
 
@@ -127,12 +138,18 @@ class AttributeCaptioner:
         ]
         return np.concatenate(chunks).astype(np.float32)
 
-    def _describe(self, image_vector: Matrix) -> Caption:
+    def _score(self, image_vector: Matrix) -> tuple[str, list[AttributeGuess]]:
+        """The group that decides which attributes apply, and the top value of the category and
+        of each applicable attribute with its probability."""
         scale = self._vocabulary.logit_scale
         probs = _softmax(scale * (self._category_vectors @ image_vector))
         picked = _confident(
             probs, self._vocabulary.category_min_probability, self._vocabulary.category_min_margin
         )
+        top = int(np.argmax(probs))
+        guesses = [
+            AttributeGuess(CATEGORY, self._categories[top].name, float(probs[top]), picked is not None)
+        ]
         category: CategorySpec | None = self._categories[picked] if picked is not None else None
         if category is not None:
             group = category.group
@@ -140,7 +157,6 @@ class AttributeCaptioner:
             # No confident category: the most probable group still decides which attributes apply.
             group_probs = np.bincount(self._category_group, weights=probs, minlength=len(self._groups))
             group = self._groups[int(np.argmax(group_probs))]
-        attributes: dict[str, str] = {CATEGORY: category.name} if category is not None else {}
         for spec in self._vocabulary.attributes:
             choices = self._choices.get((spec.name, group))
             if choices is None or not Vocabulary.applies(spec.applies_to, category, group):
@@ -151,9 +167,24 @@ class AttributeCaptioner:
             if len(allowed) < 2:
                 continue
             value_probs = _softmax(scale * (choices.vectors[allowed] @ image_vector))
-            best = _confident(value_probs, spec.min_probability, spec.min_margin)
-            if best is not None:
-                attributes[spec.name] = choices.values[allowed[best]].name
+            best = int(np.argmax(value_probs))
+            confident = _confident(value_probs, spec.min_probability, spec.min_margin) is not None
+            guesses.append(
+                AttributeGuess(
+                    spec.name, choices.values[allowed[best]].name, float(value_probs[best]), confident
+                )
+            )
+        return group, guesses
+
+    def guesses(self, image_vectors: Matrix) -> list[list[AttributeGuess]]:
+        """Per image vector (rows of unit vectors from the same model): the most probable
+        category and value of each applicable attribute, confident or not, with its
+        probability. Auto-tagging at ingestion applies its own threshold to these."""
+        return [self._score(row.astype(np.float32))[1] for row in np.atleast_2d(image_vectors)]
+
+    def _describe(self, image_vector: Matrix) -> Caption:
+        group, guesses = self._score(image_vector)
+        attributes = {g.name: g.value for g in guesses if g.confident}
         return Caption(text=self._vocabulary.render(attributes, group=group), attributes=attributes)
 
     def caption(self, images: Sequence[Image.Image]) -> list[Caption]:
