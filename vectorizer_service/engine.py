@@ -268,12 +268,17 @@ class Engine:
                 batcher.start()
 
     def _build_pipeline(self) -> ComposePipeline:
+        from vectorizer_service.compose.cutout_cache import CutoutCache
         from vectorizer_service.compose.pipeline import ComposePipeline
 
         deps = ComposeDeps(
             encode_texts=self.embed_texts,
             encode_images=self.embed_images_decoded,
-            remove_background=self._cutouts.submit if self._cutouts is not None else None,
+            remove_background=(
+                CutoutCache(self._cutouts.submit, self.settings.cutout_cache_size)
+                if self._cutouts is not None
+                else None
+            ),
             caption=self._captions.submit if self._captions is not None else None,
         )
         return ComposePipeline(deps, self.settings)

@@ -128,6 +128,9 @@ class ServiceSettings(BaseSettings):
         0.0, ge=0.0, le=1.0, description="default weight of the reference image vector in the query"
     )
     remove_background: bool = Field(True, description="default of the background-removal switch")
+    cutout_cache_size: int = Field(
+        256, ge=0, description="cut-outs remembered for reference photos composed again (0: off)"
+    )
     remover_threads: int = Field(
         2,
         ge=1,
