@@ -141,3 +141,39 @@ def test_ingest_auto_tag_stores_inferred_attributes_that_filters_find(tmp_path: 
     assert again.updated == 3
     assert store.search(query, filters=ProductFilter(attributes={"colour": "red"}), limit=10) == []
     store.close()
+
+
+def test_auto_tag_on_weaviate_fills_filterable_attributes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import weaviate.connect.v4
+    from fake_weaviate import FakeWeaviate
+
+    from plugin.store.weaviate import WeaviateStore, connect_weaviate
+    from schemas.collection import VectorSpec, product_collection
+
+    (tmp_path / "b.png").write_bytes(_png(RGB["blue"]))
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_text(json.dumps({"id": "b", "title": "a coat", "image": "b.png"}) + "\n", encoding="utf-8")
+    encoder = ColourEncoder()
+    with FakeWeaviate() as fake:
+        monkeypatch.setattr(weaviate.connect.v4, "PYPI_PACKAGE_URL", f"{fake.url}/pypi")
+        settings = PluginSettings(
+            weaviate_url=fake.url, weaviate_grpc_port=fake.grpc_port, vectorization="plugin"
+        )
+        store = WeaviateStore(
+            connect_weaviate(settings), product_collection(vector=VectorSpec(server_side=False))
+        )
+        tagger = AutoTagger(encoder, VOCABULARY)
+        report = ingest_catalog(
+            catalog, store=store, encoder=encoder, settings=settings, progress=False, tagger=tagger
+        )
+        assert report.ok
+        hits = store.search(
+            encoder.embed_texts(["coat"])[0], filters=ProductFilter(attributes={"colour": "blue"}), limit=5
+        )
+        assert [h.properties["product_id"] for h in hits] == ["b"]
+        inferred = json.loads(hits[0].properties["attributes_inferred"])
+        assert inferred["colour"]["value"] == "blue"
+        assert "category" in inferred  # the row had no category: the top one at 0.5 fills it
+        store.close()
