@@ -37,6 +37,7 @@ from plugin.graphql.guard import (
     rest_error,
     stays_under_v1,
 )
+from plugin.graphql.reference import weaviate_reference_lookup
 from plugin.graphql.rewrite import ARGUMENT, Rewrite, explanation_json, rewrite_query
 from plugin.settings import PluginSettings
 from schemas.collection import product_collection
@@ -125,7 +126,7 @@ class _Proxy:
         if refusal is not None:
             raise _Refused(refusal)
 
-    async def _rewrite(self, item: Any) -> Rewrite | Response | None:
+    async def _rewrite(self, item: Any, headers: dict[str, str]) -> Rewrite | Response | None:
         """The rewrite of one GraphQL request object, an answer for it, or ``None`` (forward as is)."""
         if not isinstance(item, dict) or not isinstance(item.get("query"), str) or not item["query"].strip():
             return rest_error(_UNPROCESSABLE, "query cannot be empty")
@@ -145,6 +146,8 @@ class _Proxy:
                 operation_name=operation if isinstance(operation, str) else None,
                 default_target=self.default_target,
                 max_fields=self.settings.graphql_max_near_grounded,
+                # nearGrounded.product reads the product with the caller's own credentials.
+                reference=weaviate_reference_lookup(self.base_url, headers),
             )
         except GroundedError as exc:
             # Weaviate answers a search that cannot run (a failing vectorizer, a bad argument) as
@@ -177,7 +180,7 @@ class _Proxy:
         except (json.JSONDecodeError, UnicodeDecodeError):
             return rest_error(_UNPROCESSABLE, "the request body is not JSON")
         await self._check_credentials(request)
-        rewrite = await self._rewrite(payload)
+        rewrite = await self._rewrite(payload, self._headers(request))
         if isinstance(rewrite, Response):
             return rewrite
         if rewrite is None:
@@ -201,7 +204,7 @@ class _Proxy:
         answers: list[Any] = [None] * len(payload)
         rewrites: dict[int, Rewrite | None] = {}
         for i, item in enumerate(payload):
-            outcome = await self._rewrite(item)
+            outcome = await self._rewrite(item, self._headers(request))
             if isinstance(outcome, Response):
                 answers[i] = _batch_error(outcome)
             else:

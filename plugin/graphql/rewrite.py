@@ -24,6 +24,7 @@ from graphql import GraphQLError, parse, print_ast
 from graphql.language import (
     ArgumentNode,
     DocumentNode,
+    EnumValueNode,
     FieldNode,
     FloatValueNode,
     ListValueNode,
@@ -39,6 +40,7 @@ from graphql.language import (
 from graphql.utilities import value_from_ast_untyped
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from plugin.graphql.reference import ReferenceLookup
 from plugin.graphql.values import operation_variables, value_node
 from schemas.errors import InvalidInputError
 from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult
@@ -68,6 +70,8 @@ class GroundedArgs(BaseModel):
     fuse: bool | None = None
     template: str | None = None
     imageWeight: float | None = Field(None, ge=0.0, le=1.0)
+    product: str | None = Field(None, description="a stored product's id as the reference (no upload)")
+    includeReference: bool = False
 
     def image_bytes(self) -> bytes | None:
         if self.image is None:
@@ -149,8 +153,10 @@ def _args(
             msg = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
             problems.append(f"{ARGUMENT}.{where}: {msg}")
         raise GraphQLRewriteError("; ".join(problems)) from exc
-    if args.image is None and not args.text.strip():
+    if args.image is None and args.product is None and not args.text.strip():
         raise GraphQLRewriteError(f"{ARGUMENT} needs an image, a text, or both")
+    if args.image is not None and args.product is not None:
+        raise GraphQLRewriteError(f"{ARGUMENT}: give an image or a product, not both")
     return args, fields
 
 
@@ -227,6 +233,7 @@ def rewrite_query(
     operation_name: str | None = None,
     default_target: str | None = None,
     max_fields: int | None = None,
+    reference: ReferenceLookup | None = None,
 ) -> Rewrite | None:
     """Rewrite every ``nearGrounded`` argument of ``query``; ``None`` when it has none (forward the
     request untouched). Syntax errors also give ``None``: Weaviate reports them as it always does.
@@ -261,7 +268,10 @@ def rewrite_query(
                 raise GraphQLRewriteError(f"{key}: {ARGUMENT} given twice")
             args, passthrough = _args(grounded[0].value, values)  # type: ignore[arg-type]
             passthrough = _fit_search(_search_kind(node, ancestors), key, node, passthrough, default_target)
-            result = compose(args.image_bytes(), args.text, args.options())
+            image, options, exclude = args.image_bytes(), args.options(), None
+            if args.product is not None:
+                image, options, exclude = _product_reference(node, key, args, options, reference)
+            result = compose(image, args.text, options)
             explanations[key] = result.explanation
             near_vector = ObjectValueNode(
                 fields=(
@@ -269,15 +279,15 @@ def rewrite_query(
                     *passthrough,
                 )
             )
-            return dataclasses.replace(
-                node,
-                arguments=tuple(
-                    ArgumentNode(name=NameNode(value="nearVector"), value=near_vector)
-                    if a.name.value == ARGUMENT
-                    else a
-                    for a in node.arguments or ()
-                ),
+            arguments = tuple(
+                ArgumentNode(name=NameNode(value="nearVector"), value=near_vector)
+                if a.name.value == ARGUMENT
+                else a
+                for a in node.arguments or ()
             )
+            if exclude is not None:
+                arguments = excluding_product(arguments, exclude)
+            return dataclasses.replace(node, arguments=arguments)
 
     rewritten = visit(doc, _Rewriter())
     if not explanations:
@@ -300,6 +310,54 @@ def rewrite_query(
     # Only what the caller sent: defaults stay in the kept definitions, where Weaviate applies them.
     forwarded = {k: v for k, v in variables.items() if k in used} if variables is not None else None
     return Rewrite(query=print_ast(rewritten), variables=forwarded, explanations=explanations)
+
+
+def _product_reference(
+    node: FieldNode, key: str, args: GroundedArgs, options: ComposeOptions, reference: ReferenceLookup | None
+) -> tuple[bytes, ComposeOptions, str | None]:
+    """The stored product's image and merchant-data options, and the id to leave out."""
+    from plugin.search import catalog_options  # the SDK's own rule for merchant data
+
+    assert args.product is not None
+    if reference is None:
+        raise GraphQLRewriteError(f"{key}: {ARGUMENT}.product needs the endpoint's product lookup")
+    stored = reference(node.name.value, args.product)
+    encoded = stored.properties.get("image")
+    if not encoded:
+        raise GraphQLRewriteError(f"{key}: product {args.product!r} has no stored image")
+    try:
+        image = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise GraphQLRewriteError(f"{key}: product {args.product!r}: stored image is not base64") from exc
+    return image, catalog_options(stored, options), None if args.includeReference else args.product
+
+
+def excluding_product(arguments: tuple[ArgumentNode, ...], product_id: str) -> tuple[ArgumentNode, ...]:
+    """``arguments`` with ``where`` narrowed to ``product_id != <id>`` (AND the caller's own)."""
+    not_it = ObjectValueNode(
+        fields=(
+            ObjectFieldNode(
+                name=NameNode(value="path"),
+                value=ListValueNode(values=(StringValueNode(value="product_id"),)),
+            ),
+            ObjectFieldNode(name=NameNode(value="operator"), value=EnumValueNode(value="NotEqual")),
+            ObjectFieldNode(name=NameNode(value="valueText"), value=StringValueNode(value=product_id)),
+        )
+    )
+    where = next((a for a in arguments if a.name.value == "where"), None)
+    if where is None:
+        return (*arguments, ArgumentNode(name=NameNode(value="where"), value=not_it))
+    both = ObjectValueNode(
+        fields=(
+            ObjectFieldNode(name=NameNode(value="operator"), value=EnumValueNode(value="And")),
+            ObjectFieldNode(
+                name=NameNode(value="operands"), value=ListValueNode(values=(where.value, not_it))
+            ),
+        )
+    )
+    return tuple(
+        ArgumentNode(name=NameNode(value="where"), value=both) if a is where else a for a in arguments
+    )
 
 
 def _count_arguments(doc: DocumentNode) -> int:
