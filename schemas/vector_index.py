@@ -117,5 +117,7 @@ def memory_bytes_per_vector(spec: VectorIndexSpec, dimension: int) -> int:
         "bq": (dimension + 7) // 8,
         "rq": (dimension * spec.rq_bits + 7) // 8,
     }[spec.quantizer]
-    graph = 0 if spec.index_type == "flat" else spec.max_connections * 10
-    return codes + graph
+    if spec.index_type == "flat":
+        # A flat index has no graph; uncompressed it scans the vectors from disk (nothing resident).
+        return 0 if spec.quantizer == "none" else codes
+    return codes + spec.max_connections * 10

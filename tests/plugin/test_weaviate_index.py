@@ -53,6 +53,7 @@ def test_memory_per_vector_follows_weaviates_sizing() -> None:
     assert memory_bytes_per_vector(VectorIndexSpec(), 512) == 4 * 512 + 320
     assert memory_bytes_per_vector(VectorIndexSpec(quantizer="rq", rq_bits=1), 512) == 64 + 320
     assert memory_bytes_per_vector(VectorIndexSpec(index_type="flat", quantizer="bq"), 512) == 64
+    assert memory_bytes_per_vector(VectorIndexSpec(index_type="flat"), 512) == 0  # scanned from disk
     assert optimal_pq_segments(512) == 128 and optimal_pq_segments(768) == 128
 
 
