@@ -112,3 +112,23 @@ def test_bad_arguments_are_refused(store: ProductStore) -> None:
 def test_title_similarity() -> None:
     assert title_similarity("Red Shirt", "red shirt") == 1.0
     assert title_similarity("red shirt", "blue lamp") == 0.0
+
+
+def test_cli_reports_groups_without_loading_a_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plugin.cli import main
+
+    lance = LanceStore(tmp_path / "data", dimension=DIM, collection="Dups")
+    _fill(lance)
+    lance.close()
+    out = tmp_path / "dups.jsonl"
+    code = main(
+        ["duplicates", "--data-dir", str(tmp_path / "data"), "--collection", "Dups", "--report", str(out)]
+    )
+    assert code == 0
+    assert "groups: 2" in capsys.readouterr().out
+    assert len(out.read_text().splitlines()) == 2
+    assert (
+        main(["duplicates", "--data-dir", str(tmp_path / "data"), "--collection", "Nope"]) == 1
+    )  # not found
