@@ -70,23 +70,29 @@ def main() -> int:
             cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
     query = ["--image", str(args.image), "--text", args.text]
-    rows: list[tuple[str, Path, list[str]]] = []
+    onnx_model = ["--model", str(onnx_dir)]
+    # (label, tree, model flags, query flags); a store is ingested per tree and model, since a
+    # store refuses queries from another backend's model.
+    rows: list[tuple[str, Path, list[str], list[str]]] = []
     if args.before_tree is not None:
-        rows.append(("before: image + text (torch)", args.before_tree, [*torch_model, *query]))
+        rows.append(("before: image + text (torch)", args.before_tree, torch_model, query))
     rows += [
-        ("image + text, torch, cold cache", REPO, [*torch_model, *query]),
-        ("image + text, torch, warm cache", REPO, [*torch_model, *query]),
-        ("image + text, onnx export", REPO, ["--model", str(onnx_dir), *query]),
-        ("text only, onnx export", REPO, ["--model", str(onnx_dir), "--text", args.text]),
+        ("image + text, torch, cold cache", REPO, torch_model, query),
+        ("image + text, torch, warm cache", REPO, torch_model, query),
+        ("image + text, onnx export", REPO, onnx_model, query),
+        ("text only, onnx export", REPO, onnx_model, ["--text", args.text]),
     ]
-    stores = {}
-    for tree in {tree for _, tree, _ in rows}:
-        stores[tree] = ["--data-dir", str(work / f"store-{len(stores)}")]
-        ingest = [*cli, "ingest", str(args.catalog), *stores[tree], *common, *torch_model]
-        subprocess.run(ingest, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
+    stores: dict[tuple[Path, str], list[str]] = {}
+    for _, tree, model, _ in rows:
+        if (tree, model[1]) not in stores:
+            flags = ["--data-dir", str(work / f"store-{len(stores)}")]
+            stores[(tree, model[1])] = flags
+            ingest = [*cli, "ingest", str(args.catalog), *flags, *common, *model]
+            subprocess.run(ingest, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
     results = []
-    for label, tree, extra in rows:
-        seconds, rss = timed([*cli, "search", *stores[tree], *common, *extra], tree, env)
+    for label, tree, model, extra in rows:
+        command = [*cli, "search", *stores[(tree, model[1])], *common, *model, *extra]
+        seconds, rss = timed(command, tree, env)
         results.append((label, seconds, rss))
         print(f"{label}: {seconds:.1f} s, {rss:.0f} MiB", flush=True)
     shutil.rmtree(work, ignore_errors=True)
