@@ -101,13 +101,30 @@ def _measure(
     }
 
 
-def _truth(vectors: np.ndarray, queries: np.ndarray, mask: np.ndarray | None) -> list[set[str]]:
-    idx = np.arange(len(vectors)) if mask is None else np.nonzero(mask)[0]
-    out = []
-    for q in queries:
-        scores = vectors[idx] @ q
-        top = idx[np.argpartition(-scores, min(K, len(idx) - 1))[:K]]
-        out.append({f"p{i}" for i in top})
+def _truth_all(
+    vectors: np.ndarray, queries: np.ndarray, masks: dict[str, np.ndarray | None], chunk: int = 100_000
+) -> dict[str, list[set[str]]]:
+    """Exact top-k ids per query for every mask, in one pass over the rows (no copies of the
+    whole matrix): a running top-k merged chunk by chunk."""
+    empty = (np.full((len(queries), 0), -np.inf), np.zeros((len(queries), 0), dtype=np.int64))
+    best = dict.fromkeys(masks, empty)
+    for start in range(0, len(vectors), chunk):
+        scores = vectors[start : start + chunk] @ queries.T  # (rows, queries)
+        ids = np.arange(start, start + len(scores))
+        for name, mask in masks.items():
+            s = scores if mask is None else np.where(mask[start : start + len(scores), None], scores, -np.inf)
+            k = min(K, len(s))
+            top = np.argpartition(-s, k - 1, axis=0)[:k].T  # (queries, k)
+            cand_s = np.concatenate([best[name][0], np.take_along_axis(s.T, top, axis=1)], axis=1)
+            cand_i = np.concatenate([best[name][1], ids[top]], axis=1)
+            keep = np.argsort(-cand_s, axis=1)[:, :K]
+            best[name] = (np.take_along_axis(cand_s, keep, axis=1), np.take_along_axis(cand_i, keep, axis=1))
+    out: dict[str, list[set[str]]] = {}
+    for name, (top_s, top_i) in best.items():
+        out[name] = [
+            {f"p{i}" for i, sc in zip(row_i, row_s, strict=True) if np.isfinite(sc)}
+            for row_i, row_s in zip(top_i, top_s, strict=True)
+        ]
     return out
 
 
@@ -145,10 +162,8 @@ def run_size(n: int, base: np.ndarray | None, args: argparse.Namespace, root: Pa
     result: dict[str, Any] = {"rows": n, "dim": dim, "generate_load_s": time.perf_counter() - t0}
 
     flat_q = queries[: args.flat_queries]
-    truth_all = {
-        name: _truth(vectors, queries, None if m is None else m(price, cat))
-        for name, (_, m) in FILTERS.items()
-    }
+    masks = {name: None if m is None else m(price, cat) for name, (_, m) in FILTERS.items()}
+    truth_all = _truth_all(vectors, queries, masks)
     flat = _measure(store, flat_q, truth_all["none"][: args.flat_queries], None, SearchTuning(exact=True))
     result["flat"] = flat
     result["exact_agrees"] = flat["recall"]
