@@ -16,7 +16,7 @@ pytestmark = pytest.mark.plugin
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> SampleCatalog:
-    return build_sample_catalog(tmp_path_factory.mktemp("catalog"))
+    return build_sample_catalog(tmp_path_factory.mktemp("catalog"), size=60)
 
 
 @pytest.fixture(scope="module")
@@ -66,21 +66,29 @@ def test_ingest_again_resumes_instead_of_duplicating(
 def test_search_with_image_text_and_filters(
     ingested: Path, catalog: SampleCatalog, model_flags: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    image = catalog.image_paths["cup-red"]
+    reference = catalog.products[0]
+    image = catalog.image_paths[reference.id]
+    colour = reference.attributes["colour"]
     result = _json_search(
-        capsys, ingested, model_flags, "--image", str(image), "--text", "in blue",
-        "--category", "cup", "--category", "cat-print", "--price-max", "30", "--attr", "colour=blue",
+        capsys, ingested, model_flags, "--image", str(image), "--text", f"in {colour}",
+        "--category", reference.category, "--category", "no-such-category", "--price-max", "1000",
+        "--attr", f"colour={colour}", "--limit", "50",
     )  # fmt: skip
     ids = {h["properties"]["product_id"] for h in result["hits"]}
-    assert ids == {"cup-blue", "cat-blue"}  # astronaut-blue is blue too, but a space poster
+    expected = {
+        p.id
+        for p in catalog.products
+        if p.category == reference.category and p.attributes["colour"] == colour
+    }
+    assert reference.id in ids and ids == expected
     exp = result["explanation"]
-    assert exp["modification"] == "in blue" and exp["fused_text"] and exp["caption"]
+    assert exp["modification"] == f"in {colour}" and exp["fused_text"] and exp["caption"]
 
 
 def test_search_limit_and_order(
     ingested: Path, model_flags: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = _json_search(capsys, ingested, model_flags, "--text", "a rocket at night", "--limit", "3")
+    result = _json_search(capsys, ingested, model_flags, "--text", "a red striped dress", "--limit", "3")
     distances = [h["distance"] for h in result["hits"]]
     assert len(distances) == 3 and distances == sorted(distances)
 
@@ -88,10 +96,10 @@ def test_search_limit_and_order(
 def test_search_prints_a_table_by_default(
     ingested: Path, model_flags: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["search", "--data-dir", str(ingested), "--text", "a cup", "--limit", "2", *model_flags])
+    code = main(["search", "--data-dir", str(ingested), "--text", "a mug", "--limit", "2", *model_flags])
     out = capsys.readouterr().out
     assert code == EXIT_OK
-    assert "similarity" in out and "fused text: a cup" in out
+    assert "similarity" in out and "fused text: a mug" in out
 
 
 @pytest.mark.parametrize(
@@ -125,7 +133,7 @@ def test_missing_image_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_search_needs_image_or_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", "--data-dir", str(tmp_path)]) == EXIT_USAGE
-    assert "needs --image, --text" in _one_error_line(capsys)
+    assert "needs --image or --product, --text, or both" in _one_error_line(capsys)
 
 
 def test_search_before_ingest_says_what_to_do(
