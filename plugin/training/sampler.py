@@ -26,13 +26,31 @@ _Group = list[list[int]]
 """Rows that agree on all keys but one, bucketed by their value of that key."""
 
 
+NESTED_SHARE = 0.8
+"""A key is nested under another when at least this share of its rows carry a value that occurs
+with one value of the other key only (a cut such as "wide-leg" exists for trousers alone)."""
+
+
+def _nested_under(features: Sequence[Mapping[str, str]], key: str, other: str) -> bool:
+    """Whether ``other``'s values mostly determine ``key``'s (``other`` is nested under ``key``)."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    rows = [row for row in features if other in row and key in row]
+    for row in rows:
+        seen[row[other]].add(row[key])
+    determined = sum(1 for row in rows if len(seen[row[other]]) == 1)
+    return bool(rows) and determined >= NESTED_SHARE * len(rows)
+
+
 def hard_groups(features: Sequence[Mapping[str, str]]) -> dict[str, list[_Group]]:
     """For each key, the groups of rows that share every other key's value (a missing value
-    counts as a value) and hold at least two distinct values of the key itself."""
+    counts as a value) and hold at least two distinct values of the key itself.
+
+    Keys nested under the varied one are not held fixed: holding a category's own cut fixed
+    while varying the category would leave no groups at all."""
     keys = sorted({key for row in features for key in row})
     by_key: dict[str, list[_Group]] = {}
     for key in keys:
-        others = [k for k in keys if k != key]
+        others = [k for k in keys if k != key and not _nested_under(features, key, k)]
         buckets: dict[tuple[str, ...], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for index, row in enumerate(features):
             if key not in row:

@@ -15,7 +15,7 @@ from plugin.training.dataset import (
     split_examples,
 )
 from plugin.training.retrieval import recall_at_k, retrieval_metrics
-from plugin.training.sampler import BatchPlan
+from plugin.training.sampler import BatchPlan, hard_groups
 from schemas.errors import InvalidInputError
 from schemas.product import Product
 
@@ -157,3 +157,24 @@ def test_products_with_the_same_title_all_count_as_correct() -> None:
     # Image 0 ties on both titles and the tie goes to the first ("blue square"): a miss.
     assert metrics["image_to_text_R@1"] == pytest.approx(2 / 3)
     assert metrics["text_to_image_R@1"] == 1.0
+
+
+def test_a_key_nested_under_the_varied_one_is_not_held_fixed() -> None:
+    # Each category has its own cuts: varying the category while holding the cut fixed would find
+    # no group, so the cut is left free and category batches exist.
+    cuts = {"dress": ("a-line", "sheath"), "trousers": ("straight", "wide-leg"), "mug": ("tall", "classic")}
+    features = [
+        {"category": category, "cut": cut, "colour": colour}
+        for category, options in cuts.items()
+        for cut in options
+        for colour in ("red", "blue")
+    ]
+    plan = BatchPlan(features, batch_size=3, hard_fraction=1.0, seed=0)
+    assert "category" in plan.hard_keys
+    groups = hard_groups(features)
+    for group in groups["category"]:
+        rows = [features[bucket[0]] for bucket in group]
+        assert len({r["colour"] for r in rows}) == 1 and len({r["category"] for r in rows}) == len(rows)
+    # ... while varying the cut still holds the category fixed.
+    for group in groups["cut"]:
+        assert len({features[bucket[0]]["category"] for bucket in group}) == 1

@@ -18,6 +18,8 @@ class Cutout:
     image: Image.Image
     coverage: float
     """Fraction of the image the foreground mask covers, 0..1."""
+    box: tuple[int, int, int, int] | None = None
+    """The foreground's bounding box (left, top, right, bottom), ``None`` when nothing is."""
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,12 @@ import numpy.typing as npt
 from PIL import Image
 
 from schemas.errors import ModelUnavailableError
+from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND
 from vectorizer_service.compose.protocols import Cutout
 from vectorizer_service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-NEUTRAL_BACKGROUND = (255, 255, 255)
-"""Catalog photos are shot on white, so a cut-out on white is compared like with like."""
 FOREGROUND_THRESHOLD = 0.5
 """Mask probability from which a pixel counts as foreground for the coverage."""
 _UNSUPPORTED = frozenset({"sam"})  # needs an encoder and a decoder file and prompts
@@ -64,10 +63,13 @@ output into a full-range mask; reading the raw probabilities keeps "nothing here
 
 
 def _cut_out(rgb: Image.Image, mask: npt.NDArray[np.float32]) -> Cutout:
-    coverage = float((mask >= FOREGROUND_THRESHOLD).mean())
+    foreground = mask >= FOREGROUND_THRESHOLD
+    coverage = float(foreground.mean())
     alpha = Image.fromarray((mask * 255).astype(np.uint8), mode="L")
     background = Image.new("RGB", rgb.size, NEUTRAL_BACKGROUND)
-    return Cutout(image=Image.composite(rgb, background, alpha), coverage=coverage)
+    rows, cols = np.flatnonzero(foreground.any(axis=1)), np.flatnonzero(foreground.any(axis=0))
+    box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1) if rows.size else None
+    return Cutout(image=Image.composite(rgb, background, alpha), coverage=coverage, box=box)
 
 
 def _normalize(image: Image.Image, spec: _RawSpec) -> npt.NDArray[np.float32]:

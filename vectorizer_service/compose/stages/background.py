@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vectorizer_service.compose.context import ComposeContext, StageEnv
+from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND, frame_subject
 
 MIN_MASK_COVERAGE = 0.01
 """Below this the mask is empty (nothing salient found): the cut-out would be blank."""
@@ -36,6 +37,10 @@ class BackgroundStage:
             ctx.background_note = f"mask covers almost the whole image ({percent}): kept the original image"
         else:
             ctx.working_image = cutout.image
+            framed = ""
+            if cutout.box is not None:
+                ctx.working_image = frame_subject(cutout.image, cutout.box, NEUTRAL_BACKGROUND)
+                framed = ", framed on the subject"
             ctx.background_removed = True
-            ctx.background_note = f"background removed ({percent} of the image kept)"
+            ctx.background_note = f"background removed ({percent} of the image kept{framed})"
         return ctx.background_note
