@@ -92,7 +92,7 @@ world: install
 
 world-model: world
 	$(BIN)/grounded train $(WORLD)/catalog-train.jsonl --out $(WORLD_MODEL) --model plugin/world/data/world-clip.json \
-	  --epochs 90 --batch-size 64 --lr 5e-4 --seed 0 --threads 1 --device cpu --save-dtype fp16 --offline
+	  --epochs 120 --batch-size 64 --lr 5e-4 --seed 0 --threads 2 --device cpu --save-dtype fp16 --offline
 	cp $(WORLD)/vocabulary.json $(WORLD_MODEL)/vocabulary.json
 
 world-eval: world weights

@@ -20,7 +20,7 @@ from schemas.wire import ComposeOptions
 
 __all__ = ["AttributeScore", "ZeroShotReport", "zero_shot_accuracy"]
 
-_ATTRIBUTES = ("category", "colour", "pattern", "sleeve")
+_ATTRIBUTES = ("category", "colour", "pattern", "cut", "sleeve")
 
 
 @dataclass
