@@ -39,7 +39,10 @@ def metric_columns(dataset: EvalDataset) -> list[str]:
         per_group = [f"{g} R@{k}" for g in dataset.groups for k in FASHIONIQ_KS]
         return [*per_group, *(f"avg R@{k}" for k in FASHIONIQ_KS), "avg"]
     if dataset.name == "cirr":
-        return [*(f"R@{k}" for k in CIRR_KS), *(f"Rs@{k}" for k in CIRR_SUBSET_KS), "avg"]
+        columns = [*(f"R@{k}" for k in CIRR_KS), *(f"Rs@{k}" for k in CIRR_SUBSET_KS), "avg"]
+        if dataset.queries and all(q.soft_relevant for q in dataset.queries):
+            columns.append(f"mAP@{SOFT_MAP_K} soft")
+        return columns
     return [f"mAP@{k}" for k in CIRCO_KS]
 
 

@@ -119,7 +119,8 @@ def _load_open_clip(
         preprocess,  # type: ignore[arg-type]  # open_clip's transforms are untyped callables
         tokenizer,
         name=settings.model,
-        pretrained=settings.pretrained,
+        # A local-dir or hub model carries its own weights: the --pretrained tag does not apply.
+        pretrained=settings.pretrained if source.pretrained else "",
         device=device,
         dtype=dtype,
         trim_text=settings.trim_text,
