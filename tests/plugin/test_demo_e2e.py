@@ -142,3 +142,25 @@ def test_cli_demo_without_any_model_fails_in_one_line(
     err = capsys.readouterr().err
     assert code == 1
     assert err.count("\n") == 1 and "error:" in err and "Traceback" not in err
+
+
+def test_offline_demo_uses_the_world_model_and_finds_the_right_products(
+    u2net_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The shipped checkpoint, loaded through the production loader, on the demo's shopper-photo
+    # queries (drawn from the world's development split, not its test split).
+    from plugin.world.trained import trained_model_available
+
+    assert trained_model_available(), "plugin/world/model must ship the trained checkpoint"
+    service = ServiceSettings(
+        model="no-such-architecture", pretrained="", offline=True, device="cpu", u2net_home=u2net_home
+    )
+    result = run_demo(PluginSettings(data_dir=tmp_path), service, progress=False)
+    assert result.model_source == "world" and not result.rankings_meaningless
+    firsts = [o.hits[0].properties["product_id"] in o.query.relevant for o in result.outcomes]
+    in_top5 = [
+        any(h.properties["product_id"] in o.query.relevant for h in o.hits[:5]) for o in result.outcomes
+    ]
+    assert sum(firsts) >= len(firsts) // 2, firsts
+    assert sum(in_top5) >= len(in_top5) - 1, in_top5
+    assert "product-world model" in capsys.readouterr().out
