@@ -84,8 +84,9 @@ def _pick_queries(spec: WorldSpec, products: list[WorldProduct]) -> list[Composi
     return picked
 
 
-def _name(query: CompositionQuery) -> str:
-    return f"this {query.reference.category}, but: {query.text}"
+def _name(spec: WorldSpec, query: CompositionQuery) -> str:
+    these = "these" if spec.category_by_name[query.reference.category].plural else "this"
+    return f"{these} {query.reference.category}, but: {query.text}"
 
 
 def build_sample_catalog(
@@ -124,13 +125,13 @@ def build_sample_catalog(
     queries = []
     for q in world_queries:
         photo = shopper_photo(q.reference.look(spec), product_rng(_QUERY_SEED, "demo", str(q.pair_id)))
-        queries.append(DemoQuery(_name(q), q.text, q.target.id, _png(photo), q.relevant))
+        queries.append(DemoQuery(_name(spec, q), q.text, q.target.id, _png(photo), q.relevant))
     # Filters narrow a query as a shop's facets would: the same colour change, only under a price.
     first = world_queries[0]
     price = float(next(p.price for p in products if p.id == first.target.id) or 0.0)
     queries.append(
         DemoQuery(
-            f"{_name(first)} (only {first.target.category}, price at most {price + 1:.0f})",
+            f"{_name(spec, first)} (only {first.target.category}, price at most {price + 1:.0f})",
             first.text,
             first.target.id,
             queries[0].reference_png,
