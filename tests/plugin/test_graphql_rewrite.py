@@ -216,8 +216,8 @@ def test_explore_gets_the_configured_target_vector() -> None:
             "Aggregate with nearGrounded needs objectLimit",
         ),
         (
-            '{ Aggregate { Product(objectLimit: 5, nearGrounded: {text: "r", targets: {targetVectors: ["c"]}}) '
-            "{ meta { count } } } }",
+            '{ Aggregate { Product(objectLimit: 5, nearGrounded: {text: "r", '
+            'targets: {targetVectors: ["c"]}}) { meta { count } } } }',
             "not on Aggregate",
         ),
     ],
