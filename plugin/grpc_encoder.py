@@ -25,6 +25,7 @@ from schemas.errors import (
     NotFoundError,
     NotReadyError,
     OverloadedError,
+    UnauthenticatedError,
     UpstreamError,
 )
 from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult, ModelMeta, StageTiming
@@ -44,6 +45,7 @@ _ERROR_CLASSES: dict[ErrorKind, type[GroundedError]] = {
     ErrorKind.MODEL_UNAVAILABLE: ModelUnavailableError,
     ErrorKind.UPSTREAM_FAILED: UpstreamError,
     ErrorKind.NOT_FOUND: NotFoundError,
+    ErrorKind.UNAUTHENTICATED: UnauthenticatedError,
     ErrorKind.INTERNAL: GroundedError,
 }
 # Inverse of STATUS_BY_KIND; where kinds share a code (UNAVAILABLE) the first listed wins: "not
