@@ -98,7 +98,9 @@ def test_cirr_full_table(capsys: pytest.CaptureFixture[str], tmp_path: Path, mod
     root = write_cirr(tmp_path / "cirr")
     printed, report = _eval(capsys, tmp_path, model_flags, "--dataset", "cirr", "--root", str(root),
                             "--split", "val", "--limit", "2")  # fmt: skip
-    _check_table(printed, report, ["R@1", "R@5", "R@10", "R@50", "Rs@1", "Rs@2", "Rs@3", "avg"], queries=2)
+    # The fixture carries target_soft, so our extension column (CIRCO's mAP over it) is there too.
+    columns = ["R@1", "R@5", "R@10", "R@50", "Rs@1", "Rs@2", "Rs@3", "avg", "mAP@10 soft"]
+    _check_table(printed, report, columns, queries=2)
     assert report["exclude_reference"] is True
     for config in report["configs"]:
         m = config["metrics"]
@@ -107,6 +109,8 @@ def test_cirr_full_table(capsys: pytest.CaptureFixture[str], tmp_path: Path, mod
         # the fixture's img_set is the whole gallery: the subset ranking is the full ranking
         assert m["Rs@1"] == m["R@1"] and m["Rs@1"] <= m["Rs@2"] <= m["Rs@3"]
         assert m["avg"] == pytest.approx((m["R@5"] + m["Rs@1"]) / 2, abs=0.01)
+        # target_soft holds only the target: the soft mAP is the reciprocal rank of the target
+        assert m["mAP@10 soft"] <= m["R@10"]
     # image only would find its own reference first if it were not excluded
     assert {c["name"]: c for c in report["configs"]}["image_only"]["metrics"]["R@1"] == 0.0
 
