@@ -34,7 +34,14 @@ async def _wave(max_queue: int | None) -> list[int]:
             )
             for i in range(_IN_FLIGHT)
         ]
-        await asyncio.sleep(0.5)  # let the whole wave reach the batchers
+        # Let the wave reach the batchers. On a loaded machine that takes a while: with a bounded
+        # queue, wait (up to 30 s) for the first refusal instead of a fixed pause.
+        deadline = asyncio.get_running_loop().time() + 30
+        await asyncio.sleep(0.5)
+        while max_queue is not None and not any(r.done() for r in requests):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.1)
         embedder.gate.set()
         answers = await asyncio.gather(*requests)
     return [a.status_code for a in answers]
