@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from plugin.catalog import CatalogRow, count_rows, read_catalog
 from plugin.encoder import QueryEncoder
 from plugin.fingerprint import FINGERPRINT_PROPERTY, SERVER_SIDE_MODEL, model_identity, product_fingerprint
 from plugin.image_fetch import ImageFetcher
+from plugin.ingest_report import IngestReport, RowFailure, write_report
 from plugin.multi2vec import combine_like_weaviate, object_texts
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductRow, ProductStore
@@ -44,35 +44,6 @@ log = logging.getLogger(__name__)
 
 _IMAGE_PROPERTY = "image"
 _ITEM_PREFIX = re.compile(r"^(images|texts)\[\d+\]: ")
-
-
-@dataclass
-class RowFailure:
-    """One catalog row that is not in the store, and why."""
-
-    row: int
-    product_id: str | None
-    reason: str
-
-
-@dataclass
-class IngestReport:
-    total_rows: int
-    upserted: int
-    """Rows written: new products plus the ``updated`` ones."""
-    skipped_existing: int
-    """Rows stored already with the same fingerprint (unchanged): not embedded again."""
-    failures: list[RowFailure]
-    store_count: int
-    report_path: Path | None
-    count_problem: str | None = field(default=None)
-    updated: int = 0
-    """Rows that were stored with other content (record, image or model) and were replaced."""
-    """Set when the objects found in the store after the import do not match the input."""
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures and self.count_problem is None
 
 
 @dataclass
@@ -340,23 +311,6 @@ def _verify(store: ProductStore, stored: list[str]) -> tuple[int, str | None, di
     return count, problem, reasons
 
 
-def _write_report(path: Path, report: IngestReport) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for f in sorted(report.failures, key=lambda f: f.row):
-            fh.write(json.dumps({"row": f.row, "product_id": f.product_id, "reason": f.reason}) + "\n")
-        summary = {
-            "total_rows": report.total_rows,
-            "upserted": report.upserted,
-            "updated": report.updated,
-            "skipped_existing": report.skipped_existing,
-            "failed": len(report.failures),
-            "store_count": report.store_count,
-            "count_problem": report.count_problem,
-        }
-        fh.write(json.dumps({"summary": summary}) + "\n")
-
-
 def ingest_catalog(
     catalog: Path,
     *,
@@ -409,7 +363,7 @@ def ingest_catalog(
         report_path = catalog.with_name(catalog.stem + ".ingest-report.jsonl")
     if report_path is not None:
         try:
-            _write_report(report_path, report)
+            write_report(report_path, report)
             report.report_path = report_path
         except OSError as exc:
             log.warning("cannot write the ingest report to %s: %s", report_path, exc)

@@ -11,9 +11,8 @@ the Weaviate collection. The plugin computes every vector (``computes_vectors`` 
 from __future__ import annotations
 
 import contextlib
-import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,9 @@ from plugin.fingerprint import FINGERPRINT_PROPERTY
 from plugin.store import lance_index as indexes
 from plugin.store import lance_upkeep as upkeep
 from plugin.store.lance_index import IndexPolicy, IndexStatus, SearchTuning
+from plugin.store.lance_sql import UUID_COLUMN, chunks, filter_sql, sql_literal, uuid_in
 from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit, StoredProduct
 from schemas.collection import (
-    ATTRIBUTE_SEPARATOR,
     CollectionSpec,
     DataType,
     product_collection,
@@ -38,7 +37,7 @@ from vectorizer_service.runtime.protocol import Vectors
 
 __all__ = ["UUID_COLUMN", "LanceStore", "arrow_schema", "filter_sql", "sql_literal"]
 
-UUID_COLUMN = "uuid"
+
 MAX_SEARCH_LIMIT = 10_000
 _IN_CHUNK = 500
 """UUIDs per ``IN (...)`` list: keeps each SQL statement small for long resume checks."""
@@ -66,57 +65,6 @@ def arrow_schema(spec: CollectionSpec, dimension: int, model: str | None = None)
     metadata = {upkeep.MODEL_METADATA_KEY: model} if model else None
     fields.append(pa.field(spec.vector.name, pa.list_(pa.float32(), dimension), metadata=metadata))
     return pa.schema(fields)
-
-
-def sql_literal(value: str | float) -> str:
-    """A SQL literal. Strings are single-quoted with quotes doubled (standard SQL; a backslash
-    is an ordinary character there), so no filter value can end the literal early."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidInputError("filters: a value contains a NUL character")
-        return "'" + value.replace("'", "''") + "'"
-    number = float(value)
-    if not math.isfinite(number):
-        raise InvalidInputError(f"filters: {value!r} is not a finite number")
-    return repr(number)
-
-
-def _any_of(column: str, value: str | list[str] | None) -> str | None:
-    values = [value] if isinstance(value, str) else list(value or [])
-    # An empty list constrains nothing (the same as leaving the field out).
-    if not values:
-        return None
-    if len(values) == 1:
-        return f"{column} = {sql_literal(values[0])}"
-    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
-
-
-def filter_sql(filters: ProductFilter | None) -> str | None:
-    """Translate a :class:`ProductFilter` to a SQL ``WHERE`` expression (``None``: no filter).
-
-    Categories and brands match exactly (any of a list), the price range is inclusive and never
-    matches a product without a price, and every attribute must be present as ``key=value``.
-    """
-    if filters is None:
-        return None
-    clauses = [c for c in (_any_of("category", filters.category), _any_of("brand", filters.brand)) if c]
-    if filters.price_min is not None:
-        clauses.append(f"price >= {sql_literal(filters.price_min)}")
-    if filters.price_max is not None:
-        clauses.append(f"price <= {sql_literal(filters.price_max)}")
-    for key, value in sorted(filters.attributes.items()):
-        pair = f"{key}{ATTRIBUTE_SEPARATOR}{value}"
-        clauses.append(f"array_has(attributes, {sql_literal(pair)})")
-    return " AND ".join(f"({c})" for c in clauses) if clauses else None
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _uuid_in(uuids: Sequence[str]) -> str:
-    return f"{UUID_COLUMN} IN ({', '.join(sql_literal(u) for u in uuids)})"
 
 
 class LanceStore:
@@ -223,8 +171,8 @@ class LanceStore:
     def existing(self, uuids: Sequence[str]) -> set[str]:
         table = self._require()
         found: set[str] = set()
-        for chunk in _chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
-            result = table.search().where(_uuid_in(chunk)).select([UUID_COLUMN]).limit(len(chunk)).to_arrow()
+        for chunk in chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
+            result = table.search().where(uuid_in(chunk)).select([UUID_COLUMN]).limit(len(chunk)).to_arrow()
             found.update(result.column(UUID_COLUMN).to_pylist())
         return found
 
@@ -234,8 +182,8 @@ class LanceStore:
         table = self._require()
         found: dict[str, str] = {}
         columns = [UUID_COLUMN, FINGERPRINT_PROPERTY]
-        for chunk in _chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
-            result = table.search().where(_uuid_in(chunk)).select(columns).limit(len(chunk)).to_arrow()
+        for chunk in chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
+            result = table.search().where(uuid_in(chunk)).select(columns).limit(len(chunk)).to_arrow()
             for uid, fingerprint in zip(
                 result.column(UUID_COLUMN).to_pylist(),
                 result.column(FINGERPRINT_PROPERTY).to_pylist(),
@@ -361,8 +309,8 @@ class LanceStore:
         table = self._require()
         deleted = 0
         with self._locked():
-            for chunk in _chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
-                deleted += int(table.delete(_uuid_in(chunk)).num_deleted_rows)
+            for chunk in chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
+                deleted += int(table.delete(uuid_in(chunk)).num_deleted_rows)
         return deleted
 
     def drop(self) -> None:

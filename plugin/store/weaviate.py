@@ -15,28 +15,21 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import weaviate
-from weaviate.classes.config import (
-    Configure,
-    DataType,
-    Multi2VecField,
-    Property,
-    Tokenization,
-)
 from weaviate.classes.data import DataObject
 from weaviate.classes.init import Auth
 from weaviate.classes.query import Filter, MetadataQuery
 from weaviate.collections import Collection
-from weaviate.collections.classes.filters import _Filters
 from weaviate.exceptions import WeaviateBaseError
 
 from plugin.fingerprint import FINGERPRINT_PROPERTY
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit, StoredProduct
+from plugin.store.weaviate_batches import by_encoded_size, encoded_size
 from plugin.store.weaviate_cluster import cluster_create_kwargs, scoped, validate_on_cluster
-from plugin.store.weaviate_drift import WAYS_OUT, config_differences, inference_url
-from plugin.store.weaviate_index import index_and_quantizer
+from plugin.store.weaviate_drift import WAYS_OUT, config_differences
+from plugin.store.weaviate_schema import product_filter, vector_config, weaviate_properties
 from schemas.cluster import ClusterSpec, check_tenant
-from schemas.collection import ATTRIBUTE_SEPARATOR, CollectionSpec, PropertySpec, product_collection
+from schemas.collection import CollectionSpec, product_collection
 from schemas.collection import DataType as SpecType
 from schemas.errors import InvalidInputError, UpstreamError
 from schemas.vector_index import VectorIndexSpec
@@ -51,52 +44,11 @@ __all__ = [
     "weaviate_store",
 ]
 
-_DATA_TYPES: dict[SpecType, DataType] = {
-    SpecType.TEXT: DataType.TEXT,
-    SpecType.TEXT_ARRAY: DataType.TEXT_ARRAY,
-    SpecType.NUMBER: DataType.NUMBER,
-    SpecType.BLOB: DataType.BLOB,
-}
-_TEXT_TYPES = (SpecType.TEXT, SpecType.TEXT_ARRAY)
 # gRPC filters with thousands of ids are fine, but keep each request well below message limits.
 _EXISTING_CHUNK = 500
 # Ids per delete request: under Weaviate's default QUERY_MAXIMUM_RESULTS (10000).
 _DELETE_CHUNK = 5000
 DEFAULT_BATCH_BYTES = 50_000_000
-# Protobuf framing and field names per object and per property, generously.
-_OBJECT_OVERHEAD = 512
-
-
-def _encoded_size(row: ProductRow) -> int:
-    """About how many bytes the object takes in a gRPC batch request."""
-    size = _OBJECT_OVERHEAD + 4 * len(row.vector or ())
-    for name, value in row.properties.items():
-        size += len(name) + 16
-        if isinstance(value, str):
-            size += len(value.encode())
-        elif isinstance(value, list):
-            size += sum(len(str(v).encode()) + 8 for v in value)
-        else:
-            size += 16
-    return size
-
-
-def _by_size(rows: Sequence[ProductRow], limit: int) -> list[list[ProductRow]]:
-    """Consecutive runs of ``rows`` whose encoded sizes add up to at most ``limit`` (an object
-    over the limit alone forms its own run)."""
-    parts: list[list[ProductRow]] = []
-    current: list[ProductRow] = []
-    used = 0
-    for row in rows:
-        size = _encoded_size(row)
-        if current and used + size > limit:
-            parts.append(current)
-            current, used = [], 0
-        current.append(row)
-        used += size
-    if current:
-        parts.append(current)
-    return parts
 
 
 def connect_weaviate(settings: PluginSettings) -> weaviate.WeaviateClient:
@@ -158,68 +110,6 @@ def weaviate_store(settings: PluginSettings) -> WeaviateStore:
         tenant=settings.weaviate_tenant,
         consistency_level=settings.weaviate_consistency_level,
     )
-
-
-def weaviate_properties(spec: CollectionSpec) -> list[Property]:
-    """weaviate-client property definitions for the spec's properties."""
-    return [_property(prop) for prop in spec.properties]
-
-
-def _property(prop: PropertySpec) -> Property:
-    tokenization = None
-    if prop.data_type in _TEXT_TYPES:
-        tokenization = Tokenization.FIELD if prop.exact else Tokenization.WORD
-    return Property(
-        name=prop.name,
-        data_type=_DATA_TYPES[prop.data_type],
-        description=prop.description,
-        tokenization=tokenization,
-        index_filterable=prop.filterable if prop.data_type is not SpecType.BLOB else False,
-        # Only free text is worth a BM25 index; exact fields are matched by filters.
-        index_searchable=prop.data_type in _TEXT_TYPES and not prop.exact and prop.filterable,
-        index_range_filters=prop.data_type is SpecType.NUMBER,
-    )
-
-
-def vector_config(spec: CollectionSpec, clip_inference_url: str | None) -> Any:
-    """The named-vector configuration: multi2vec-clip (weighted image and text fields) when
-    Weaviate computes vectors, self-provided otherwise; cosine distance either way."""
-    vec = spec.vector
-    index, quantizer = index_and_quantizer(vec.index)
-    if not vec.server_side:
-        return Configure.Vectors.self_provided(name=vec.name, vector_index_config=index, quantizer=quantizer)
-    return Configure.Vectors.multi2vec_clip(
-        name=vec.name,
-        inference_url=inference_url(clip_inference_url),
-        image_fields=[Multi2VecField(name=n, weight=w) for n, w in vec.image_fields.items()],
-        text_fields=[Multi2VecField(name=n, weight=w) for n, w in vec.text_fields.items()],
-        vector_index_config=index,
-        quantizer=quantizer,
-    )
-
-
-def product_filter(filters: ProductFilter | None) -> _Filters | None:
-    """Translate the store-neutral filter into a Weaviate filter (``None`` when empty)."""
-    if filters is None:
-        return None
-    parts: list[_Filters] = []
-    for name, value in (("category", filters.category), ("brand", filters.brand)):
-        if value is None:
-            continue
-        if isinstance(value, str):
-            parts.append(Filter.by_property(name).equal(value))
-        elif value:
-            parts.append(Filter.by_property(name).contains_any(list(value)))
-    if filters.price_min is not None:
-        parts.append(Filter.by_property("price").greater_or_equal(filters.price_min))
-    if filters.price_max is not None:
-        parts.append(Filter.by_property("price").less_or_equal(filters.price_max))
-    if filters.attributes:
-        pairs = sorted(f"{k}{ATTRIBUTE_SEPARATOR}{v}" for k, v in filters.attributes.items())
-        parts.append(Filter.by_property("attributes").contains_all(pairs))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else Filter.all_of(parts)
 
 
 def as_vector(vector: Vectors | Sequence[float]) -> list[float]:
@@ -296,9 +186,9 @@ class WeaviateStore:
         one gRPC message over Weaviate's ``GRPC_MAX_MESSAGE_SIZE`` (usecases/config/
         environment.go) fails every object in it."""
         errors: list[RowError] = []
-        for part in _by_size(rows, self._max_batch_bytes):
-            if len(part) == 1 and _encoded_size(part[0]) > self._max_batch_bytes:
-                size = _encoded_size(part[0])
+        for part in by_encoded_size(rows, self._max_batch_bytes):
+            size = encoded_size(part[0]) if len(part) == 1 else 0
+            if size > self._max_batch_bytes:
                 errors.append(
                     RowError(
                         part[0].uuid,
