@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from plugin.settings import PluginSettings
+from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE
 
 __all__ = ["model_hint"]
 
@@ -37,7 +38,7 @@ def model_hint(args: argparse.Namespace) -> str:
     data_dir = getattr(args, "data_dir", None) or PluginSettings().data_dir  # type: ignore[call-arg]  # pydantic-settings fills defaults
     ways = []
     for folder, flags in _saved_models(Path(data_dir))[:_MAX_LISTED]:
-        random = folder.name.startswith(_RANDOM_PREFIX)
+        random = folder.name.startswith(_RANDOM_PREFIX) or (folder / RANDOM_WEIGHTS_FILE).is_file()
         note = " (random weights: rankings are meaningless)" if random else ""
         ways.append(f"use the model saved in {folder}{note}: {flags}")
     ways.append("make a random-weight model for a dry run: `grounded models init-random --out DIR`")

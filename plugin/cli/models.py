@@ -14,6 +14,7 @@ from vectorizer_service.settings import ENV_PREFIX
 def _init_random(args: argparse.Namespace) -> int:
     import open_clip
 
+    from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE
     from vectorizer_service.runtime.random_weights import TINY_OPEN_CLIP_CONFIG, save_random_open_clip
 
     if args.arch != "tiny" and args.arch not in open_clip.list_models():
@@ -23,6 +24,7 @@ def _init_random(args: argparse.Namespace) -> int:
     print(
         f"saved a RANDOMLY INITIALISED {args.arch} (for tests and offline demos: its rankings mean nothing)"
     )
+    print(f"  (its {RANDOM_WEIGHTS_FILE} file makes every command that loads it warn so)")
     print(f"  --model {model} --pretrained '{pretrained}'")
     print(f"  {ENV_PREFIX}MODEL={model} {ENV_PREFIX}PRETRAINED='{pretrained}'")
     return EXIT_OK

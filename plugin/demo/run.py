@@ -81,10 +81,15 @@ def zero_shot_check(encoder: QueryEncoder, catalog: SampleCatalog) -> tuple[int,
 
 def _random_model(cache_dir: Path) -> tuple[str, str]:
     """A random-weight ViT-B-32 saved in the real open_clip format, built once per cache dir."""
+    from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE, mark_random
     from vectorizer_service.runtime.random_weights import OPEN_CLIP_WEIGHTS_NAME, save_random_open_clip
 
     target = cache_dir / f"random-{RANDOM_ARCH}"
     if (target / OPEN_CLIP_WEIGHTS_NAME).is_file():
+        if not (target / RANDOM_WEIGHTS_FILE).is_file():
+            # Saved before the writers marked their folders: mark it, so that every command
+            # pointed at it (the error hints name it) warns too.
+            mark_random(target, f"open_clip {RANDOM_ARCH}, saved by grounded demo --random-weights")
         return RANDOM_ARCH, str(target / OPEN_CLIP_WEIGHTS_NAME)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Build beside the target and rename, so an interrupted run never leaves half a checkpoint.

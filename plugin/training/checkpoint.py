@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from schemas.errors import InvalidInputError
+from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE
 
 __all__ = [
     "CARD_NAME",
@@ -70,6 +71,9 @@ def save_model(
     _replace(weights.with_suffix(".tmp"), weights)
     config = {"model_cfg": model_cfg, "preprocess_cfg": preprocess_cfg}
     (out / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    # Trained over a folder of random weights (`grounded models init-random --out` reused as
+    # --out): these weights are trained now, so the loader must stop warning about them.
+    (out / RANDOM_WEIGHTS_FILE).unlink(missing_ok=True)
     return weights
 
 

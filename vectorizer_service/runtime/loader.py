@@ -8,6 +8,10 @@ first (:mod:`~vectorizer_service.runtime.hub`); an unreachable hub counts as off
 load, so a machine without internet fails in seconds instead of retrying for a minute.
 
 torch is imported only for the torch backends: ``--backend onnx`` loads without it.
+
+Weights from a folder marked ``RANDOM_WEIGHTS`` (:mod:`~vectorizer_service.runtime.random_marker`)
+load as any other, with one warning: the service's startup log and every CLI command that loads
+the model in-process (``grounded search``, ``ingest``, ``demo``...) say its rankings are meaningless.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from schemas.errors import ModelUnavailableError
 from vectorizer_service.runtime import _open_clip_sources as sources
 from vectorizer_service.runtime.hub import OFFLINE_HINT, HubAccess
 from vectorizer_service.runtime.protocol import Embedder
+from vectorizer_service.runtime.random_marker import random_weights_warning
 from vectorizer_service.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -69,6 +74,14 @@ def load_embedder(settings: ServiceSettings) -> Embedder:
     Raises :class:`~schemas.errors.ModelUnavailableError` when the weights cannot be found or
     loaded; the message names the model and how to supply it.
     """
+    embedder = _load(settings)
+    random = random_weights_warning(settings.model, settings.pretrained)
+    if random is not None:
+        log.warning(random)
+    return embedder
+
+
+def _load(settings: ServiceSettings) -> Embedder:
     if settings.backend == "onnx" or _is_onnx_export(settings.model):
         # A folder written by `grounded models export-onnx` is served without torch whatever
         # --backend says: the export is the same model, faster to load and to run on a CPU.

@@ -25,6 +25,7 @@ from vectorizer_service.runtime.onnx_manifest import (
     OnnxManifest,
     TextSpec,
 )
+from vectorizer_service.runtime.random_marker import mark_random, random_weights_dir
 from vectorizer_service.runtime.text_trimming import TrimmableTextTower
 from vectorizer_service.settings import ServiceSettings
 
@@ -166,6 +167,10 @@ def export_onnx(settings: ServiceSettings, out_dir: Path) -> OnnxManifest:
     else:
         manifest = _export_transformers(embedder, settings, out_dir)
     (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+    random_source = random_weights_dir(settings.model, settings.pretrained)
+    if random_source is not None:
+        # The export is the same random model: serving it must warn just the same.
+        mark_random(out_dir, f"exported from {random_source}")
     log.info("exported %s to %s", settings.model, out_dir)
     return manifest
 

@@ -3,6 +3,9 @@
 Tests, the demo and the benchmarks need a model without downloading weights. These helpers
 build one from a fixed seed and write it exactly the way real weights are shipped, so that
 :func:`vectorizer_service.runtime.loader.load_embedder` loads it through the production path.
+Each also writes a ``RANDOM_WEIGHTS`` file into the model's folder
+(:mod:`~vectorizer_service.runtime.random_marker`), so that loading the model warns that its
+rankings are meaningless.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from vectorizer_service.runtime.random_marker import mark_random
 
 __all__ = [
     "OPEN_CLIP_CONFIG_NAME",
@@ -76,6 +81,7 @@ def save_random_open_clip(arch: str | dict[str, Any], out_dir: Path, *, seed: in
     if isinstance(arch, str):
         model = open_clip.create_model(arch, pretrained=None, device="cpu")
         _save_state_dict(model, weights)
+        mark_random(out_dir, f"open_clip {arch}, seed {seed}")
         return arch, str(weights)
 
     config_name = "_grounded_random_arch"
@@ -89,6 +95,7 @@ def save_random_open_clip(arch: str | dict[str, Any], out_dir: Path, *, seed: in
     (out_dir / OPEN_CLIP_CONFIG_NAME).write_text(
         json.dumps({"model_cfg": arch, "preprocess_cfg": preprocess}, indent=2)
     )
+    mark_random(out_dir, f"open_clip config, seed {seed}")
     return f"local-dir:{out_dir}", ""
 
 
@@ -160,6 +167,7 @@ def save_random_hf_clip(out_dir: Path, *, tiny: bool = True, seed: int = 0) -> s
     )
     processor = CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)  # type: ignore[no-untyped-call]
     processor.save_pretrained(out_dir)
+    mark_random(out_dir, f"transformers CLIPModel, {'tiny' if tiny else 'ViT-B/32 shape'}, seed {seed}")
     return str(out_dir)
 
 
@@ -222,4 +230,5 @@ def save_random_hf_siglip(out_dir: Path, *, seed: int = 0) -> str:
     image_processor = SiglipImageProcessor(size={"height": 32, "width": 32})
     processor = SiglipProcessor(image_processor=image_processor, tokenizer=tokenizer)  # type: ignore[no-untyped-call]
     processor.save_pretrained(out_dir)
+    mark_random(out_dir, f"transformers SiglipModel, tiny, seed {seed}")
     return str(out_dir)
