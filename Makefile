@@ -60,7 +60,7 @@ test: install weights browser proto-check lint typecheck compose-check deploy-ch
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/pytest --ignore=tests/deploy
 
 test-integration: install weights
-	$(BIN)/pytest tests/integration -rs
+	$(BIN)/pytest tests/integration tests/plugin -m integration -rs
 
 # The main job: the demo on the embedded store. Offline, the model trained here on the product world
 # (plugin/world/model) stands in for the default ViT-B-32 / openai, and the demo says so.

@@ -2,7 +2,7 @@
 
 In ``plugin`` vectorization mode the plugin embeds products itself; search then compares them
 with objects Weaviate embedded (or with the same catalog imported in ``weaviate`` mode), so the
-two must agree. Weaviate 1.32 does (modules/multi2vec-clip/vectorizer/vectorizer.go ``object``):
+two must agree. Weaviate (1.32.4 to 1.38.2) does (modules/multi2vec-clip/vectorizer/vectorizer.go ``object``):
 
 * texts: the object's properties in **sorted name order**, each string in a text field one text
   and each string list several; images likewise from the image fields;

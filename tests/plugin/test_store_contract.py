@@ -90,7 +90,7 @@ def _expected_order(ids: list[str]) -> list[str]:
     return sorted(ids, key=lambda pid: _cos_distance(QUERY, VECTORS[pid]))
 
 
-@pytest.fixture(params=["lance", "fake-weaviate", "weaviate"])
+@pytest.fixture(params=["lance", "fake-weaviate", pytest.param("weaviate", marks=pytest.mark.integration)])
 def store_factory(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[StoreFactory]:

@@ -127,7 +127,10 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
         except FakeWeaviateError as exc:
             context.abort(grpc.StatusCode.UNKNOWN, f"extract params: {exc}")
         wanted = _returned_properties(request, schema)
-        want_vectors = list(request.metadata.vectors)
+        # ``include_vector=True`` asks for every vector (metadata.vector, no names); names ask for those.
+        want_vectors: list[str] | None = list(request.metadata.vectors) or (
+            None if request.metadata.vector else []
+        )
         results = []
         for distance, oid, obj in scored:
             # Weaviate stores no nulls, so an unset property is simply absent from the answer.
@@ -137,7 +140,7 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
             types = {k: (schema or {}).get(k, {}).get("dataType", [None])[0] for k in props}
             vectors = [
                 base_pb2.Vectors(name=n, vector_bytes=np.asarray(obj.vectors[n], "<f4").tobytes())
-                for n in want_vectors
+                for n in (sorted(obj.vectors) if want_vectors is None else want_vectors)
                 if n in obj.vectors
             ]
             results.append(

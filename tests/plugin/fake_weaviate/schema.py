@@ -1,7 +1,9 @@
-"""Creating a collection the way Weaviate 1.32 does: validate module config, fill defaults.
+"""Creating a collection the way Weaviate 1.38.2 does: validate module config, fill defaults.
 
 Weaviate refuses a ``multi2vec-clip`` config its ``ValidateClass`` refuses
-(modules/multi2vec-clip/vectorizer/class_settings.go: ``Validate``) with 422, and answers
+(usecases/modulecomponents/settings/base_class_multimodal_settings.go ``ValidateMultiModal``,
+wrapped as "module 'multi2vec-clip': ..." by usecases/modules/module_config_init_and_validate.go,
+several problems joined with ", ") with 422, and answers
 ``GET /v1/schema/<name>`` with the defaults filled in (entities/vectorindex/hnsw/config.go),
 which weaviate-client needs to parse a collection's config.
 """
@@ -36,22 +38,30 @@ class SchemaError(Exception):
 
 
 def _validate_clip(cfg: dict[str, Any]) -> None:
-    """class_settings.go ``Validate``, message for message."""
+    """``ValidateMultiModal``, message for message. (Its "textFields or imageFields setting needs
+    to be present" check never fires at 1.38.2, ``allOk`` starts true; the fake is stricter
+    there, which no code of ours relies on.)"""
     if "imageFields" not in cfg and "textFields" not in cfg:
-        raise SchemaError("textFields or imageFields setting needs to be present")
-    for kind in ("image", "text"):
+        raise SchemaError("module 'multi2vec-clip': textFields or imageFields setting needs to be present")
+    problems: list[str] = []
+    for kind in ("text", "image"):
         fields = cfg.get(f"{kind}Fields")
         if fields is None:
             continue
         if not isinstance(fields, list):
-            raise SchemaError(f"{kind}Fields must be an array")
-        if not fields:
-            raise SchemaError(f"must contain at least one {kind} field name in {kind}Fields")
-        if any(not isinstance(f, str) or not f for f in fields):
-            raise SchemaError(f"{kind}Field values cannot be empty")
-        weights = (cfg.get("weights") or {}).get(f"{kind}Fields")
-        if weights is not None and len(weights) != len(fields):
-            raise SchemaError(f"weights.{kind}Fields does not equal number of {kind}Fields")
+            problems.append(f"{kind}Fields must be an array")
+        elif not fields:
+            problems.append(f"must contain at least one {kind} field name in {kind}Fields")
+        elif any(not isinstance(f, str) for f in fields):
+            problems.append(f"{kind}Field must be a string")
+        elif any(not f for f in fields):
+            problems.append(f"{kind}Field values cannot be empty")
+        else:
+            weights = (cfg.get("weights") or {}).get(f"{kind}Fields")
+            if weights is not None and len(weights) != len(fields):
+                problems.append(f"weights.{kind}Fields does not equal number of {kind}Fields")
+    if problems:
+        raise SchemaError("module 'multi2vec-clip': " + ", ".join(problems))
 
 
 def created_class(body: dict[str, Any]) -> dict[str, Any]:

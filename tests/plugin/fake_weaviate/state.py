@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from weaviate.proto.v1 import batch_delete_pb2, batch_pb2, search_get_pb2
 
-WEAVIATE_VERSION = "1.32.4"
+WEAVIATE_VERSION = "1.38.2"  # what docker-compose.yml and the Helm values pin
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""multi2vec-clip at insert, as Weaviate 1.32 runs it.
+"""multi2vec-clip at insert, as Weaviate 1.38.2 runs it (unchanged since 1.32.4).
 
 modules/multi2vec-clip/vectorizer/vectorizer.go ``object``: the object's properties are walked
 in sorted name order; a string in a text field is a text, a string list in a text field is
