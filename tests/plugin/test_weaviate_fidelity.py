@@ -284,3 +284,21 @@ def test_unknown_target_vectors_and_wrong_dimensions_are_refused(target: Weaviat
             store.collection.query.near_vector([1.0, 0.0, 0.0], target_vector="nope")
     finally:
         store.close()
+
+
+# --- 10.12: Weaviate's import load on the service ---------------------------------------------
+
+
+def test_a_default_mode_import_is_never_refused_by_the_service(target: WeaviateTarget) -> None:
+    # A real Weaviate sends up to 2 x its CPUs /vectorize calls at once and does not retry a 429;
+    # with the default queue every object must come back embedded. (The fake calls one at a
+    # time; tests/service/test_weaviate_import_load.py holds the model through a full wave.)
+    name = target.collection_name()
+    store = weaviate_store(target.settings(collection=name))
+    rows = [product_row(f"p{i}", (i * 2 % 256, 255 - i, (i * 7) % 256)) for i in range(96)]
+    try:
+        store.create_collection()
+        assert store.upsert(rows) == []
+    finally:
+        store.close()
+    assert set(target.stored_vectors(name)) == {row.uuid for row in rows}
