@@ -17,7 +17,13 @@ from typing import Any
 from schemas.collection import VectorSpec
 from schemas.wire import ModelMeta
 
-__all__ = ["FINGERPRINT_PROPERTY", "SERVER_SIDE_MODEL", "model_identity", "product_fingerprint"]
+__all__ = [
+    "FINGERPRINT_PROPERTY",
+    "SERVER_SIDE_MODEL",
+    "model_identity",
+    "product_fingerprint",
+    "same_vector_space",
+]
 
 FINGERPRINT_PROPERTY = "fingerprint"
 SERVER_SIDE_MODEL = "weaviate:multi2vec-clip"
@@ -31,9 +37,20 @@ def model_identity(meta: ModelMeta) -> str:
     """What names an embedding model's vector space: backend, model, weights and dimension.
 
     Two models of the same dimension (ViT-B-32 from OpenAI and from LAION) give incomparable
-    vectors, so the weights are part of it; the device and precision are not.
+    vectors, so the weights are part of it; the device and precision are not. An ONNX export
+    names the backend its weights came from: it makes the same vectors (to ~1e-7) as its source.
     """
-    return f"{meta.backend}:{meta.name}:{meta.pretrained}:{meta.dimension}"
+    return f"{meta.source_backend or meta.backend}:{meta.name}:{meta.pretrained}:{meta.dimension}"
+
+
+def same_vector_space(recorded: str, current: str) -> bool:
+    """Whether a store's recorded model identity and this run's name the same vectors. Before
+    exports named their source, an ONNX run recorded ``onnx:<name>:<weights>:<dim>``: that
+    matches the same model and weights from any backend."""
+    if recorded == current:
+        return True
+    backend, _, rest = recorded.partition(":")
+    return backend == "onnx" and current.partition(":")[2] == rest
 
 
 def product_fingerprint(

@@ -117,6 +117,7 @@ class GrpcEncoder:
             dtype=r.dtype,
             context_length=r.context_length,
             text_trimming=r.text_trimming,
+            source_backend=r.source_backend,
         )
 
     def _embed(self, requests: list[pb.EmbedRequest], images: bool) -> Vectors:

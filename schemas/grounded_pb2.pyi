@@ -47,7 +47,7 @@ class ModelInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfoResponse(_message.Message):
-    __slots__ = ("name", "backend", "pretrained", "dimension", "device", "dtype", "context_length", "text_trimming")
+    __slots__ = ("name", "backend", "pretrained", "dimension", "device", "dtype", "context_length", "text_trimming", "source_backend")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     PRETRAINED_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,7 @@ class ModelInfoResponse(_message.Message):
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_LENGTH_FIELD_NUMBER: _ClassVar[int]
     TEXT_TRIMMING_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_BACKEND_FIELD_NUMBER: _ClassVar[int]
     name: str
     backend: str
     pretrained: str
@@ -64,7 +65,8 @@ class ModelInfoResponse(_message.Message):
     dtype: str
     context_length: int
     text_trimming: bool
-    def __init__(self, name: _Optional[str] = ..., backend: _Optional[str] = ..., pretrained: _Optional[str] = ..., dimension: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., context_length: _Optional[int] = ..., text_trimming: _Optional[bool] = ...) -> None: ...
+    source_backend: str
+    def __init__(self, name: _Optional[str] = ..., backend: _Optional[str] = ..., pretrained: _Optional[str] = ..., dimension: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., context_length: _Optional[int] = ..., text_trimming: _Optional[bool] = ..., source_backend: _Optional[str] = ...) -> None: ...
 
 class ComposeOptions(_message.Message):
     __slots__ = ("remove_background", "caption", "fuse", "template", "image_weight", "return_cutout", "drop_overridden", "catalog_caption", "catalog_attributes")

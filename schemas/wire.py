@@ -34,6 +34,9 @@ class ModelMeta(BaseModel):
     dtype: str
     context_length: int
     text_trimming: bool = Field(description="batches are trimmed to their longest real token sequence")
+    source_backend: str = Field(
+        "", description="for an exported model (onnx): the backend its weights came from; empty otherwise"
+    )
 
 
 class ErrorResponse(BaseModel):

@@ -21,7 +21,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from plugin.fingerprint import FINGERPRINT_PROPERTY
+from plugin.fingerprint import FINGERPRINT_PROPERTY, same_vector_space
 from plugin.store import lance_index as indexes
 from plugin.store import lance_upkeep as upkeep
 from plugin.store.lance_index import IndexPolicy, IndexStatus, SearchTuning
@@ -357,7 +357,7 @@ class LanceStore:
                 f"model makes {self._dimension}-d ones; {_WAYS_OUT}"
             )
         built_by = upkeep.stored_model(table, self._spec.vector.name)
-        if self._model and built_by and built_by != self._model:
+        if self._model and built_by and not same_vector_space(built_by, self._model):
             self._table = None
             raise InvalidInputError(
                 f"collection {self._spec.name!r} in {self._data_dir} was built with the model "

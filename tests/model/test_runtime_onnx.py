@@ -48,6 +48,7 @@ def test_vectors_equal_the_torch_backend(
 ) -> None:
     onnx, torch_model = pair
     assert onnx.info.backend == "onnx"
+    assert onnx.info.source_backend == torch_model.info.backend  # the same vectors: one model identity
     assert (onnx.info.dimension, onnx.info.context_length) == (torch_model.info.dimension, 77)
     assert onnx.info.text_trimming is torch_model.info.text_trimming is True
     texts = [*TITLES, LONG, "Ünïcode & punctuation!", ""]

@@ -21,19 +21,22 @@ DIM = 8
 class NamedFakeEncoder:
     """A :class:`plugin.encoder.QueryEncoder` over ``FakeEmbedder`` that reports ``pretrained``
     as its weights, so tests can stand in two models of the same dimension; ``seed`` changes
-    its image vectors as another model's would. Counts the images it embeds."""
+    its image vectors as another model's would; ``exported`` reports it as an ONNX export of
+    the same weights. Counts the images it embeds."""
 
-    def __init__(self, pretrained: str = "weights-a", seed: bytes = b"") -> None:
+    def __init__(self, pretrained: str = "weights-a", seed: bytes = b"", *, exported: bool = False) -> None:
         self.embedder = FakeEmbedder(dimension=DIM)
         self.pretrained = pretrained
         self.seed = seed
+        self.exported = exported
         self.images_embedded = 0
 
     def model_info(self) -> ModelMeta:
         info = self.embedder.info
         return ModelMeta(
             name=info.name,
-            backend=info.backend,
+            backend="onnx" if self.exported else info.backend,
+            source_backend=info.backend if self.exported else "",
             pretrained=self.pretrained,
             dimension=info.dimension,
             device=info.device,

@@ -79,6 +79,33 @@ def test_same_dimension_other_model_is_refused_with_a_way_out(tmp_path: Path) ->
     assert report.upserted == 3
 
 
+def test_an_onnx_export_of_the_same_weights_keeps_the_catalog(tmp_path: Path) -> None:
+    # `grounded models export-onnx` makes the same vectors: no refusal and nothing re-embedded.
+    catalog = write_catalog(tmp_path / "cat", products(3))
+    _ingest(catalog, tmp_path / "data", NamedFakeEncoder("weights-a"))
+    exported = NamedFakeEncoder("weights-a", exported=True)
+    again = _ingest(catalog, tmp_path / "data", exported)
+    assert (again.upserted, again.skipped_existing) == (0, 3)  # type: ignore[attr-defined]
+    assert exported.images_embedded == 0
+    with pytest.raises(InvalidInputError, match="built with the model"):
+        _ingest(catalog, tmp_path / "data", NamedFakeEncoder("weights-b", exported=True))
+
+
+def test_a_table_an_older_onnx_run_recorded_opens_with_its_source_model(tmp_path: Path) -> None:
+    from plugin.fingerprint import model_identity
+
+    source = NamedFakeEncoder("weights-a")
+    legacy = model_identity(source.model_info()).replace(source.model_info().backend, "onnx", 1)
+    old = LanceStore(tmp_path / "data", dimension=DIM, model=legacy)
+    old.create_collection()
+    old.close()
+    assert _ingest(write_catalog(tmp_path / "cat", products(2)), tmp_path / "data", source).ok  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInputError, match="built with the model"):
+        _ingest(
+            write_catalog(tmp_path / "cat", products(2)), tmp_path / "data", NamedFakeEncoder("weights-b")
+        )
+
+
 def test_two_concurrent_imports_leave_each_product_once(tmp_path: Path) -> None:
     catalog = write_catalog(tmp_path / "cat", products(64))
     data = tmp_path / "data"

@@ -56,6 +56,7 @@ async def test_meta_describes_the_model(client: httpx.AsyncClient) -> None:
         "dtype": "float32",
         "context_length": 77,
         "text_trimming": False,
+        "source_backend": "",
     }
 
 

@@ -60,6 +60,7 @@ class OnnxEmbedder:
             dtype="float32",
             context_length=manifest.text.context_length,
             text_trimming=manifest.text.padding == "longest",
+            source_backend=manifest.source_backend,
         )
 
     @property

@@ -29,6 +29,9 @@ class ModelInfo:
     dtype: str
     context_length: int
     text_trimming: bool
+    source_backend: str = ""
+    """For an exported model (``onnx``), the backend its weights came from: its vectors are
+    that model's vectors, so a catalog embedded before the export stays searchable after it."""
 
 
 @runtime_checkable
