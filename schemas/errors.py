@@ -80,9 +80,18 @@ class NotReadyError(GroundedError):
 
 
 class ModelUnavailableError(GroundedError):
-    """A model could not be loaded (missing weights offline, bad path, unknown name)."""
+    """A model could not be loaded (missing weights offline, bad path, unknown name).
+
+    ``stage`` names the composed-query stage whose model it is ("background removal",
+    "captioning"); ``None`` for the embedding model. Callers that could swap the embedding model
+    (the demo's fallback) must not do so for a stage's missing weights.
+    """
 
     kind = ErrorKind.MODEL_UNAVAILABLE
+
+    def __init__(self, message: str, *, stage: str | None = None) -> None:
+        super().__init__(message)
+        self.stage = stage
 
 
 class UpstreamError(GroundedError):

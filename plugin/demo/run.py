@@ -115,7 +115,9 @@ def _open(
     try:
         return open_encoder(plugin, service), "configured"
     except ModelUnavailableError as exc:
-        if plugin.service_address or not trained_model_available():
+        # Only a missing *embedding* model has a stand-in: the world model needs the same
+        # background remover and captioner, so their missing weights stop the demo here.
+        if exc.stage is not None or plugin.service_address or not trained_model_available():
             raise
         console.print(
             Panel(

@@ -164,3 +164,21 @@ def test_offline_demo_uses_the_world_model_and_finds_the_right_products(
     assert sum(firsts) >= len(firsts) // 2, firsts
     assert sum(in_top5) >= len(in_top5) - 1, in_top5
     assert "product-world model" in capsys.readouterr().out
+
+
+def test_missing_background_weights_are_not_blamed_on_the_model(
+    tiny_clip_settings: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The configured model loads; u2netp is missing. Another CLIP would need it just the same,
+    # so there is no fallback panel saying the configured model failed: one error, naming the fix.
+    (tmp_path / "no-u2net").mkdir()
+    args = _demo_args(tmp_path, tmp_path / "no-u2net")
+    args[args.index("--model") + 1] = tiny_clip_settings["model"]
+    args[args.index("--pretrained") + 1] = tiny_clip_settings["pretrained"]
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code == 1
+    assert (
+        "product-world model" not in captured.out and "Cannot load the configured model" not in captured.out
+    )
+    assert "u2netp.onnx" in captured.err and "grounded models fetch-u2netp" in captured.err

@@ -47,7 +47,11 @@ def load_stage_models(
         remover = load_remover(settings)
     except ModelUnavailableError as exc:
         if settings.remove_background:
-            raise
+            raise ModelUnavailableError(exc.message, stage="background removal") from exc
         log.warning("background removal unavailable: %s", exc.message)
         remover = None
-    return remover, load_captioner(settings, embedder)
+    try:
+        captioner = load_captioner(settings, embedder)
+    except ModelUnavailableError as exc:
+        raise ModelUnavailableError(exc.message, stage="captioning") from exc
+    return remover, captioner
