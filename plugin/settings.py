@@ -4,13 +4,15 @@ mirrored by a CLI flag. Built once per process and passed explicitly."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from schemas.collection import DEFAULT_COLLECTION
+from vectorizer_service.settings import GroupedSettings, SettingsGroup
 
 
 def default_bind_host() -> str:
@@ -24,8 +26,71 @@ def default_bind_host() -> str:
     return "0.0.0.0" if in_container else "127.0.0.1"
 
 
-class PluginSettings(BaseSettings):
+class PluginSettings(GroupedSettings):
     model_config = SettingsConfigDict(env_prefix="GROUNDED_", extra="ignore")
+
+    # By what reads them: a command's --help lists only the groups it reads (plugin/cli).
+    setting_groups: ClassVar[Mapping[str, SettingsGroup]] = {
+        "store": SettingsGroup("product store settings", ("weaviate_url", "collection")),
+        "data": SettingsGroup("data folder settings", ("data_dir",)),
+        "weaviate": SettingsGroup(
+            "Weaviate connection settings",
+            (
+                "weaviate_grpc_port",
+                "weaviate_api_key",
+                "weaviate_multi_tenancy",
+                "weaviate_tenant",
+                "weaviate_consistency_level",
+            ),
+        ),
+        # Read when an import creates the collection (or checks an existing one against them).
+        "weaviate-collection": SettingsGroup(
+            "Weaviate collection and import settings",
+            (
+                "vectorization",
+                "clip_inference_url",
+                "weaviate_batch_max_bytes",
+                "weaviate_index_type",
+                "weaviate_quantizer",
+                "weaviate_rq_bits",
+                "weaviate_pq_segments",
+                "weaviate_rescore_limit",
+                "weaviate_filter_strategy",
+                "weaviate_async_indexing",
+                "weaviate_replication_factor",
+                "weaviate_async_replication",
+                "weaviate_shards",
+            ),
+        ),
+        "lance": SettingsGroup(
+            "embedded store index settings",
+            ("lance_index_type", "lance_index_rows", "lance_nprobes", "lance_refine_factor"),
+        ),
+        "service": SettingsGroup(
+            "vectorizer service client settings", ("service_address", "service_api_key")
+        ),
+        "image-fetch": SettingsGroup(
+            "catalog image download settings",
+            (
+                "allow_private_image_urls",
+                "image_fetch_timeout_s",
+                "max_image_download_bytes",
+                "max_image_pixels",
+            ),
+        ),
+        "graphql": SettingsGroup(
+            "GraphQL endpoint settings",
+            (
+                "graphql_host",
+                "graphql_port",
+                "graphql_api_key",
+                "graphql_max_body_bytes",
+                "graphql_max_near_grounded",
+                "graphql_auth_cache_s",
+            ),
+        ),
+        "ui": SettingsGroup("search page settings", ("ui_host", "ui_port")),
+    }
 
     weaviate_url: str | None = Field(
         None, description="Weaviate HTTP URL, e.g. http://localhost:8080; unset = embedded LanceDB store"

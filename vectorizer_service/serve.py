@@ -34,7 +34,7 @@ _HTTP_GRACE_S = 10
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add one ``--field-name`` option per :class:`ServiceSettings` field to ``parser``."""
-    add_settings_arguments(parser, ServiceSettings, "service settings")
+    add_settings_arguments(parser, [ServiceSettings])
     return parser
 
 

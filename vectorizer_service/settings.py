@@ -14,13 +14,20 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-__all__ = ["ENV_PREFIX", "ServiceSettings", "default_bind_host", "device_from_inference_env"]
+__all__ = [
+    "ENV_PREFIX",
+    "GroupedSettings",
+    "ServiceSettings",
+    "SettingsGroup",
+    "default_bind_host",
+    "device_from_inference_env",
+]
 
 ENV_PREFIX = "GROUNDED_"
 _CONTAINER_MARKERS = (Path("/.dockerenv"), Path("/run/.containerenv"))
@@ -54,10 +61,72 @@ def device_from_inference_env(env: Mapping[str, str]) -> str | None:
     return "cpu"
 
 
-class ServiceSettings(BaseSettings):
+class SettingsGroup(NamedTuple):
+    """Settings fields on one topic, under a heading of ``--help``."""
+
+    title: str
+    fields: tuple[str, ...]
+
+
+class GroupedSettings(BaseSettings):
+    """A settings class whose fields are grouped by topic in ``setting_groups``, every field in
+    exactly one group: a command's ``--help`` lists the groups the command reads, and accepts
+    (without listing) the flags of the others."""
+
+    setting_groups: ClassVar[Mapping[str, SettingsGroup]] = {}
+
+
+class ServiceSettings(GroupedSettings):
     """Settings of the vectorizer service (HTTP + gRPC) and its composed-query pipeline."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    # Group names are unique across this class and PluginSettings: a command names the groups
+    # it reads from both in one list.
+    setting_groups: ClassVar[Mapping[str, SettingsGroup]] = {
+        "model": SettingsGroup(
+            "embedding model settings",
+            (
+                "backend",
+                "model",
+                "pretrained",
+                "device",
+                "precision",
+                "trim_text",
+                "offline",
+                "torch_threads",
+            ),
+        ),
+        "batching": SettingsGroup("batching settings", ("max_batch_size", "max_wait_ms", "max_queue")),
+        "limits": SettingsGroup(
+            "request and input limits",
+            (
+                "max_items_per_request",
+                "max_request_bytes",
+                "max_image_bytes",
+                "max_image_pixels",
+                "max_text_chars",
+            ),
+        ),
+        "compose": SettingsGroup(
+            "composed-query settings (background removal, captioner, fusion)",
+            (
+                "rembg_model",
+                "u2net_home",
+                "captioner",
+                "caption_model",
+                "fusion_template",
+                "image_weight",
+                "remove_background",
+                "cutout_cache_size",
+                "remover_threads",
+            ),
+        ),
+        "vocabulary": SettingsGroup("attribute vocabulary and cache settings", ("vocabulary", "cache_dir")),
+        "server": SettingsGroup(
+            "service server settings (HTTP, gRPC)", ("host", "api_key", "http_port", "grpc_port", "log_level")
+        ),
+    }
 
     # --- embedding model -------------------------------------------------------------------
     backend: Literal["open_clip", "transformers", "onnx"] = Field(

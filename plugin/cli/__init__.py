@@ -5,7 +5,9 @@ calls the package that does the work (``plugin.ingest``, ``plugin.search``, ``pl
 Every settings flag mirrors a ``GROUNDED_<FIELD>`` variable of :class:`PluginSettings` or
 :class:`ServiceSettings` (a flag given wins). Without ``--weaviate-url`` the commands use the
 embedded LanceDB store in ``--data-dir``; without ``--service-address`` the models run in this
-process.
+process. A command's ``--help`` lists only the settings groups it reads (``settings=`` of
+:meth:`Commands.add`); it accepts the other flags of the same settings classes too, and
+``--help-all`` lists them.
 
 Exit codes: 0 success, 1 a Grounded error (model unavailable, upstream failure, ...),
 2 bad usage or input, 3 ingestion finished but some rows failed (see the report).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from plugin.settings import PluginSettings
@@ -15,6 +15,8 @@ __all__ = [
     "EXIT_OK",
     "EXIT_ROWS_FAILED",
     "EXIT_USAGE",
+    "MODELS",
+    "STORE",
     "AddCommand",
     "Commands",
     "attr_pair",
@@ -26,12 +28,19 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ROWS_FAILED = 0, 1, 2, 3
 
 Run = Callable[[argparse.Namespace], int]
 
+# Settings groups (PluginSettings.setting_groups, ServiceSettings.setting_groups) that many
+# commands read together.
+STORE = ("store", "data", "weaviate", "lance")
+"""Opening the product store: which one, its folder, the Weaviate connection, LanceDB's indexes."""
+MODELS = ("service", "model", "batching", "limits")
+"""Embedding: over gRPC with ``--service-address``, else the engine in this process."""
+
 
 class AddCommand(Protocol):
-    """Adds one subcommand with the settings flag groups it uses; returns its parser."""
+    """Adds one subcommand with the settings groups it reads; returns its parser."""
 
     def __call__(
-        self, name: str, help_text: str, *, plugin: bool = True, service: bool = True
+        self, name: str, help_text: str, *, settings: Sequence[str] = ()
     ) -> argparse.ArgumentParser: ...
 
 
@@ -52,14 +61,18 @@ class Commands:
             self._groups[name] = Commands(nested)
         return self._groups[name]
 
-    def add(
-        self, name: str, help_text: str, *, plugin: bool = True, service: bool = True
-    ) -> argparse.ArgumentParser:
+    def add(self, name: str, help_text: str, *, settings: Sequence[str] = ()) -> argparse.ArgumentParser:
+        """A subcommand whose ``--help`` lists the settings groups in ``settings``.
+
+        It accepts every flag of each settings class that one of those groups belongs to (so
+        a flag meant for another command parses, unlisted); with no groups, no settings flags.
+        """
         sub = self.subparsers.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
-        if plugin:
-            add_settings_arguments(sub, PluginSettings, "plugin settings")
-        if service:
-            add_settings_arguments(sub, ServiceSettings, "service settings")
+        classes = [c for c in (PluginSettings, ServiceSettings) if set(settings) & set(c.setting_groups)]
+        if settings and not classes:
+            raise ValueError(f"{name}: unknown settings groups {', '.join(settings)}")
+        if classes:
+            add_settings_arguments(sub, classes, show=settings)
         return sub
 
 

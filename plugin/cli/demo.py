@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from plugin.cli._common import EXIT_OK, EXIT_ROWS_FAILED, Commands, plugin_settings, service_settings
+from plugin.cli._common import (
+    EXIT_OK,
+    EXIT_ROWS_FAILED,
+    MODELS,
+    STORE,
+    Commands,
+    plugin_settings,
+    service_settings,
+)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -24,7 +32,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(commands: Commands) -> None:
     demo = commands.add(
-        "demo", "build a product-world catalog, ingest it, run composed queries, write an HTML page"
+        "demo",
+        "build a product-world catalog, ingest it, run composed queries, write an HTML page",
+        settings=(*STORE, "weaviate-collection", *MODELS, "compose", "vocabulary"),
     )
     demo.add_argument("--out", type=Path, help="output folder (default: <data-dir>/demo)")
     demo.add_argument(

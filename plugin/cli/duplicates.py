@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from plugin.cli._common import EXIT_OK, Commands, plugin_settings, service_settings
+from plugin.cli._common import EXIT_OK, STORE, Commands, plugin_settings, service_settings
 from schemas.errors import InvalidInputError
 
 _GROUPS_SHOWN = 20
@@ -61,7 +61,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands) -> None:
-    dup = commands.add("duplicates", "find near-duplicate products (image vectors, optionally titles)")
+    dup = commands.add(
+        "duplicates",
+        "find near-duplicate products (image vectors, optionally titles)",
+        # The model only tells Weaviate's probe the vector size: nothing is embedded.
+        settings=(*STORE, "service", "model"),
+    )
     dup.add_argument(
         "--threshold",
         type=float,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from plugin.cli._common import EXIT_OK, Commands, plugin_settings, service_settings
+from plugin.cli._common import EXIT_OK, MODELS, Commands, plugin_settings, service_settings
 from plugin.evaluation.configs import BASE_CONFIGS, DEFAULT_IMAGE_WEIGHTS, SWEEP
 from plugin.settings import PluginSettings
 from vectorizer_service.settings import ServiceSettings
@@ -51,7 +51,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(commands: Commands) -> None:
     known = ", ".join([c.name for c in BASE_CONFIGS] + [SWEEP])
-    ev = commands.add("eval", "composed-retrieval benchmarks: FashionIQ, CIRR, CIRCO")
+    ev = commands.add(
+        "eval",
+        "composed-retrieval benchmarks: FashionIQ, CIRR, CIRCO",
+        settings=("data", *MODELS, "compose", "vocabulary"),
+    )
     ev.add_argument(
         "--dataset", required=True, choices=("fashioniq", "cirr", "circo"), help="benchmark layout"
     )

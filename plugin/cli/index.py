@@ -78,14 +78,15 @@ def _optimize(args: argparse.Namespace) -> int:
 
 def register(commands: Commands) -> None:
     group = commands.group("index", "the embedded store's ANN and filter indexes (build, status, optimize)")
+    settings = ("store", "data", "lance")
     build = group.add(
-        "build", "build (or rebuild) the vector index and the scalar filter indexes", service=False
+        "build", "build (or rebuild) the vector index and the scalar filter indexes", settings=settings
     )
     build.add_argument("--scalars-only", action="store_true", help="only the scalar (filter) indexes")
     build.set_defaults(run=_build)
-    status = group.add("status", "rows, indexes, and rows not yet in the vector index", service=False)
+    status = group.add("status", "rows, indexes, and rows not yet in the vector index", settings=settings)
     status.set_defaults(run=_status)
-    optimize = group.add("optimize", "fold rows written since the build into the indexes", service=False)
+    optimize = group.add("optimize", "fold rows written since the build into the indexes", settings=settings)
     optimize.set_defaults(run=_optimize)
     for sub in (build, status, optimize):
         sub.add_argument("--json", action="store_true", help="print JSON")

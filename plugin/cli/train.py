@@ -61,8 +61,6 @@ def register(commands: Commands) -> None:
     train = commands.add(
         "train",
         "train or fine-tune an open_clip model on a catalog (contrastive, ClipLoss)",
-        plugin=False,
-        service=False,
     )
     add = train.add_argument
     add("catalog", type=Path, help="catalog file (.jsonl or .csv), as for grounded ingest")

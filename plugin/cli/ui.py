@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from plugin.cli._common import EXIT_OK, Commands, plugin_settings, service_settings
+from plugin.cli._common import EXIT_OK, MODELS, STORE, Commands, plugin_settings, service_settings
 from plugin.encoder import QueryEncoder
 from plugin.settings import PluginSettings
 from schemas.errors import ModelUnavailableError
@@ -65,6 +65,8 @@ def _open_encoder(plugin: PluginSettings, service: ServiceSettings) -> QueryEnco
 
 
 def register(commands: Commands) -> None:
-    commands.add("ui", "serve the search page: a photo and a change, filters, explanations").set_defaults(
-        run=_run
-    )
+    commands.add(
+        "ui",
+        "serve the search page: a photo and a change, filters, explanations",
+        settings=(*STORE, "ui", *MODELS, "compose", "vocabulary"),
+    ).set_defaults(run=_run)

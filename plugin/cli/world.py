@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from plugin.cli._common import EXIT_OK, Commands
+from plugin.cli._common import EXIT_OK, MODELS, Commands
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -90,9 +90,7 @@ def _zero_shot(args: argparse.Namespace) -> int:
 
 def register(commands: Commands) -> None:
     world = commands.group("world", "the product world: synthetic products with known attributes")
-    build = world.add(
-        "build", "render the world and write its catalog, vocabulary and splits", plugin=False, service=False
-    )
+    build = world.add("build", "render the world and write its catalog, vocabulary and splits")
     build.add_argument("--out", type=Path, required=True, help="folder to write the world to")
     build.add_argument("--seed", type=int, default=0, help="held-out combinations, renders and val queries")
     build.add_argument("--test-seed", type=int, default=1, help="seed of the test queries (their own seed)")
@@ -103,7 +101,9 @@ def register(commands: Commands) -> None:
     build.add_argument("--patterns", type=int, help="use only the first N patterns")
     build.set_defaults(run=_build)
     zero = world.add(
-        "zero-shot", "zero-shot attribute accuracy of the attribute captioner on held-out products"
+        "zero-shot",
+        "zero-shot attribute accuracy of the attribute captioner on held-out products",
+        settings=(*MODELS, "compose", "vocabulary"),
     )
     zero.add_argument("--root", type=Path, required=True, help="a world written by `grounded world build`")
     zero.add_argument("--split", default="val", help="held-out split: val (development) or test")
