@@ -19,6 +19,7 @@ def _run(args: argparse.Namespace) -> int:
         model=args.model,
         pretrained=args.pretrained,
         images=args.images,
+        skip_bad_rows=args.skip_bad_rows,
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -47,6 +48,9 @@ def _run(args: argparse.Namespace) -> int:
         f"steps: {result.steps}/{result.total_steps}, loss {training['loss_first']:.4f} -> "
         f"{training['loss_last']:.4f}, {training['pairs_per_s']:.1f} pairs/s"
     )
+    data = result.card["data"]
+    if data["skipped_rows"]:
+        print(f"skipped {len(data['skipped_rows'])} unusable row(s) of {data['catalog_rows']} (in the card)")
     if not result.complete:
         again = sys.argv[1:] if args.resume else [*sys.argv[1:], "--resume"]
         print(f"stopped early; continue with: {shlex.join(['grounded', *again])}")
@@ -65,6 +69,11 @@ def register(commands: Commands) -> None:
     add = train.add_argument
     add("catalog", type=Path, help="catalog file (.jsonl or .csv), as for grounded ingest")
     add("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
+    add(
+        "--skip-bad-rows",
+        action="store_true",
+        help="train on the usable rows; each unusable one is listed with its reason (output, card.json)",
+    )
     add("--out", type=Path, required=True, help="output folder (model, card.json, train-state.pt)")
     add("--model", required=True, help="ViT-B-32 (with --pretrained), a local-dir folder, or a JSON config")
     add(

@@ -63,10 +63,13 @@ def build_card(
     """Everything needed to tell what a checkpoint was trained on and how, and how well."""
     return {
         "data": {
-            "catalog": str(data.path),
+            # Absolute: the card is read later, from elsewhere, than the command was typed.
+            "catalog": str(data.path.resolve()),
             "sha256": data.sha256,
-            "images": str(options.images if options.images is not None else data.path.parent),
+            "images": str((options.images if options.images is not None else data.path.parent).resolve()),
             "rows": len(data.examples),
+            "catalog_rows": len(data.examples) + len(data.skipped),
+            "skipped_rows": [s.as_json() for s in data.skipped],
             "train_rows": train_rows,
             "held_out_rows": val_rows,
             "hard_batch_keys": plan.hard_keys,

@@ -6,24 +6,29 @@ outside it. Training reads local files only: a URL row is an error, because a tr
 be reproducible from the catalog's hash and the files beside it, and must not start downloading
 thousands of images (download them once, then train).
 
-Images are decoded once into memory, shrunk to a working size: catalogs here are a few thousand
-small product shots, and re-decoding files every epoch would dominate a CPU run.
+Images are decoded once into memory (as serving decodes them, :mod:`plugin.training.images`),
+shrunk to a working size: re-decoding files every epoch would dominate a CPU run.
+
+Rows are checked the way ``grounded ingest`` checks them, with the same reasons: a row that is not
+a valid product, has no image or an unusable one, or repeats an earlier row's product id is
+unusable. By default any unusable row stops the load; with ``skip_bad_rows`` those rows are left
+out and each is returned with its reason, for the run's output and card.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from plugin.catalog import read_catalog
 from plugin.image_fetch import ImageFetcher, is_url
 from plugin.settings import PluginSettings
+from plugin.training.images import decode_for_training
 from schemas.errors import GroundedError, InvalidInputError
 from schemas.product import Product
 from vectorizer_service.compose.vocab import with_article
@@ -33,6 +38,7 @@ __all__ = [
     "MAX_PROBLEMS_SHOWN",
     "CatalogData",
     "Example",
+    "SkippedRow",
     "attribute_text",
     "load_catalog_examples",
     "product_features",
@@ -43,9 +49,7 @@ __all__ = [
 CATEGORY_KEY = "category"
 """The pseudo-attribute under which a product's category joins its attributes (hard batches)."""
 MAX_PROBLEMS_SHOWN = 5
-_WORKING_SIDE = 256
-"""Images are kept at most this many pixels on their shorter side: enough for a random crop to a
-224-pixel model input, and small enough that 2k products fit in memory many times over."""
+"""Unusable rows named in the error that stops a load (the count says how many more)."""
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,29 @@ class Example:
 
 
 @dataclass(frozen=True)
+class SkippedRow:
+    """A catalog row left out of training (``skip_bad_rows``), and why."""
+
+    row: int
+    product_id: str | None
+    reason: str
+
+    def describe(self) -> str:
+        return f"row {self.row} ({self.product_id or 'no id'}): {self.reason}"
+
+    def as_json(self) -> dict[str, object]:
+        return {"row": self.row, "id": self.product_id, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class CatalogData:
-    """Every usable row of a catalog, and what identifies the catalog (path, hash, row count)."""
+    """Every usable row of a catalog, what identifies the catalog (path, hash), and the rows
+    left out (empty unless ``skip_bad_rows``)."""
 
     path: Path
     sha256: str
     examples: list[Example]
+    skipped: list[SkippedRow] = field(default_factory=list)
 
 
 def product_features(product: Product) -> dict[str, str]:
@@ -119,16 +140,6 @@ def render_text(product: Product, rng: np.random.Generator) -> str:
     return PROMPT_PREFIXES[int(rng.integers(len(PROMPT_PREFIXES)))] + text
 
 
-def _working_copy(image: Image.Image) -> Image.Image:
-    image = image.convert("RGB")
-    shorter = min(image.size)
-    if shorter > _WORKING_SIDE:
-        scale = _WORKING_SIDE / shorter
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.BICUBIC)
-    return image
-
-
 def _decode(fetcher: ImageFetcher, product: Product) -> Image.Image:
     if product.image is None or product.image in ("", b""):
         raise InvalidInputError("no image")
@@ -138,12 +149,11 @@ def _decode(fetcher: ImageFetcher, product: Product) -> Image.Image:
             "(download the images, then point --images at their folder)"
         )
     data = fetcher.load(product.image)
+    shown = product.image if isinstance(product.image, str) else f"<{len(product.image)} bytes>"
     try:
-        with Image.open(io.BytesIO(data)) as opened:
-            opened.load()
-            return _working_copy(opened)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise InvalidInputError(f"image {product.image!r} cannot be decoded ({exc})") from exc
+        return decode_for_training(data, max_pixels=fetcher.max_image_pixels)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"image {shown!r} cannot be decoded: {exc.message}") from exc
 
 
 def _file_sha256(path: Path) -> str:
@@ -154,40 +164,58 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_catalog_examples(catalog: Path, image_dir: Path | None = None) -> CatalogData:
+def load_catalog_examples(
+    catalog: Path, image_dir: Path | None = None, *, skip_bad_rows: bool = False
+) -> CatalogData:
     """Read and decode every row of ``catalog``.
 
-    Any unusable row (bad JSON or fields, no image, missing or undecodable file, a URL) fails
-    the whole load with one :class:`InvalidInputError` naming the rows and product ids: training
-    on a silently shrunken catalog would make its card lie about the data.
+    Any unusable row (bad JSON or fields, no image, missing or undecodable file, a URL, a
+    product id seen on an earlier row) fails the whole load with one :class:`InvalidInputError`
+    naming the rows and product ids: training on a silently shrunken catalog would make its
+    card lie about the data. With ``skip_bad_rows`` those rows are left out instead, each
+    listed in :attr:`CatalogData.skipped` with its reason.
     """
     folder = image_dir if image_dir is not None else catalog.parent
     if not folder.is_dir():
         raise InvalidInputError(f"image folder not found: {folder}")
-    # The ingest limits (file size) apply; their GROUNDED_* variables are read as for ingest.
+    # The ingest limits (file size, pixels) apply; their GROUNDED_* variables are read as for ingest.
     fetcher = ImageFetcher(PluginSettings.model_validate({}), image_dir=folder)
     examples: list[Example] = []
-    problems: list[str] = []
+    problems: list[SkippedRow] = []
+    first_row: dict[str, int] = {}
     try:
         for row in read_catalog(catalog):
             if row.product is None:
-                problems.append(f"row {row.row} ({row.product_id or 'no id'}): {row.error}")
+                problems.append(SkippedRow(row.row, row.product_id, row.error or "unreadable row"))
                 continue
+            product_id = row.product.id
+            if product_id in first_row:
+                # As ingest: one product, one row (a repeat would also leak into the held-out split).
+                reason = f"duplicate product id (first on row {first_row[product_id]})"
+                problems.append(SkippedRow(row.row, product_id, reason))
+                continue
+            first_row[product_id] = row.row
             try:
                 examples.append(Example(row.row, row.product, _decode(fetcher, row.product)))
             except GroundedError as exc:
-                problems.append(f"row {row.row} ({row.product.id}): {exc.message}")
+                problems.append(SkippedRow(row.row, product_id, exc.message))
     finally:
         fetcher.close()
-    if problems:
-        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
+    if problems and not skip_bad_rows:
+        shown = "; ".join(p.describe() for p in problems[:MAX_PROBLEMS_SHOWN])
         more = (
             f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
         )
-        raise InvalidInputError(f"catalog {catalog}: {len(problems)} unusable row(s): {shown}{more}")
+        hint = (
+            f"; fix them, or pass --skip-bad-rows to train on the {len(examples)} usable rows"
+            if examples
+            else ""
+        )
+        raise InvalidInputError(f"catalog {catalog}: {len(problems)} unusable row(s): {shown}{more}{hint}")
     if not examples:
-        raise InvalidInputError(f"catalog {catalog}: no rows")
-    return CatalogData(catalog, _file_sha256(catalog), examples)
+        reason = f"all {len(problems)} rows are unusable" if problems else "no rows"
+        raise InvalidInputError(f"catalog {catalog}: {reason}")
+    return CatalogData(catalog, _file_sha256(catalog), examples, problems)
 
 
 def split_examples(

@@ -21,6 +21,9 @@ class TrainOptions:
     model: str
     pretrained: str = ""
     images: Path | None = None
+    skip_bad_rows: bool = False
+    """Train on the usable rows, listing each unusable one (with its reason) in the output and
+    the card, instead of stopping at the first load."""
     epochs: int = 10
     batch_size: int = 64
     lr: float = 5e-4

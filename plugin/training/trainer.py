@@ -27,6 +27,7 @@ from plugin.training.augment import Augmentation, to_normalized_tensor
 from plugin.training.card import build_card
 from plugin.training.checkpoint import load_train_state, save_model, save_train_state, write_card
 from plugin.training.dataset import (
+    CatalogData,
     Example,
     load_catalog_examples,
     product_features,
@@ -130,9 +131,17 @@ def _batch(
     return pixels, tokens
 
 
-def _check_resumable(state: dict[str, Any], options: TrainOptions, catalog_sha: str) -> None:
-    if state.get("catalog_sha256") != catalog_sha:
+def _check_resumable(state: dict[str, Any], options: TrainOptions, data: CatalogData) -> None:
+    if state.get("catalog_sha256") != data.sha256:
         raise InvalidInputError("--resume: the catalog changed since the saved state (sha256 differs)")
+    # The catalog file can be unchanged while its images are not (one fixed, one deleted): with
+    # --skip-bad-rows that changes which rows train, so the run would not be the one resumed.
+    skipped = [s.row for s in data.skipped]
+    if state.get("skipped_rows", []) != skipped:
+        raise InvalidInputError(
+            f"--resume: the unusable rows changed since the saved state (skipped rows then: "
+            f"{state.get('skipped_rows', [])}, now: {skipped})"
+        )
     saved, now = state.get("trajectory", {}), options.trajectory()
     changed = [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in now if saved.get(k) != now[k]]
     if changed:
@@ -152,7 +161,11 @@ def train(
     started = time.perf_counter()
     if options.threads is not None:
         torch.set_num_threads(options.threads)
-    data = load_catalog_examples(options.catalog, options.images)
+    data = load_catalog_examples(options.catalog, options.images, skip_bad_rows=options.skip_bad_rows)
+    for skipped in data.skipped:
+        echo(f"skipped {skipped.describe()}")
+    if data.skipped:
+        echo(f"skipped {len(data.skipped)} unusable row(s); training on {len(data.examples)}")
     train_rows, val_rows = split_examples(data.examples, options.val_fraction, options.seed)
     plan = BatchPlan(
         [product_features(e.product) for e in train_rows],
@@ -177,7 +190,7 @@ def train(
     step, losses, hard_batches, train_s_before = 0, [], 0, 0.0
     if options.resume:
         state = load_train_state(options.out)
-        _check_resumable(state, options, data.sha256)
+        _check_resumable(state, options, data)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -199,6 +212,7 @@ def train(
             "train_s": train_s,
             "trajectory": options.trajectory(),
             "catalog_sha256": data.sha256,
+            "skipped_rows": [s.row for s in data.skipped],
         }
 
     first_step = step

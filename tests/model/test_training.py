@@ -170,3 +170,32 @@ def test_cli_trains_and_a_bad_catalog_exits_2(
     bad.write_text(json.dumps({"id": "x1", "title": "t", "image": "missing.png"}) + "\n")
     assert main(["train", str(bad), "--out", str(tmp_path / "bad"), *common]) == 2
     assert "row 1 (x1): image file not found: missing.png" in capsys.readouterr().err
+
+
+def test_cli_skip_bad_rows_trains_on_the_rest_and_lists_each_skipped_row(
+    tiny_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "shop"
+    catalog = write_catalog(folder, copies=1, extra=[{"id": 77, "title": "broken", "image": "broken.jpg"}])
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 half a jpeg")
+    common = [str(catalog), "--model", str(tiny_config), "--device", "cpu", "--no-progress"]
+    common += ["--batch-size", "4", "--epochs", "1", "--val-fraction", "0.25", "--stop-after-steps", "1"]
+    out = tmp_path / "out"
+    assert main(["train", *common, "--out", str(out)]) == 2
+    assert "pass --skip-bad-rows to train on the 12 usable rows" in capsys.readouterr().err
+    assert main(["train", *common, "--out", str(out), "--skip-bad-rows"]) == 0
+    printed = capsys.readouterr()
+    assert "skipped row 13 (77): image 'broken.jpg' cannot be decoded: not an image" in printed.err
+    assert "skipped 1 unusable row(s) of 13" in printed.out
+    card = json.loads((out / CARD_NAME).read_text())
+    assert card["data"]["rows"] == 12 and card["data"]["catalog_rows"] == 13
+    assert card["data"]["skipped_rows"] == [
+        {"row": 13, "id": "77", "reason": "image 'broken.jpg' cannot be decoded: not an image "
+         "(accepted: JPEG, PNG, WEBP, GIF, BMP)"}
+    ]  # fmt: skip
+    assert card["data"]["catalog"] == str(catalog.resolve())
+    # The file repaired, the same catalog file now trains on other rows: not the run to resume.
+    draw_ok = folder / "red-square-0.png"
+    (folder / "broken.jpg").write_bytes(draw_ok.read_bytes())
+    assert main(["train", *common, "--out", str(out), "--skip-bad-rows", "--resume"]) == 2
+    assert "the unusable rows changed since the saved state" in capsys.readouterr().err
