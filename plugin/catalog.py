@@ -6,6 +6,11 @@ column holding a JSON object (``{"colour": "red"}``) or as ``attr_<name>`` colum
 (``attr_colour``), whose empty cells are left out; both may be combined (columns win). An empty
 ``price`` cell means no price.
 
+CSV cells are separated by commas, or by semicolons or tabs when the header row holds more of
+those than commas: Excel writes semicolons wherever the decimal separator is a comma (German,
+French, ... locales). In a semicolon-separated file a price with a decimal comma (``49,90``) is
+read as ``49.90``, since that is how the same Excel writes numbers there.
+
 Rows are yielded lazily with their 1-based line number in the file (for CSV the header is line 1),
 and a row that cannot be read becomes a :class:`CatalogRow` with an ``error`` instead of stopping
 the import. Files are UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" writes one);
@@ -35,6 +40,8 @@ _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 # code points, so a bad row can be found and reported instead of aborting the whole read.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 _ENCODING = "utf-8-sig"
+_CSV_DELIMITERS = (",", ";", "\t")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 
 
 def _undecodable(text: str) -> str | None:
@@ -104,7 +111,21 @@ def _jsonl(path: Path) -> Iterator[CatalogRow]:
             yield _product(number, data)
 
 
-def _csv_record(record: dict[str, Any]) -> dict[str, Any] | str:
+def _delimiter(header: str) -> str:
+    """The separator of a CSV file, from its header row: a comma unless semicolons or tabs
+    outnumber commas outside quoted cells."""
+    counts = dict.fromkeys(_CSV_DELIMITERS, 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(_CSV_DELIMITERS, key=lambda d: counts[d])  # a tie keeps the comma (listed first)
+    return best if counts[best] > 0 else ","
+
+
+def _csv_record(record: dict[str, Any], delimiter: str = ",") -> dict[str, Any] | str:
     """CSV cells -> a Product-shaped dict, or an error message."""
     data: dict[str, Any] = {}
     attributes: dict[str, str] = {}
@@ -126,7 +147,8 @@ def _csv_record(record: dict[str, Any]) -> dict[str, Any] | str:
                 attributes = {**parsed, **attributes}
         elif key == "price":
             if cell:
-                data["price"] = cell
+                decimal_comma = delimiter == ";" and _DECIMAL_COMMA.match(cell)
+                data["price"] = cell.replace(",", ".") if decimal_comma else cell
         elif cell or key in ("id", "title"):
             data[key] = cell
     if attributes:
@@ -136,7 +158,9 @@ def _csv_record(record: dict[str, Any]) -> dict[str, Any] | str:
 
 def _csv(path: Path) -> Iterator[CatalogRow]:
     with path.open(encoding=_ENCODING, errors="surrogateescape", newline="") as fh:
-        reader = csv.DictReader(fh)
+        delimiter = _delimiter(fh.readline())
+        fh.seek(0)
+        reader = csv.DictReader(fh, delimiter=delimiter)
         if not reader.fieldnames:
             return
         header_problem = _undecodable(",".join(reader.fieldnames))
@@ -150,7 +174,7 @@ def _csv(path: Path) -> Iterator[CatalogRow]:
                 readable_id = record_id if record_id and _undecodable(record_id) is None else None
                 yield CatalogRow(number, None, bad_bytes, readable_id)
                 continue
-            data = _csv_record(record)
+            data = _csv_record(record, delimiter)
             if isinstance(data, str):
                 yield CatalogRow(number, None, data, record.get("id") or None)
             else:

@@ -51,3 +51,43 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
     path.write_text("<x/>")
     with pytest.raises(InvalidInputError, match="unknown format"):
         read_catalog(path)
+
+
+def test_excel_semicolon_csv_with_decimal_commas(tmp_path: Path) -> None:
+    # Excel's "CSV UTF-8" in a German or French locale: BOM, CRLF, ';' between cells, decimal
+    # commas, a quoted cell holding both separators and a line break.
+    path = tmp_path / "export.csv"
+    path.write_bytes(
+        "\ufeffid;title;description;price;attr_farbe\r\n"
+        '1;Kleid;"rot; lang,\r\nmit Ärmeln";49,90;rot\r\n'
+        "2;Hemd;;12;blau\r\n"
+        "3;Jacke;;1.234,50;\r\n".encode()
+    )
+    rows = list(read_catalog(path))
+    first, second, third = rows
+    assert first.product is not None and first.product.id == "1"
+    assert first.product.description == "rot; lang,\r\nmit Ärmeln"
+    assert first.product.price == 49.9 and first.product.attributes == {"farbe": "rot"}
+    assert second.product is not None and second.product.price == 12.0
+    # Only a plain decimal comma is rewritten; anything else stays a per-row error.
+    assert third.product is None and third.error is not None and third.error.startswith("price:")
+
+
+@pytest.mark.parametrize(
+    ("header", "line"),
+    [
+        ("id\ttitle\tprice", "a\tA, the first\t1.5"),
+        ("id,title,price", 'a,"A; the first",1.5'),
+        ('"id;x;y;z",title,price', "a,A,1.5"),
+    ],
+    ids=["tabs", "a-semicolon-in-a-cell", "semicolons-in-quoted-header-cells"],
+)
+def test_the_separator_is_read_from_the_header(tmp_path: Path, header: str, line: str) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(f"{header}\n{line}\n")
+    (row,) = list(read_catalog(path))
+    assert row.error is None or "title" not in row.error  # the title column was found
+    if header.startswith('"'):  # comma-separated: the first column is named "id;x;y;z"
+        assert row.error is not None and "id: Field required" in row.error
+    else:
+        assert row.product is not None and row.product.price == 1.5 and row.product.title.startswith("A")
