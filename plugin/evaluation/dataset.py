@@ -145,10 +145,23 @@ def require_str_list(item: Any, name: str, path: Path, index: int, *, length: in
     return [str(v).strip() for v in value]
 
 
+MAX_MISSING_SHOWN = 5
+"""Missing images named in the error (the count says how many in all)."""
+
+
 def check_images_exist(images: dict[str, Path], needed: Sequence[str], source: Path) -> None:
-    """Fail at load, not mid-run, when an image a split names is not on disk."""
-    for image_id in needed:
-        path = images.get(image_id)
-        if path is None or not path.is_file():
-            shown = path if path is not None else image_id
-            raise InvalidInputError(f"{source}: image {image_id!r} not found ({shown})")
+    """Fail at load, not mid-run, when images a split names are not on disk; the error counts
+    them all and names the first few, so an incomplete download shows at once, not one file per
+    run."""
+    missing = [
+        (image_id, images.get(image_id) or "no path")
+        for image_id in needed
+        if image_id not in images or not images[image_id].is_file()
+    ]
+    if len(missing) == 1:
+        image_id, path = missing[0]
+        raise InvalidInputError(f"{source}: image {image_id!r} not found ({path})")
+    if missing:
+        shown = ", ".join(f"{image_id!r} ({path})" for image_id, path in missing[:MAX_MISSING_SHOWN])
+        more = f" and {len(missing) - MAX_MISSING_SHOWN} more" if len(missing) > MAX_MISSING_SHOWN else ""
+        raise InvalidInputError(f"{source}: {len(missing)} of {len(needed)} images not found: {shown}{more}")
