@@ -34,6 +34,10 @@ def _run(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, args.root, args.split, args.categories).limited(args.limit)
     out: Path = args.out or plugin.data_dir / "eval" / f"{dataset.name}-{dataset.split}"
     service = service_settings(args)
+    if not any(c.options.remove_background for c in configs) and service.remove_background:
+        # No chosen configuration removes backgrounds (each says so in its options), so the
+        # service default only decides whether rembg's weights must be present: they need not be.
+        service = service.model_copy(update={"remove_background": False})
     # --cache-dir is the service settings' flag when they have one (one cache folder per
     # machine), else this command's own; either way the gallery cache is a subfolder.
     base: Path | None = getattr(service, "cache_dir", None) or getattr(args, "cache_dir", None)

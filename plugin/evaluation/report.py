@@ -37,14 +37,20 @@ def print_table(run: EvalRun) -> None:
 
     header, rows = _rows(run)
     note = "" if run.dataset.labelled else "\nlabels hidden: rankings written as submission files"
-    table = Table(title=_title(run), caption=f"metrics in %; s: compose seconds{note}")
+    # Wide enough for every cell: a benchmark table is never folded or cut with an ellipsis.
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    width = max(80, sum(widths) + 3 * len(widths) + 1)
+    title = _title(run)
+    # A hidden-label split has no metric columns; without a minimum width its title and caption
+    # would be folded into the two narrow columns' width, a few words a line.
+    table = Table(
+        title=title, caption=f"metrics in %; s: compose seconds{note}", min_width=min(len(title), width)
+    )
     for i, name in enumerate(header):
         table.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
     for row in rows:
         table.add_row(*row)
-    # Wide enough for every cell: a benchmark table is never folded or cut with an ellipsis.
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    Console(width=max(80, sum(widths) + 3 * len(widths) + 1)).print(table)
+    Console(width=width).print(table)
 
 
 def to_markdown(run: EvalRun) -> str:
@@ -103,7 +109,8 @@ def report_dict(run: EvalRun) -> dict[str, Any]:
 def write_submissions(run: EvalRun, out: Path) -> list[Path]:
     """For hidden-label splits, one folder per configuration under ``<out>/submissions/``:
     CIRR's ``recall_submission.json`` (top 50) and ``recall_subset_submission.json`` (top 3),
-    CIRCO's ``submission.json`` (query id -> top 50 image ids, as integers)."""
+    CIRCO's ``submission.json`` (query id -> top 50 image ids, as integers), FashionIQ's
+    ``submission.json`` (``<category>-<index>`` -> top 50 image names, as the split names them)."""
     if run.dataset.labelled:
         return []
     written: list[Path] = []
@@ -120,12 +127,14 @@ def write_submissions(run: EvalRun, out: Path) -> list[Path]:
                     **r.subset_rankings,
                 },
             }
-        else:
+        elif run.dataset.name == "circo":
             files = {
                 "submission.json": {
                     q: [int(i) if i.isdigit() else i for i in ids] for q, ids in r.rankings.items()
                 }
             }
+        else:  # FashionIQ: image names are ASINs, text even when all digits ("0123456789")
+            files = {"submission.json": dict(r.rankings)}
         for name, payload in files.items():
             path = folder / name
             path.write_text(json.dumps(payload), encoding="utf-8")

@@ -24,7 +24,7 @@ from plugin.evaluation.cache import GalleryCache, cache_key
 from plugin.evaluation.configs import EvalConfig
 from plugin.evaluation.dataset import EvalDataset, Query
 from plugin.evaluation.scoring import metric_columns, score_config
-from schemas.errors import GroundedError
+from schemas.errors import GroundedError, InvalidInputError
 from schemas.wire import ModelMeta
 
 __all__ = ["ConfigResult", "EvalRun", "run_evaluation"]
@@ -63,12 +63,35 @@ class EvalRun:
     gallery_size: int
 
 
+def _read(path: Path, role: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"{role} {path}: cannot be read ({exc.strerror})") from None
+
+
+def _embed_chunk(encoder: QueryEncoder, paths: Sequence[Path]) -> Matrix:
+    images = [_read(p, "gallery image") for p in paths]
+    try:
+        return np.asarray(encoder.embed_images(images), dtype=np.float32)
+    except InvalidInputError:
+        # The service names a refused image by its index in the request; find it and name its
+        # file, so that one broken download in a 100k-image gallery can be found and replaced.
+        for path, data in zip(paths, images, strict=True):
+            try:
+                encoder.embed_images([data])
+            except InvalidInputError as exc:
+                problem = exc.message.removeprefix("images[0]: ")
+                raise InvalidInputError(f"gallery image {path}: {problem}") from exc
+        raise
+
+
 def _embed_gallery(encoder: QueryEncoder, paths: Sequence[Path], dimension: int, progress: bool) -> Matrix:
     parts: list[Matrix] = []
     with tqdm(total=len(paths), disable=not progress, unit="img", desc="gallery") as bar:
         for start in range(0, len(paths), GALLERY_CHUNK):
-            chunk = [p.read_bytes() for p in paths[start : start + GALLERY_CHUNK]]
-            parts.append(np.asarray(encoder.embed_images(chunk), dtype=np.float32))
+            chunk = paths[start : start + GALLERY_CHUNK]
+            parts.append(_embed_chunk(encoder, chunk))
             bar.update(len(chunk))
     return np.concatenate(parts) if parts else np.zeros((0, dimension), dtype=np.float32)
 
@@ -80,12 +103,14 @@ def _compose_all(
     bar: tqdm,  # type: ignore[type-arg]  # tqdm is generic only in its stubs' eyes
 ) -> tuple[Matrix, int, int]:
     def one(query: Query) -> tuple[list[float], bool, bool]:
-        image = dataset.images[query.reference].read_bytes() if config.send_image else None
+        path = dataset.images[query.reference]
+        image = _read(path, f"query {query.id}: reference image") if config.send_image else None
         text = query.text if config.send_text else ""
         try:
             result = encoder.compose(image, text, config.options)
         except GroundedError as exc:
-            raise type(exc)(f"config {config.name}, query {query.id}: {exc.message}") from exc
+            sent = f" (reference image {path})" if image is not None else ""
+            raise type(exc)(f"config {config.name}, query {query.id}{sent}: {exc.message}") from exc
         bar.update(1)
         ex = result.explanation
         return result.vector, ex.background_removed, ex.caption is not None

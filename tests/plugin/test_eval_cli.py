@@ -15,12 +15,21 @@ from typing import Any
 
 import numpy as np
 import pytest
-from eval_layouts import write_circo, write_cirr, write_fashioniq
+from eval_layouts import write_circo, write_cirr, write_fashioniq, write_json
 
 from plugin.cli import EXIT_OK, EXIT_USAGE, main
-from plugin.evaluation import BASE_CONFIGS, build_configs, load_circo, load_cirr, run_evaluation, write_report
+from plugin.evaluation import (
+    BASE_CONFIGS,
+    build_configs,
+    load_circo,
+    load_cirr,
+    load_fashioniq,
+    run_evaluation,
+    write_report,
+)
 from plugin.evaluation import runner as runner_module
 from plugin.local_encoder import LocalEncoder
+from schemas.errors import InvalidInputError
 from vectorizer_service.settings import ServiceSettings
 
 pytestmark = pytest.mark.plugin
@@ -187,3 +196,50 @@ def test_bad_input_exits_with_usage_and_names_the_problem(
     (root / "captions" / "cap.rc2.val.json").write_text("[{}]")
     assert main(base) == EXIT_USAGE
     assert "cap.rc2.val.json: item 0: missing field 'pairid'" in capsys.readouterr().err
+
+
+def test_a_broken_gallery_image_is_named_by_its_file(encoder: LocalEncoder, tmp_path: Path) -> None:
+    root = write_cirr(tmp_path / "cirr")
+    broken = root / "dev" / "dev-3-0-img3.png"
+    broken.write_bytes(broken.read_bytes()[:60])  # a download cut short
+    dataset = load_cirr(root, "val")
+    with pytest.raises(InvalidInputError, match=rf"gallery image {broken}: truncated or corrupt image"):
+        run_evaluation(
+            dataset, encoder, build_configs(["text_only"], []), cache_dir=tmp_path / "c", progress=False
+        )
+
+
+def test_fashioniq_release_test_split_writes_a_submission(encoder: LocalEncoder, tmp_path: Path) -> None:
+    root = write_fashioniq(tmp_path / "fiq")
+    (root / "images" / "dress2.png").rename(root / "images" / "0123456789.png")  # an all-digit ASIN
+    for category in ("dress", "shirt", "toptee"):
+        names = json.loads((root / "image_splits" / f"split.{category}.val.json").read_text())
+        names = ["0123456789" if n == "dress2" else n for n in names]
+        write_json(root / "image_splits" / f"split.{category}.test.json", names)
+        write_json(
+            root / "captions" / f"cap.{category}.test.json",
+            [{"candidate": names[0], "captions": ["is red", "is long"]}],
+        )
+    run = run_evaluation(load_fashioniq(root, "test"), encoder, build_configs(["text_only"], []),
+                         cache_dir=tmp_path / "cache", progress=False)  # fmt: skip
+    assert run.columns == []
+    write_report(run, tmp_path / "out")
+    submission = json.loads((tmp_path / "out" / "submissions" / "text_only" / "submission.json").read_text())
+    assert set(submission) == {"dress-0", "shirt-0", "toptee-0"}
+    assert sorted(submission["dress-0"]) == sorted(["dress0", "dress1", "0123456789", "dress3"])
+
+
+def test_configs_without_background_removal_need_no_rembg_weights(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_clip_settings: dict[str, Any]
+) -> None:
+    root = write_cirr(tmp_path / "cirr")
+    flags = ["--model", tiny_clip_settings["model"], "--pretrained", tiny_clip_settings["pretrained"],
+             "--device", "cpu", "--offline", "--u2net-home", str(tmp_path / "no-weights-here")]  # fmt: skip
+    base = ["eval", "--dataset", "cirr", "--root", str(root), "--split", "val", "--no-progress",
+            "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), *flags]  # fmt: skip
+    capsys.readouterr()
+    assert main([*base, "--configs", "text_only,fusion"]) == EXIT_OK
+    assert "fusion" in capsys.readouterr().out
+    # A +bg configuration still needs them, and says so.
+    assert main([*base, "--configs", "fusion+bg"]) != EXIT_OK
+    assert "rembg model file not found" in capsys.readouterr().err
