@@ -28,7 +28,7 @@ from PIL import Image
 from plugin.catalog import read_catalog
 from plugin.image_fetch import ImageFetcher, is_url
 from plugin.settings import PluginSettings
-from plugin.training.images import decode_for_training
+from plugin.training.images import WORKING_SIDE, decode_for_training
 from schemas.errors import GroundedError, InvalidInputError
 from schemas.product import Product
 from vectorizer_service.compose.vocab import with_article
@@ -140,7 +140,7 @@ def render_text(product: Product, rng: np.random.Generator) -> str:
     return PROMPT_PREFIXES[int(rng.integers(len(PROMPT_PREFIXES)))] + text
 
 
-def _decode(fetcher: ImageFetcher, product: Product) -> Image.Image:
+def _decode(fetcher: ImageFetcher, product: Product, working_side: int) -> Image.Image:
     if product.image is None or product.image in ("", b""):
         raise InvalidInputError("no image")
     if isinstance(product.image, str) and is_url(product.image):
@@ -151,7 +151,7 @@ def _decode(fetcher: ImageFetcher, product: Product) -> Image.Image:
     data = fetcher.load(product.image)
     shown = product.image if isinstance(product.image, str) else f"<{len(product.image)} bytes>"
     try:
-        return decode_for_training(data, max_pixels=fetcher.max_image_pixels)
+        return decode_for_training(data, max_pixels=fetcher.max_image_pixels, working_side=working_side)
     except InvalidInputError as exc:
         raise InvalidInputError(f"image {shown!r} cannot be decoded: {exc.message}") from exc
 
@@ -165,9 +165,14 @@ def _file_sha256(path: Path) -> str:
 
 
 def load_catalog_examples(
-    catalog: Path, image_dir: Path | None = None, *, skip_bad_rows: bool = False
+    catalog: Path,
+    image_dir: Path | None = None,
+    *,
+    skip_bad_rows: bool = False,
+    working_side: int = WORKING_SIDE,
 ) -> CatalogData:
-    """Read and decode every row of ``catalog``.
+    """Read and decode every row of ``catalog``, each image held at most ``working_side``
+    pixels on its shorter side.
 
     Any unusable row (bad JSON or fields, no image, missing or undecodable file, a URL, a
     product id seen on an earlier row) fails the whole load with one :class:`InvalidInputError`
@@ -196,7 +201,7 @@ def load_catalog_examples(
                 continue
             first_row[product_id] = row.row
             try:
-                examples.append(Example(row.row, row.product, _decode(fetcher, row.product)))
+                examples.append(Example(row.row, row.product, _decode(fetcher, row.product, working_side)))
             except GroundedError as exc:
                 problems.append(SkippedRow(row.row, product_id, exc.message))
     finally:

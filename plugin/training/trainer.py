@@ -34,6 +34,7 @@ from plugin.training.dataset import (
     render_text,
     split_examples,
 )
+from plugin.training.images import WORKING_SIDE
 from plugin.training.model_source import StartingModel, load_starting_model
 from plugin.training.options import TrainOptions
 from plugin.training.retrieval import retrieval_metrics
@@ -161,7 +162,17 @@ def train(
     started = time.perf_counter()
     if options.threads is not None:
         torch.set_num_threads(options.threads)
-    data = load_catalog_examples(options.catalog, options.images, skip_bad_rows=options.skip_bad_rows)
+    device = resolve_device(options.device)
+    torch.manual_seed(options.seed)  # a from-scratch model's initial weights
+    starting = load_starting_model(options.model, options.pretrained, offline=options.offline)
+    # The model comes first for its input size: a 336- or 384-pixel model trained on 256-pixel
+    # working copies would learn from upscaled photos while serving sees sharp ones.
+    data = load_catalog_examples(
+        options.catalog,
+        options.images,
+        skip_bad_rows=options.skip_bad_rows,
+        working_side=max(WORKING_SIDE, starting.image_size),
+    )
     for skipped in data.skipped:
         echo(f"skipped {skipped.describe()}")
     if data.skipped:
@@ -174,9 +185,6 @@ def train(
         seed=options.seed,
     )
     total_steps = options.epochs * plan.steps_per_epoch
-    device = resolve_device(options.device)
-    torch.manual_seed(options.seed)  # a from-scratch model's initial weights
-    starting = load_starting_model(options.model, options.pretrained, offline=options.offline)
     model = starting.model.to(device)
     if options.lock_image:
         model.lock_image_tower()

@@ -199,3 +199,34 @@ def test_cli_skip_bad_rows_trains_on_the_rest_and_lists_each_skipped_row(
     (folder / "broken.jpg").write_bytes(draw_ok.read_bytes())
     assert main(["train", *common, "--out", str(out), "--skip-bad-rows", "--resume"]) == 2
     assert "the unusable rows changed since the saved state" in capsys.readouterr().err
+
+
+def test_a_model_with_a_large_input_trains_on_images_held_at_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    from plugin.training import trainer as trainer_module
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rows = []
+    for i in range(4):
+        Image.new("RGB", (500, 400), (60 * i, 100, 200)).save(folder / f"{i}.jpg")
+        rows.append({"id": i, "title": f"photo {i}", "image": f"{i}.jpg"})
+    (folder / "catalog.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    big = {**TINY_OPEN_CLIP_CONFIG, "vision_cfg": {**TINY_OPEN_CLIP_CONFIG["vision_cfg"], "image_size": 320}}
+    config = tmp_path / "tiny-320.json"
+    config.write_text(json.dumps(big))
+    held: list[tuple[int, int]] = []
+    real = trainer_module.load_catalog_examples
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        data = real(*args, **kwargs)
+        held.extend(e.image.size for e in data.examples)
+        return data
+
+    monkeypatch.setattr(trainer_module, "load_catalog_examples", spy)
+    options = _options(folder / "catalog.jsonl", config, tmp_path / "out", batch_size=2, val_fraction=0.0)
+    train(dataclasses.replace(options, stop_after_steps=1))
+    assert held == [(400, 320)] * 4  # not 256: the model's own 320 pixels
