@@ -216,7 +216,11 @@ def load_catalog_examples(
             if examples
             else ""
         )
-        raise InvalidInputError(f"catalog {catalog}: {len(problems)} unusable row(s): {shown}{more}{hint}")
+        # The folder is named because "not found" on every row usually means the wrong --images.
+        raise InvalidInputError(
+            f"catalog {catalog} (image paths under {folder.resolve()}): {len(problems)} unusable "
+            f"row(s): {shown}{more}{hint}"
+        )
     if not examples:
         reason = f"all {len(problems)} rows are unusable" if problems else "no rows"
         raise InvalidInputError(f"catalog {catalog}: {reason}")

@@ -66,8 +66,11 @@ def test_images_resolve_against_the_given_folder(tmp_path: Path) -> None:
     moved = tmp_path / "elsewhere" / "catalog.jsonl"
     moved.parent.mkdir()
     moved.write_text(catalog.read_text())
-    with pytest.raises(InvalidInputError, match="image file not found"):
+    with pytest.raises(InvalidInputError) as err:
         load_catalog_examples(moved)
+    # Every row "not found": the error says where it looked, the usual cause being the folder.
+    assert f"(image paths under {moved.parent.resolve()})" in err.value.message
+    assert "image file not found" in err.value.message
     assert len(load_catalog_examples(moved, tmp_path / "pics").examples) == len(COLOURS) * len(SHAPES)
 
 
