@@ -41,11 +41,19 @@ def load_dataset(name: str, path: Path, split: str, categories: list[str] | None
     if not path.is_dir():
         raise InvalidInputError(f"--root: no such folder: {path}")
     if name == "fashioniq":
-        return load_fashioniq(path, split, categories)
-    if categories:
+        dataset = load_fashioniq(path, split, categories)
+    elif categories:
         raise InvalidInputError("--categories applies to fashioniq only")
-    if name == "cirr":
-        return load_cirr(path, split)
-    if name == "circo":
-        return load_circo(path, split)
-    raise InvalidInputError(f"--dataset: unknown {name!r}; choose from {list(DATASETS)}")
+    elif name == "cirr":
+        dataset = load_cirr(path, split)
+    elif name == "circo":
+        dataset = load_circo(path, split)
+    else:
+        raise InvalidInputError(f"--dataset: unknown {name!r}; choose from {list(DATASETS)}")
+    # An empty captions file would score 0 (or, averaged over FashionIQ's categories, pull the
+    # mean down) as if the model had missed every query.
+    empty = [g for g in dataset.groups if not any(q.group == g for q in dataset.queries)]
+    if empty:
+        which = f" for {', '.join(empty)}" if empty != [""] else ""
+        raise InvalidInputError(f"{name} {split}: the captions have no queries{which}")
+    return dataset

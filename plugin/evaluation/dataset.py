@@ -77,6 +77,8 @@ class EvalDataset:
         """The first ``limit`` queries of each group (galleries unchanged), for quick runs."""
         if limit is None:
             return self
+        if limit < 1:  # a slice would silently drop the last queries (-1) or leave none (0)
+            raise InvalidInputError(f"--limit must be at least 1, got {limit}")
         kept: list[Query] = []
         for group in self.groups:
             kept.extend([q for q in self.queries if q.group == group][:limit])

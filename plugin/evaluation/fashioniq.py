@@ -94,7 +94,8 @@ def load_fashioniq(root: Path, split: str, categories: Sequence[str] | None = No
         caption_path = root / "captions" / f"cap.{category}.{split}.json"
         items = require_list(read_json(caption_path), caption_path)
         hidden = not any(isinstance(item, dict) and "target" in item for item in items)
-        hidden_by_category.append(hidden)
+        if items:  # an empty file is neither; load_dataset refuses it by name
+            hidden_by_category.append(hidden)
         references: list[str] = []
         for index, item in enumerate(items):
             reference = require_str(item, "candidate", caption_path, index)
@@ -113,7 +114,7 @@ def load_fashioniq(root: Path, split: str, categories: Sequence[str] | None = No
             )
         check_images_exist(images, list(dict.fromkeys(references)), caption_path)
     if len(set(hidden_by_category)) > 1:
-        labelled = [c for c, h in zip(chosen, hidden_by_category, strict=True) if not h]
+        labelled = sorted({q.group for q in queries if q.targets})
         raise InvalidInputError(
             f"FashionIQ {split}: captions of {labelled} have targets, the others none; "
             "evaluate them separately with --categories"

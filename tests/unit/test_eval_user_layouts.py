@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from eval_layouts import make_image, write_circo, write_cirr, write_fashioniq, write_json
 
-from plugin.evaluation import load_circo, load_cirr, load_fashioniq
+from plugin.evaluation import load_circo, load_cirr, load_dataset, load_fashioniq
 from schemas.errors import InvalidInputError
 
 pytestmark = pytest.mark.unit
@@ -82,3 +82,22 @@ def test_a_missing_coco_image_is_named_with_its_path(tmp_path: Path) -> None:
     (root / "COCO2017_unlabeled" / "unlabeled2017" / "000000000004.jpg").unlink()
     with pytest.raises(InvalidInputError, match=r"image '4' not found \(.*000000000004\.jpg\)"):
         load_circo(root, "val")
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_a_limit_below_one_is_refused(tmp_path: Path, limit: int) -> None:
+    dataset = load_cirr(write_cirr(tmp_path), "val")
+    with pytest.raises(InvalidInputError, match=f"--limit must be at least 1, got {limit}"):
+        dataset.limited(limit)
+
+
+def test_an_empty_captions_file_is_refused_not_scored(tmp_path: Path) -> None:
+    cirr = write_cirr(tmp_path / "cirr")
+    write_json(cirr / "captions" / "cap.rc2.val.json", [])
+    with pytest.raises(InvalidInputError, match=r"cirr val: the captions have no queries$"):
+        load_dataset("cirr", cirr, "val")
+    fiq = write_fashioniq(tmp_path / "fiq")
+    write_json(fiq / "captions" / "cap.shirt.val.json", [])
+    with pytest.raises(InvalidInputError, match="fashioniq val: the captions have no queries for shirt"):
+        load_dataset("fashioniq", fiq, "val")
+    assert len(load_dataset("fashioniq", fiq, "val", ["dress"]).queries) == 2
