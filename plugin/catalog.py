@@ -1,7 +1,8 @@
 """Reading a product catalog: JSON Lines or CSV, one product per line or row.
 
 JSONL: one JSON object per line with the fields of :class:`schemas.product.Product`; blank lines
-are skipped. CSV: a header row naming the fields. Attributes come either as one ``attributes``
+are skipped. CSV: a header row naming the fields; rows of empty cells (``,,,``, which spreadsheets
+leave below the data) are skipped like blank lines. Attributes come either as one ``attributes``
 column holding a JSON object (``{"colour": "red"}``) or as ``attr_<name>`` columns
 (``attr_colour``), whose empty cells are left out; both may be combined (columns win). An empty
 ``price`` cell means no price.
@@ -156,6 +157,13 @@ def _csv_record(record: dict[str, Any], delimiter: str = ",") -> dict[str, Any] 
     return data
 
 
+def _empty_record(record: dict[Any, Any]) -> bool:
+    """A row of empty cells (``,,,``): a blank line, as spreadsheets leave below the data."""
+    cells = [v for k, v in record.items() if k is not None]
+    extra = record.get(None) or []
+    return all(not (cell or "").strip() for cell in [*cells, *extra])
+
+
 def _csv(path: Path) -> Iterator[CatalogRow]:
     with path.open(encoding=_ENCODING, errors="surrogateescape", newline="") as fh:
         delimiter = _delimiter(fh.readline())
@@ -168,6 +176,8 @@ def _csv(path: Path) -> Iterator[CatalogRow]:
             raise InvalidInputError(f"catalog {path.name}: header row is {header_problem}")
         for record in reader:
             number = reader.line_num
+            if _empty_record(record):
+                continue
             bad_bytes = _undecodable(",".join(str(v) for v in record.values() if v is not None))
             if bad_bytes is not None:
                 record_id = record.get("id") or None

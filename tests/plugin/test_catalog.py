@@ -91,3 +91,11 @@ def test_the_separator_is_read_from_the_header(tmp_path: Path, header: str, line
         assert row.error is not None and "id: Field required" in row.error
     else:
         assert row.product is not None and row.product.price == 1.5 and row.product.title.startswith("A")
+
+
+def test_csv_rows_of_empty_cells_are_blank_lines(tmp_path: Path) -> None:
+    # What a spreadsheet exports below its data once cells there were touched.
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"id,title,image\r\na,A,a.png\r\n,,\r\n , ,\r\nb,B,b.png\r\n,,\r\n,,,,\r\n")
+    rows = list(read_catalog(path))
+    assert [(r.row, r.product.id if r.product else r.error) for r in rows] == [(2, "a"), (5, "b")]
