@@ -77,6 +77,11 @@ class TrainOptions:
                 raise InvalidInputError(message)
         if self.images is not None and not self.images.is_dir():
             raise InvalidInputError(f"--images: no such folder: {self.images}")
+        # Before any model loads (a pretrained one takes seconds, a download minutes): a missing
+        # catalog or an unknown format is refused now; the rows themselves are read later.
+        from plugin.catalog import read_catalog
+
+        read_catalog(self.catalog)
 
     def as_json(self) -> dict[str, Any]:
         """The options as plain JSON values (paths as strings), for the card."""

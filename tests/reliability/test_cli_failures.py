@@ -60,6 +60,24 @@ def test_bad_arguments_are_refused_before_a_model_loads(
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize(
+    ("name", "message"), [("missing.jsonl", "catalog not found"), ("c.xml", "unknown format")]
+)
+def test_train_refuses_a_bad_catalog_path_before_a_model_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, message: str
+) -> None:
+    if name != "missing.jsonl":
+        (tmp_path / name).write_text("{}\n", encoding="utf-8")
+    started = time.monotonic()
+    code = main(
+        ["train", str(tmp_path / name), "--out", str(tmp_path / "out"), "--model", "local-dir:/nonexistent",
+         "--offline"]
+    )  # fmt: skip
+    assert code == EXIT_USAGE
+    assert message in capsys.readouterr().err
+    assert time.monotonic() - started < 5
+
+
 def test_failure_summary_counts_what_it_does_not_show(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_clip_settings: dict[str, str]
 ) -> None:
