@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -73,8 +74,22 @@ def base64_to_bytes(value: str, max_bytes: int) -> bytes:
     return data
 
 
-def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
-    """Decode one encoded image to RGB, enforcing ``limits``; raises :class:`InvalidInputError`."""
+def _draft(image: Image.Image, shorter_side: int) -> None:
+    # Only JPEG decoders scale while decoding; draft() picks the largest 1/2, 1/4 or 1/8 scale
+    # whose result still has a shorter side of at least ``shorter_side``.
+    shorter = min(image.size)
+    if image.format != "JPEG" or shorter <= shorter_side:
+        return
+    scale = shorter_side / shorter
+    image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+
+
+def decode_image(data: bytes, limits: ImageLimits, *, draft_side: int | None = None) -> Image.Image:
+    """Decode one encoded image to RGB, enforcing ``limits``; raises :class:`InvalidInputError`.
+
+    ``draft_side``: a caller that will shrink the image anyway (training's working copies) lets a
+    large JPEG decode straight to a reduced scale whose shorter side is still at least this.
+    """
     if not data:
         raise InvalidInputError("empty image")
     if len(data) > limits.max_bytes:
@@ -96,6 +111,8 @@ def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
         if problem is not None:
             raise InvalidInputError(problem)
         try:
+            if draft_side is not None:
+                _draft(image, draft_side)
             image.seek(0)  # animated GIF / WebP: the first frame
             image.load()
             rgb = to_rgb(ImageOps.exif_transpose(image))

@@ -15,15 +15,10 @@ than as an 18 MB bitmap, about ten times faster, before the final resize.
 
 from __future__ import annotations
 
-import io
-import math
-import warnings
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from schemas.errors import InvalidInputError
-from schemas.images import image_shape_problem
-from vectorizer_service.images import ALLOWED_FORMATS, to_rgb
+from vectorizer_service.images import ImageLimits, decode_image
 
 __all__ = ["WORKING_SIDE", "decode_for_training", "working_copy"]
 
@@ -42,41 +37,11 @@ def working_copy(image: Image.Image, working_side: int = WORKING_SIDE) -> Image.
     return image.resize(size, Image.Resampling.BICUBIC)
 
 
-def _draft(image: Image.Image, working_side: int) -> None:
-    # Only JPEG decoders scale while decoding; draft() picks the largest 1/2, 1/4 or 1/8 scale
-    # whose result is still at least the requested size, so the shorter side stays >= working_side.
-    shorter = min(image.size)
-    if image.format != "JPEG" or shorter <= working_side:
-        return
-    scale = working_side / shorter
-    image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
-
-
 def decode_for_training(data: bytes, *, max_pixels: int, working_side: int = WORKING_SIDE) -> Image.Image:
     """The RGB working copy of one encoded image; :class:`InvalidInputError` says why not
     (empty, not an image of an accepted format, too many pixels or too thin, truncated)."""
     if not data:
         raise InvalidInputError("empty file")
-    with warnings.catch_warnings():
-        # Our own pixel limit is checked below, from the header; PIL's warning is only noise.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            opened = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-        except Image.DecompressionBombError as exc:
-            raise InvalidInputError(f"image is too large to decode ({exc})") from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            raise InvalidInputError(f"not an image (accepted: {', '.join(ALLOWED_FORMATS)})") from None
-        with opened:
-            problem = image_shape_problem(opened.width, opened.height, max_pixels)
-            if problem is not None:
-                raise InvalidInputError(problem)
-            try:
-                _draft(opened, working_side)
-                opened.seek(0)  # animated GIF / WebP: the first frame, as serving takes
-                opened.load()
-                rgb = to_rgb(ImageOps.exif_transpose(opened))
-            except Image.DecompressionBombError as exc:
-                raise InvalidInputError(f"image is too large to decode ({exc})") from None
-            except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-                raise InvalidInputError(f"truncated or corrupt image ({exc})") from None
-    return working_copy(rgb, working_side)
+    # The file's size was bounded when it was read (the ingest download limit): not again here.
+    limits = ImageLimits(max_bytes=len(data), max_pixels=max_pixels)
+    return working_copy(decode_image(data, limits, draft_side=working_side), working_side)

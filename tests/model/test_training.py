@@ -191,7 +191,7 @@ def test_cli_skip_bad_rows_trains_on_the_rest_and_lists_each_skipped_row(
     assert card["data"]["rows"] == 12 and card["data"]["catalog_rows"] == 13
     assert card["data"]["skipped_rows"] == [
         {"row": 13, "id": "77", "reason": "image 'broken.jpg' cannot be decoded: not an image "
-         "(accepted: JPEG, PNG, WEBP, GIF, BMP)"}
+         "(cannot identify format; accepted: JPEG, PNG, WebP, GIF, BMP)"}
     ]  # fmt: skip
     assert card["data"]["catalog"] == str(catalog.resolve())
     # The file repaired, the same catalog file now trains on other rows: not the run to resume.

@@ -91,7 +91,7 @@ def test_a_large_photo_is_held_at_the_working_size(tmp_path: Path) -> None:
     ("data", "expected"),
     [
         (b"", "empty file"),
-        (b"<html>not found</html>", r"not an image \(accepted: JPEG, PNG"),
+        (b"<html>not found</html>", r"not an image \(cannot identify format; accepted: JPEG, PNG"),
         (_encode(Image.new("RGB", (64, 64)), "TIFF"), "not an image"),
         (_encode(Image.new("RGB", (210, 10)), "PNG"), "more than 20 times longer than it is wide"),
         (_encode(_scene((3000, 2000)), "JPEG")[:4000], "truncated or corrupt image"),
