@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 import socket
 import threading
 import time
@@ -167,6 +168,14 @@ class ImageFetcher:
         path = (self._image_dir / ref).resolve()
         # A catalog must not be able to read arbitrary files (../../etc/passwd) into the store.
         if not path.is_relative_to(self._image_dir):
+            lexical = Path(os.path.normpath(self._image_dir / ref))
+            if lexical.is_relative_to(self._image_dir):
+                # Inside by name, outside once links are followed: whoever can add links to the
+                # folder could otherwise point the import at any file the process may read.
+                raise InvalidInputError(
+                    f"image path {ref!r} is a symbolic link to {path}, outside the image folder "
+                    f"{self._image_dir}: copy the file in, or point the image folder at where it lives"
+                )
             raise InvalidInputError(f"image path {ref!r} leaves the image folder")
         if not path.is_file():
             raise InvalidInputError(f"image file not found: {ref}")

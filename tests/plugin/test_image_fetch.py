@@ -100,6 +100,22 @@ def test_files_must_stay_inside_the_image_folder(tmp_path: Path) -> None:
         f.load("missing.png")
 
 
+def test_a_link_out_of_the_image_folder_is_refused_and_named(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.png").write_bytes(b"B")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / "inside.png").write_bytes(b"I")
+    (folder / "link-in.png").symlink_to(folder / "inside.png")
+    (folder / "link-out.png").symlink_to(tmp_path / "elsewhere" / "b.png")
+    f = fetcher(folder)
+    assert f.load("link-in.png") == b"I"  # a link that stays inside is followed
+    with pytest.raises(
+        InvalidInputError, match=r"'link-out.png' is a symbolic link to .*outside the image folder"
+    ):
+        f.load("link-out.png")
+
+
 def test_check_public_host_checks_every_address() -> None:
     check_public_host("img.example.com", resolver)
     with pytest.raises(InvalidInputError, match=r"10\.0\.0\.5"):
