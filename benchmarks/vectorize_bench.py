@@ -14,7 +14,13 @@ The model is a randomly initialised ViT-B-32 saved in open_clip's real format (r
 cost the same compute as trained ones). Targets on a 2-core machine: images (a) >= 0.85,
 (b) >= 1.5; texts >= 5. ``--quick`` uses a tiny model and few requests (a smoke test only).
 
-Usage: python benchmarks/vectorize_bench.py [--quick] [--requests N]
+Peer comparison: ``--peer-url URL`` also drives another server that speaks the multi2vec-clip
+inference contract (e.g. Weaviate's own inference container) with the same requests at the same
+concurrencies and prints ours / peer (target >= 1.6). Start the peer yourself on the same
+checkpoint: ``--model-dir DIR`` saves the random ViT-B-32 there (reused when present) so both load
+the same file; the run checks that both return the same vector for one image and one text.
+
+Usage: python benchmarks/vectorize_bench.py [--quick] [--requests N] [--model-dir DIR] [--peer-url URL]
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ sys.path.insert(0, str(REPO))
 from vectorizer_service.images import ImageLimits, decode_image  # noqa: E402
 from vectorizer_service.settings import ServiceSettings  # noqa: E402
 
-TARGETS = {"images (a)": 0.85, "images (b)": 1.5, "texts": 5.0}
+TARGETS = {"images (a)": 0.85, "images (b)": 1.5, "texts": 5.0, "peer": 1.6}
 _COLORS = ["red", "navy", "olive", "black", "white", "beige", "teal", "maroon", "mustard", "grey"]
 _ITEMS = ["t-shirt", "dress", "sneakers", "denim jacket", "handbag", "wool sweater", "chinos", "scarf"]
 _DETAILS = [
@@ -203,17 +209,21 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="tiny model, few requests: a smoke test")
     parser.add_argument("--requests", type=int, help="requests per measurement (default 256, quick 24)")
     parser.add_argument("--max-batch-size", type=int, default=32)
+    parser.add_argument("--model-dir", type=Path, help="save (or reuse) the random model here")
+    parser.add_argument("--peer-url", help="another multi2vec-clip inference server to compare with")
+    parser.add_argument(
+        "--backend", choices=("open_clip", "onnx"), default="open_clip",
+        help="our service's backend (onnx: the same model exported with export-onnx)",
+    )  # fmt: skip
     args = parser.parse_args()
     cpus = os.cpu_count() or 1
     n = args.requests or (24 if args.quick else 256)
     rng = random.Random(0)
 
     with tempfile.TemporaryDirectory() as tmp:
-        from vectorizer_service.runtime.random_weights import TINY_OPEN_CLIP_CONFIG, save_random_open_clip
-
-        model, pretrained = save_random_open_clip(
-            TINY_OPEN_CLIP_CONFIG if args.quick else "ViT-B-32", Path(tmp)
-        )
+        model, pretrained = _model(args.model_dir or Path(tmp), args.quick)
+        if args.backend == "onnx":
+            model, pretrained = _exported(model, pretrained), ""
         side = 64 if args.quick else 640
         images = product_photos(n, side, rng)
         texts = catalog_texts(n, rng)
@@ -227,23 +237,42 @@ def main() -> int:
             Workload("texts", [json.dumps({"texts": [t]}).encode() for t in texts], texts, []),
         ]
         settings = ServiceSettings(
-            model=model, pretrained=pretrained, device="cpu", offline=True, max_batch_size=args.max_batch_size
+            backend=args.backend,
+            model=model,
+            pretrained=pretrained,
+            device="cpu",
+            offline=True,
+            max_batch_size=args.max_batch_size,
         )
         baseline = {w.name: in_process(settings, w) for w in workloads}
         concurrencies = (2 * cpus, 4 * cpus)
         batched: dict[tuple[str, int], float] = {}
         single: dict[tuple[str, int], float] = {}
-        with running_service(model, pretrained, "--max-batch-size", str(args.max_batch_size)) as url:
+        backend = ("--backend", args.backend)
+        with running_service(
+            model, pretrained, *backend, "--max-batch-size", str(args.max_batch_size)
+        ) as url:
             for w in workloads:
                 for c in concurrencies:
                     batched[w.name, c] = asyncio.run(drive(url, w.bodies, c))
-        with running_service(model, pretrained, "--max-batch-size", "1", "--no-trim-text") as url:
+            agreement = asyncio.run(same_vectors(url, args.peer_url, workloads)) if args.peer_url else None
+        with running_service(model, pretrained, *backend, "--max-batch-size", "1", "--no-trim-text") as url:
             for w in workloads:
                 for c in concurrencies:
                     single[w.name, c] = asyncio.run(drive(url, w.bodies, c))
+        peer = (
+            {
+                (w.name, c): asyncio.run(drive(args.peer_url, w.bodies, c))
+                for w in workloads
+                for c in concurrencies
+            }
+            if args.peer_url
+            else {}
+        )
 
-    print(f"\nvectorize_bench: {'tiny model (quick)' if args.quick else 'ViT-B-32 (random weights)'}, "
-          f"{cpus} CPUs, {n} requests of one object each, max batch {args.max_batch_size}")  # fmt: skip
+    what = "tiny model (quick)" if args.quick else "ViT-B-32 (random weights)"
+    print(f"\nvectorize_bench: {what}, {args.backend}, {cpus} CPUs, {n} requests of one object each, "
+          f"max batch {args.max_batch_size}")  # fmt: skip
     columns = ("service/s", "in-proc/s", "(a) ratio", "batch-1/s", "(b) ratio")
     header = f"{'workload':<8} {'conc':>4} " + " ".join(f"{c:>10}" for c in columns) + "  target"
     print(header)
@@ -262,9 +291,66 @@ def main() -> int:
                 )
             numbers = f"{svc:>10.1f} {base:>10.1f} {svc / base:>10.2f} {one:>10.1f} {svc / one:>10.2f}"
             print(f"{w.name:<8} {c:>4} {numbers}  {target}")
+    if peer:
+        print(f"\npeer: {args.peer_url} (cosine of its vectors to ours: {agreement})")
+        print(f"{'workload':<8} {'conc':>4} {'ours/s':>10} {'peer/s':>10} {'ratio':>10}  target")
+        for w in workloads:
+            for c in concurrencies:
+                ours, theirs = batched[w.name, c], peer[w.name, c]
+                verdict = _verdict(ours / theirs, TARGETS["peer"])
+                print(f"{w.name:<8} {c:>4} {ours:>10.1f} {theirs:>10.1f} {ours / theirs:>10.2f}  "
+                      f">= {TARGETS['peer']}: {verdict}")  # fmt: skip
     if args.quick:
         print("(quick mode: a smoke test; the targets apply to the full run)")
     return 0
+
+
+def _model(directory: Path, quick: bool) -> tuple[str, str]:
+    """The random model's (model, pretrained) settings, saved in ``directory`` unless already there."""
+    from vectorizer_service.runtime.random_weights import (
+        OPEN_CLIP_WEIGHTS_NAME,
+        TINY_OPEN_CLIP_CONFIG,
+        save_random_open_clip,
+    )
+
+    arch = "ViT-B-32"
+    if not quick and (directory / OPEN_CLIP_WEIGHTS_NAME).is_file():
+        return arch, str(directory / OPEN_CLIP_WEIGHTS_NAME)
+    directory.mkdir(parents=True, exist_ok=True)
+    return save_random_open_clip(TINY_OPEN_CLIP_CONFIG if quick else arch, directory)
+
+
+def _exported(model: str, pretrained: str) -> str:
+    """The ONNX export of the saved model, beside its weights (made once, reused after)."""
+    from vectorizer_service.runtime.onnx_export import export_onnx
+    from vectorizer_service.runtime.onnx_manifest import MANIFEST_FILE
+
+    out = Path(pretrained).parent / "onnx"
+    if not (out / MANIFEST_FILE).is_file():
+        export_onnx(ServiceSettings(model=model, pretrained=pretrained, device="cpu", offline=True), out)
+    return str(out)
+
+
+async def same_vectors(ours: str, peer: str, workloads: Sequence[Workload]) -> str:
+    """Cosine between our vector and the peer's for the first body of each workload: the two
+    servers must run the same checkpoint for the comparison to mean anything."""
+    import numpy as np
+
+    out = []
+    async with httpx.AsyncClient(timeout=300) as client:
+        for w in workloads:
+            answers = []
+            for url in (ours, peer):
+                r = await client.post(
+                    f"{url}/vectorize", content=w.bodies[0], headers={"content-type": "application/json"}
+                )
+                body = r.json()
+                answers.append(
+                    np.asarray((body.get("imageVectors") or body.get("textVectors"))[0], np.float64)
+                )
+            a, b = answers
+            out.append(f"{w.name} {float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b))):.6f}")
+    return ", ".join(out)
 
 
 def _verdict(ratio: float, target: float) -> str:
