@@ -221,9 +221,10 @@ def main() -> int:
     rng = random.Random(0)
 
     with tempfile.TemporaryDirectory() as tmp:
-        model, pretrained = _model(args.model_dir or Path(tmp), args.quick)
+        directory = args.model_dir or Path(tmp)
+        model, pretrained = _model(directory, args.quick)
         if args.backend == "onnx":
-            model, pretrained = _exported(model, pretrained), ""
+            model, pretrained = _exported(model, pretrained, directory / "onnx"), ""
         side = 64 if args.quick else 640
         images = product_photos(n, side, rng)
         texts = catalog_texts(n, rng)
@@ -320,12 +321,11 @@ def _model(directory: Path, quick: bool) -> tuple[str, str]:
     return save_random_open_clip(TINY_OPEN_CLIP_CONFIG if quick else arch, directory)
 
 
-def _exported(model: str, pretrained: str) -> str:
-    """The ONNX export of the saved model, beside its weights (made once, reused after)."""
+def _exported(model: str, pretrained: str, out: Path) -> str:
+    """The ONNX export of the saved model in ``out`` (made once, reused after)."""
     from vectorizer_service.runtime.onnx_export import export_onnx
     from vectorizer_service.runtime.onnx_manifest import MANIFEST_FILE
 
-    out = Path(pretrained).parent / "onnx"
     if not (out / MANIFEST_FILE).is_file():
         export_onnx(ServiceSettings(model=model, pretrained=pretrained, device="cpu", offline=True), out)
     return str(out)
