@@ -21,7 +21,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from plugin.fingerprint import FINGERPRINT_PROPERTY, same_vector_space
+from plugin.fingerprint import FINGERPRINT_PROPERTY
 from plugin.store import lance_index as indexes
 from plugin.store import lance_upkeep as upkeep
 from plugin.store.lance_index import IndexPolicy, IndexStatus, SearchTuning
@@ -348,20 +348,11 @@ class LanceStore:
         return table
 
     def _check_dimension(self, table: Any) -> None:
-        vector_type = table.schema.field(self._spec.vector.name).type
-        stored = getattr(vector_type, "list_size", None)
-        if stored != self._dimension:
+        problem = upkeep.vector_mismatch(table, self._spec.vector.name, self._dimension, self._model)
+        if problem is not None:
             self._table = None
             raise InvalidInputError(
-                f"collection {self._spec.name!r} in {self._data_dir} holds {stored}-d vectors but the "
-                f"model makes {self._dimension}-d ones; {_WAYS_OUT}"
-            )
-        built_by = upkeep.stored_model(table, self._spec.vector.name)
-        if self._model and built_by and not same_vector_space(built_by, self._model):
-            self._table = None
-            raise InvalidInputError(
-                f"collection {self._spec.name!r} in {self._data_dir} was built with the model "
-                f"{built_by!r}, but this run uses {self._model!r}: their vectors cannot be compared. "
+                f"collection {self._spec.name!r} in {self._data_dir} {problem}. "
                 f"{_WAYS_OUT[0].upper()}{_WAYS_OUT[1:]}"
             )
 

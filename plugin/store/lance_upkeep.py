@@ -20,6 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from plugin.fingerprint import same_vector_space
+
 __all__ = [
     "MODEL_METADATA_KEY",
     "OLD_VERSION_RETENTION",
@@ -29,6 +31,7 @@ __all__ = [
     "remove_duplicates",
     "stored_model",
     "table_lock",
+    "vector_mismatch",
 ]
 
 MODEL_METADATA_KEY = "grounded.model"
@@ -55,6 +58,21 @@ def stored_model(table: Any, vector_column: str) -> str | None:
     metadata = table.schema.field(vector_column).metadata or {}
     value = metadata.get(MODEL_METADATA_KEY.encode())
     return value.decode() if value else None
+
+
+def vector_mismatch(table: Any, vector_column: str, dimension: int, model: str | None) -> str | None:
+    """Why the table's vectors cannot be compared with this model's (``None``: they can): another
+    dimension, or another recorded model of the same dimension."""
+    stored = getattr(table.schema.field(vector_column).type, "list_size", None)
+    if stored != dimension:
+        return f"holds {stored}-d vectors but the model makes {dimension}-d ones"
+    built_by = stored_model(table, vector_column)
+    if model and built_by and not same_vector_space(built_by, model):
+        return (
+            f"was built with the model {built_by!r}, but this run uses {model!r}: "
+            "their vectors cannot be compared"
+        )
+    return None
 
 
 def record_model(table: Any, vector_column: str, model: str) -> None:
