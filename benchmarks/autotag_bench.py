@@ -15,8 +15,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from plugin.local_encoder import LocalEncoder
-from plugin.tagging import DEFAULT_THRESHOLD, AutoTagger
+from plugin.encoder.local import LocalEncoder
+from plugin.ingest.tagging import DEFAULT_THRESHOLD, AutoTagger
 from plugin.world.trained import TRAINED_MODEL_DIR, trained_model_settings
 from schemas.product import Product
 from vectorizer_service.compose.vocab import load_vocabulary

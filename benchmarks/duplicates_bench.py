@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from plugin.duplicates import find_duplicates
+from plugin.search.duplicates import find_duplicates
 from plugin.store import ProductRow
-from plugin.store.lance import LanceStore
+from plugin.store.lance.store import LanceStore
 from schemas.product import product_uuid
 
 

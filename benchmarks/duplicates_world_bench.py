@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from plugin.duplicates import DEFAULT_THRESHOLD, find_duplicates
-from plugin.ingest import ingest_catalog
-from plugin.local_encoder import LocalEncoder
+from plugin.encoder.local import LocalEncoder
+from plugin.ingest.pipeline import ingest_catalog
+from plugin.search.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from plugin.settings import PluginSettings
 from plugin.store import open_store
 from plugin.world.products import enumerate_products, product_rng

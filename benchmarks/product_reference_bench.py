@@ -15,9 +15,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from plugin.ingest import ingest_catalog
-from plugin.local_encoder import LocalEncoder
-from plugin.search import near_grounded
+from plugin.encoder.local import LocalEncoder
+from plugin.ingest.pipeline import ingest_catalog
+from plugin.search.query import near_grounded
 from plugin.settings import PluginSettings
 from plugin.store import open_store
 from plugin.world.trained import trained_model_settings

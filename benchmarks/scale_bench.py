@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.catalog_vectors import clustered_vectors, grow_vectors, query_vectors
 from plugin.store import ProductFilter, ProductRow
-from plugin.store.lance import UUID_COLUMN, LanceStore, arrow_schema
-from plugin.store.lance_index import IndexPolicy, SearchTuning
+from plugin.store.lance.index import IndexPolicy, SearchTuning
+from plugin.store.lance.store import UUID_COLUMN, LanceStore, arrow_schema
 from schemas.collection import product_collection
 
 K = 10

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from plugin.weights import fetch_u2netp
+from vectorizer_service.compose.weights import fetch_u2netp
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:

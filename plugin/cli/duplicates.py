@@ -13,7 +13,7 @@ _GROUPS_SHOWN = 20
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plugin.duplicates import find_duplicates, write_report
+    from plugin.search.duplicates import find_duplicates, write_report
     from plugin.store import open_embedded_store, open_store, store_description
 
     if args.report is not None and args.report.suffix.lower() not in (".jsonl", ".csv"):
@@ -21,7 +21,7 @@ def _run(args: argparse.Namespace) -> int:
     plugin = plugin_settings(args)
     if plugin.weaviate_url:
         # Weaviate needs the vector size for the listing probe: the model's, read once.
-        from plugin.local_encoder import open_encoder
+        from plugin.encoder import open_encoder
 
         encoder = open_encoder(plugin, service_settings(args), compose_models=False)
         try:

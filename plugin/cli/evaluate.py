@@ -26,8 +26,8 @@ def _names(value: str) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from plugin.encoder import open_encoder
     from plugin.evaluation import build_configs, load_dataset, print_table, run_evaluation, write_report
-    from plugin.local_encoder import open_encoder
 
     plugin = plugin_settings(args)
     configs = build_configs(args.configs, args.image_weights)

@@ -1,5 +1,5 @@
 """``grounded index build|status|optimize``: the embedded store's vector and scalar indexes
-(plugin.store.lance_index). Weaviate indexes on its own; these commands need no model."""
+(plugin.store.lance.index). Weaviate indexes on its own; these commands need no model."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from plugin.cli._common import EXIT_OK, Commands, plugin_settings
 from schemas.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from plugin.store.lance import LanceStore
+    from plugin.store.lance.store import LanceStore
 
 
 def _store(args: argparse.Namespace) -> LanceStore:
@@ -24,7 +24,7 @@ def _store(args: argparse.Namespace) -> LanceStore:
 
 
 def _print_status(store: LanceStore, as_json: bool) -> None:
-    from plugin.store.lance_index import vector_index_kind
+    from plugin.store.lance.index import vector_index_kind
 
     status = store.index_status()
     if as_json:

@@ -16,26 +16,26 @@ from plugin.cli._common import (
     plugin_settings,
     service_settings,
 )
-from plugin.encoder import QueryEncoder
+from plugin.encoder.protocol import QueryEncoder
 from schemas.errors import InvalidInputError
 from vectorizer_service.settings import ServiceSettings
 
 if TYPE_CHECKING:
-    from plugin.tagging import AutoTagger
+    from plugin.ingest.tagging import AutoTagger
 
 DEFAULT_AUTO_TAG_THRESHOLD = 0.5
-"""plugin.tagging.DEFAULT_THRESHOLD, repeated so that the parser imports no model code."""
+"""plugin.ingest.tagging.DEFAULT_THRESHOLD, repeated so that the parser imports no model code."""
 
 _FAILURES_SHOWN = 10
 """Failed rows printed; the report file lists every one."""
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plugin.catalog import read_catalog
-    from plugin.fingerprint import model_identity
-    from plugin.ingest import ingest_catalog
-    from plugin.local_encoder import open_encoder
+    from plugin.encoder import open_encoder
+    from plugin.ingest.catalog import read_catalog
+    from plugin.ingest.pipeline import ingest_catalog
     from plugin.store import open_store, store_description
+    from plugin.store.fingerprint import model_identity
 
     plugin = plugin_settings(args)
     # Every argument is checked before a model loads (that takes seconds to minutes).
@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
 def _tagger(
     args: argparse.Namespace, encoder: QueryEncoder | None, service: ServiceSettings
 ) -> AutoTagger | None:
-    from plugin.tagging import AutoTagger
+    from plugin.ingest.tagging import AutoTagger
     from vectorizer_service.compose.vocab import load_vocabulary
 
     if not args.auto_tag or encoder is None:

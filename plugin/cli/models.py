@@ -31,7 +31,7 @@ def _init_random(args: argparse.Namespace) -> int:
 
 
 def _fetch_u2netp(args: argparse.Namespace) -> int:
-    from plugin.weights import default_u2net_home, fetch_u2netp
+    from vectorizer_service.compose.weights import default_u2net_home, fetch_u2netp
 
     dest = args.dest or default_u2net_home()
     path, fetched = fetch_u2netp(dest)

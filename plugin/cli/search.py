@@ -24,10 +24,10 @@ def compose_options(args: argparse.Namespace) -> ComposeOptions:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plugin.fingerprint import model_identity
-    from plugin.local_encoder import open_encoder
-    from plugin.search import near_grounded
+    from plugin.encoder import open_encoder
+    from plugin.search.query import near_grounded
     from plugin.store import ProductFilter, open_store
+    from plugin.store.fingerprint import model_identity
 
     if args.image is None and args.product is None and not args.text.strip():
         raise InvalidInputError("search needs --image or --product, --text, or both")

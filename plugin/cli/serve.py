@@ -15,8 +15,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _graphql(args: argparse.Namespace) -> int:
+    from plugin.encoder import open_encoder
     from plugin.graphql import serve_graphql
-    from plugin.local_encoder import open_encoder
 
     plugin = plugin_settings(args)
     encoder = open_encoder(plugin, service_settings(args))

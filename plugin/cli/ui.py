@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from plugin.cli._common import EXIT_OK, MODELS, STORE, Commands, plugin_settings, service_settings
-from plugin.encoder import QueryEncoder
+from plugin.encoder.protocol import QueryEncoder
 from plugin.settings import PluginSettings
 from schemas.errors import ModelUnavailableError
 from vectorizer_service.settings import ServiceSettings
@@ -15,8 +15,8 @@ from vectorizer_service.settings import ServiceSettings
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from plugin.fingerprint import model_identity
     from plugin.store import open_store, store_description
+    from plugin.store.fingerprint import model_identity
     from plugin.ui import UiConfig, create_ui_app
     from vectorizer_service.images import ImageLimits
 
@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
 def _open_encoder(plugin: PluginSettings, service: ServiceSettings) -> QueryEncoder:
     """The configured models; offline, like ``grounded demo``, the model trained here on the
     product world stands in when the configured one cannot load (the demo catalog's model)."""
-    from plugin.local_encoder import open_encoder
+    from plugin.encoder import open_encoder
     from plugin.world.trained import trained_model_available, trained_model_settings
 
     try:

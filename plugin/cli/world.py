@@ -42,7 +42,7 @@ def _zero_shot(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from plugin.cli._common import plugin_settings, service_settings
-    from plugin.local_encoder import open_encoder
+    from plugin.encoder import open_encoder
     from plugin.world.zero_shot import zero_shot_accuracy
 
     service = service_settings(args)

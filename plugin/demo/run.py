@@ -24,10 +24,10 @@ from rich.table import Table
 
 from plugin.demo.catalog import SampleCatalog, build_sample_catalog
 from plugin.demo.page import QueryOutcome, render_page
-from plugin.encoder import QueryEncoder
-from plugin.ingest import IngestReport, ingest_catalog
-from plugin.local_encoder import open_encoder
-from plugin.search import near_grounded
+from plugin.encoder import open_encoder
+from plugin.encoder.protocol import QueryEncoder
+from plugin.ingest.pipeline import IngestReport, ingest_catalog
+from plugin.search.query import near_grounded
 from plugin.settings import PluginSettings
 from plugin.store import open_store, store_description
 from plugin.world.trained import trained_model_available, trained_model_settings

@@ -1,5 +1,5 @@
 """Composed-retrieval evaluation (``grounded eval``) on FashionIQ, CIRR and CIRCO, through the
-product's own compose path (:class:`~plugin.encoder.QueryEncoder`)."""
+product's own compose path (:class:`~plugin.encoder.protocol.QueryEncoder`)."""
 
 from pathlib import Path
 

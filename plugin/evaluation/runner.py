@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from plugin.encoder import QueryEncoder
+from plugin.encoder.protocol import QueryEncoder
 from plugin.evaluation.cache import GalleryCache, cache_key
 from plugin.evaluation.configs import EvalConfig
 from plugin.evaluation.dataset import EvalDataset, Query

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugin.encoder import QueryEncoder
+from plugin.encoder.protocol import QueryEncoder
 from plugin.graphql.app import create_graphql_app
 from plugin.graphql.rewrite import GraphQLRewriteError, rewrite_query
 from plugin.settings import PluginSettings

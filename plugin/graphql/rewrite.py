@@ -316,7 +316,7 @@ def _product_reference(
     node: FieldNode, key: str, args: GroundedArgs, options: ComposeOptions, reference: ReferenceLookup | None
 ) -> tuple[bytes, ComposeOptions, str | None]:
     """The stored product's image and merchant-data options, and the id to leave out."""
-    from plugin.search import catalog_options  # the SDK's own rule for merchant data
+    from plugin.search.query import catalog_options  # the SDK's own rule for merchant data
 
     assert args.product is not None
     if reference is None:

@@ -21,8 +21,8 @@ from schemas.collection import product_collection
 from schemas.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
-    from plugin.store.lance import LanceStore
-    from plugin.store.lance_index import IndexPolicy
+    from plugin.store.lance.index import IndexPolicy
+    from plugin.store.lance.store import LanceStore
 
 __all__ = [
     "ProductFilter",
@@ -45,16 +45,16 @@ def open_store(
 
     ``dimension`` (the model's vector size) is required by the embedded store, which builds its
     vector column from it; Weaviate learns it from the first object and ignores it. ``model``
-    (:func:`plugin.fingerprint.model_identity`) lets the embedded store record the model with
+    (:func:`plugin.store.fingerprint.model_identity`) lets the embedded store record the model with
     the table and refuse a table another model built.
     """
     if settings.weaviate_url:
-        from plugin.store.weaviate import weaviate_store
+        from plugin.store.weaviate.store import weaviate_store
 
         return weaviate_store(settings)
     if dimension is None:
         raise InvalidInputError("the embedded store needs the model's vector dimension")
-    from plugin.store.lance import LanceStore
+    from plugin.store.lance.store import LanceStore
 
     return LanceStore(
         settings.data_dir,
@@ -70,7 +70,7 @@ def open_embedded_store(settings: PluginSettings) -> LanceStore:
     loaded: for index management). A missing table is a clear :class:`NotFoundError`."""
     import lancedb
 
-    from plugin.store.lance import LanceStore
+    from plugin.store.lance.store import LanceStore
 
     try:
         table = lancedb.connect(str(settings.data_dir)).open_table(settings.collection)
@@ -87,7 +87,7 @@ def open_embedded_store(settings: PluginSettings) -> LanceStore:
 
 
 def _policy(settings: PluginSettings) -> IndexPolicy:
-    from plugin.store.lance_index import IndexPolicy
+    from plugin.store.lance.index import IndexPolicy
 
     return IndexPolicy(
         index_type=settings.lance_index_type,

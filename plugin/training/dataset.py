@@ -1,6 +1,6 @@
 """A training set from a product catalog: decoded images with several text renderings each.
 
-The catalog is the one ``grounded ingest`` reads (:func:`plugin.catalog.read_catalog`), and image
+The catalog is the one ``grounded ingest`` reads (:func:`plugin.ingest.catalog.read_catalog`), and image
 paths resolve the same way: relative to the image folder (default: the catalog's folder), never
 outside it. Training reads local files only: a URL row is an error, because a training run must
 be reproducible from the catalog's hash and the files beside it, and must not start downloading
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from plugin.catalog import read_catalog
-from plugin.image_fetch import ImageFetcher, is_url
+from plugin.ingest.catalog import read_catalog
+from plugin.ingest.image_fetch import ImageFetcher, is_url
 from plugin.settings import PluginSettings
 from plugin.training.images import WORKING_SIDE, decode_for_training
 from schemas.errors import GroundedError, InvalidInputError

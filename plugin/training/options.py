@@ -79,7 +79,7 @@ class TrainOptions:
             raise InvalidInputError(f"--images: no such folder: {self.images}")
         # Before any model loads (a pretrained one takes seconds, a download minutes): a missing
         # catalog or an unknown format is refused now; the rows themselves are read later.
-        from plugin.catalog import read_catalog
+        from plugin.ingest.catalog import read_catalog
 
         read_catalog(self.catalog)
 

@@ -1,5 +1,5 @@
 """The search page (``grounded ui``): server-rendered HTML and a small script over the same
-search path as the CLI (:func:`plugin.search.near_grounded` on a :class:`ProductStore`)."""
+search path as the CLI (:func:`plugin.search.query.near_grounded` on a :class:`ProductStore`)."""
 
 from plugin.ui.app import UiConfig, create_ui_app
 

@@ -1,7 +1,7 @@
 """``grounded ui``: the search page, a Starlette app over one store and one encoder.
 
 Routes only convert: read the request, call one function (:func:`plugin.ui.query.run_search`,
-:func:`plugin.ui.facets.read_facets`, :func:`plugin.duplicates.find_duplicates`), render a
+:func:`plugin.ui.facets.read_facets`, :func:`plugin.search.duplicates.find_duplicates`), render a
 template. Grounded errors are mapped once, with :data:`schemas.errors.STATUS_BY_KIND`, to an
 error fragment the script shows; anything else is a generic 500 and a logged traceback.
 Templates autoescape, so nothing a user types reaches the page as markup.
@@ -24,9 +24,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from plugin.encoder import QueryEncoder
+from plugin.encoder.protocol import QueryEncoder
 from plugin.graphql.guard import BodyTooLargeError, read_body
-from plugin.search import reference_image
+from plugin.search.query import reference_image
 from plugin.store.protocol import ProductStore
 from plugin.ui.facets import Facets, read_facets
 from plugin.ui.query import parse_form, run_search
@@ -104,7 +104,7 @@ class _Page:
         return Response(data, media_type=_media_type(data), headers={"Cache-Control": "max-age=3600"})
 
     async def duplicates(self, request: Request) -> Response:
-        from plugin.duplicates import DEFAULT_THRESHOLD, find_duplicates
+        from plugin.search.duplicates import DEFAULT_THRESHOLD, find_duplicates
 
         try:
             threshold = float(request.query_params.get("threshold", DEFAULT_THRESHOLD))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from plugin.encoder import QueryEncoder
+from plugin.encoder.protocol import QueryEncoder
 from plugin.store.protocol import ProductStore
 from schemas.collection import ATTRIBUTE_SEPARATOR
 

@@ -3,7 +3,7 @@
 A query arrives as JSON (the script reads a dropped photo as base64, so no multipart parser is
 needed). The photo is checked exactly as the service checks images (size from the base64 length,
 format, pixels and aspect ratio from the header, decodable) before any model runs; then the page
-calls :func:`plugin.search.near_grounded`, the same function as ``grounded search``.
+calls :func:`plugin.search.query.near_grounded`, the same function as ``grounded search``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from plugin.encoder import QueryEncoder
-from plugin.search import GroundedResult, near_grounded
+from plugin.encoder.protocol import QueryEncoder
+from plugin.search.query import GroundedResult, near_grounded
 from plugin.store.protocol import ProductFilter, ProductStore
 from schemas.errors import InvalidInputError
 from schemas.wire import ComposeOptions

@@ -7,14 +7,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugin.search import GroundedResult
+from plugin.search.query import GroundedResult
 from plugin.store.protocol import SearchHit
 from schemas.collection import ATTRIBUTE_SEPARATOR
 
 __all__ = ["Card", "ExplanationView", "cards", "explanation_view"]
 
 INFERRED_PROPERTY = "attributes_inferred"
-"""Where auto-tagging records the attributes it filled in (see :mod:`plugin.tagging`)."""
+"""Where auto-tagging records the attributes it filled in (see :mod:`plugin.ingest.tagging`)."""
 
 
 @dataclass

@@ -85,11 +85,11 @@ def page_url(
 ) -> Iterator[str]:
     import uvicorn
 
-    from plugin.fingerprint import model_identity
-    from plugin.ingest import ingest_catalog
-    from plugin.local_encoder import LocalEncoder
+    from plugin.encoder.local import LocalEncoder
+    from plugin.ingest.pipeline import ingest_catalog
     from plugin.settings import PluginSettings
     from plugin.store import open_store
+    from plugin.store.fingerprint import model_identity
     from plugin.ui import UiConfig, create_ui_app
     from vectorizer_service.images import ImageLimits
     from vectorizer_service.settings import ServiceSettings

@@ -14,12 +14,12 @@ import httpx
 import pytest
 from PIL import Image
 
-from plugin.grpc_encoder import GrpcEncoder
-from plugin.ingest import ingest_catalog
-from plugin.search import near_grounded
+from plugin.encoder.grpc import GrpcEncoder
+from plugin.ingest.pipeline import ingest_catalog
+from plugin.search.query import near_grounded
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter
-from plugin.store.weaviate import weaviate_store
+from plugin.store.weaviate.store import weaviate_store
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.catalog import count_rows, read_catalog
+from plugin.ingest.catalog import count_rows, read_catalog
 from schemas.errors import InvalidInputError
 
 pytestmark = pytest.mark.plugin

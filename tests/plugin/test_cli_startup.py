@@ -24,7 +24,7 @@ def test_parsing_any_command_imports_no_model_runtime() -> None:
 
 
 def test_a_text_only_engine_loads_no_stage_models() -> None:
-    from plugin.local_encoder import LocalEncoder
+    from plugin.encoder.local import LocalEncoder
     from vectorizer_service.engine import Engine
     from vectorizer_service.runtime.fake import FakeEmbedder
     from vectorizer_service.settings import ServiceSettings

@@ -18,10 +18,10 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from plugin.graphql import create_graphql_app
-from plugin.ingest import ingest_catalog
-from plugin.search import near_grounded
+from plugin.ingest.pipeline import ingest_catalog
+from plugin.search.query import near_grounded
 from plugin.settings import PluginSettings
-from plugin.store.weaviate import weaviate_store
+from plugin.store.weaviate.store import weaviate_store
 
 pytestmark = pytest.mark.plugin
 
@@ -103,7 +103,7 @@ def test_cli_finds_the_product(
     from plugin.cli import EXIT_OK, main
 
     _, settings = stack
-    monkeypatch.setattr("plugin.local_encoder.open_encoder", lambda *_a, **_k: FakeEncoder(dimension=8))
+    monkeypatch.setattr("plugin.encoder.factory.open_encoder", lambda *_a, **_k: FakeEncoder(dimension=8))
     for key, value in {
         "GROUNDED_WEAVIATE_URL": settings.weaviate_url,
         "GROUNDED_WEAVIATE_GRPC_PORT": str(settings.weaviate_grpc_port),

@@ -13,7 +13,7 @@ from plugin.cli import main
 from plugin.demo import DemoResult, run_demo
 from plugin.demo import run as demo_run
 from plugin.settings import PluginSettings
-from plugin.store.lance import LanceStore
+from plugin.store.lance.store import LanceStore
 from plugin.world.backgrounds import BACKGROUNDS
 from vectorizer_service.settings import ServiceSettings
 

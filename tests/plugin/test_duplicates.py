@@ -13,11 +13,11 @@ import pytest
 import weaviate.connect.v4
 from fake_weaviate import FakeWeaviate
 
-from plugin.duplicates import find_duplicates, title_similarity, write_report
+from plugin.search.duplicates import find_duplicates, title_similarity, write_report
 from plugin.settings import PluginSettings
 from plugin.store import ProductRow, ProductStore
-from plugin.store.lance import LanceStore
-from plugin.store.weaviate import WeaviateStore, connect_weaviate
+from plugin.store.lance.store import LanceStore
+from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid

@@ -18,6 +18,7 @@ import pytest
 from eval_layouts import write_circo, write_cirr, write_fashioniq, write_json
 
 from plugin.cli import EXIT_OK, EXIT_USAGE, main
+from plugin.encoder.local import LocalEncoder
 from plugin.evaluation import (
     BASE_CONFIGS,
     build_configs,
@@ -28,7 +29,6 @@ from plugin.evaluation import (
     write_report,
 )
 from plugin.evaluation import runner as runner_module
-from plugin.local_encoder import LocalEncoder
 from schemas.errors import InvalidInputError
 from vectorizer_service.settings import ServiceSettings
 

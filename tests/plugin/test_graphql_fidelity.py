@@ -16,7 +16,7 @@ from weaviate_target import TARGETS, WeaviateTarget, open_target
 
 from plugin.graphql import create_graphql_app
 from plugin.store.protocol import ProductRow
-from plugin.store.weaviate import weaviate_store
+from plugin.store.weaviate.store import weaviate_store
 from schemas.product import product_uuid
 
 pytestmark = pytest.mark.plugin

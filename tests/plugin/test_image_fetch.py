@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from plugin.image_fetch import ImageFetcher, check_public_host
+from plugin.ingest.image_fetch import ImageFetcher, check_public_host
 from plugin.settings import PluginSettings
 from schemas.errors import InvalidInputError, UpstreamError
 

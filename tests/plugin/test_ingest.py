@@ -15,9 +15,9 @@ import weaviate.connect.v4
 from fake_weaviate import FakeEncoder, FakeWeaviate, InferenceService
 from PIL import Image
 
-from plugin.ingest import combine_vectors, ingest_catalog
+from plugin.ingest.pipeline import combine_vectors, ingest_catalog
 from plugin.settings import PluginSettings
-from plugin.store.weaviate import WeaviateStore, connect_weaviate
+from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid

@@ -1,4 +1,4 @@
-"""The embedded store's indexes (plugin.store.lance_index): ANN recall against its own exact
+"""The embedded store's indexes (plugin.store.lance.index): ANN recall against its own exact
 search, filtered queries that keep their top-k, the unindexed tail, and the build threshold."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy.typing as npt
 import pytest
 
 from plugin.store import ProductFilter, ProductRow
-from plugin.store.lance import LanceStore
-from plugin.store.lance_index import MIN_INDEX_ROWS, IndexPolicy, SearchTuning
+from plugin.store.lance.index import MIN_INDEX_ROWS, IndexPolicy, SearchTuning
+from plugin.store.lance.store import LanceStore
 from schemas.collection import product_properties
 from schemas.errors import InvalidInputError
 from schemas.product import Product, product_uuid

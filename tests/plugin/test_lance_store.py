@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from plugin.store import ProductRow
-from plugin.store.lance import LanceStore
+from plugin.store.lance.store import LanceStore
 from schemas.collection import product_properties
 from schemas.errors import InvalidInputError, NotFoundError
 from schemas.product import Product, product_uuid

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from plugin.local_encoder import LocalEncoder, open_encoder
+from plugin.encoder import LocalEncoder, open_encoder
 from plugin.settings import PluginSettings
 from schemas.errors import InvalidInputError, ModelUnavailableError
 from vectorizer_service.engine import Engine
@@ -70,7 +70,7 @@ def test_unloadable_model_raises_and_leaves_no_thread() -> None:
 
 
 def test_open_encoder_picks_grpc_when_a_service_address_is_set() -> None:
-    from plugin.grpc_encoder import GrpcEncoder
+    from plugin.encoder.grpc import GrpcEncoder
 
     enc = open_encoder(PluginSettings(service_address="127.0.0.1:1"), ServiceSettings())
     try:

@@ -11,11 +11,11 @@ from fake_weaviate import FakeEncoder, FakeWeaviate
 from PIL import Image
 from weaviate.classes.query import Filter
 
-from plugin.ingest import combine_vectors
-from plugin.search import near_grounded, near_grounded_collection
+from plugin.ingest.pipeline import combine_vectors
+from plugin.search.query import near_grounded, near_grounded_collection
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow
-from plugin.store.weaviate import WeaviateStore, connect_weaviate
+from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid

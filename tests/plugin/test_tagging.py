@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from plugin.ingest import ingest_catalog
+from plugin.ingest.pipeline import ingest_catalog
+from plugin.ingest.tagging import AutoTagger
 from plugin.settings import PluginSettings
 from plugin.store import ProductFilter
-from plugin.store.lance import LanceStore
-from plugin.tagging import AutoTagger
+from plugin.store.lance.store import LanceStore
 from schemas.product import Product
 from schemas.wire import ComposeOptions, ComposeResult, ModelMeta
 from vectorizer_service.compose.vocab import Vocabulary
@@ -149,7 +149,7 @@ def test_auto_tag_on_weaviate_fills_filterable_attributes(
     import weaviate.connect.v4
     from fake_weaviate import FakeWeaviate
 
-    from plugin.store.weaviate import WeaviateStore, connect_weaviate
+    from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
     from schemas.collection import VectorSpec, product_collection
 
     (tmp_path / "b.png").write_bytes(_png(RGB["blue"]))

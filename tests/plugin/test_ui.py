@@ -17,7 +17,7 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from plugin.store import ProductRow
-from plugin.store.lance import LanceStore
+from plugin.store.lance.store import LanceStore
 from plugin.ui import UiConfig, create_ui_app
 from schemas.collection import product_properties
 from schemas.product import Product, product_uuid

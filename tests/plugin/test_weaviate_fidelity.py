@@ -18,9 +18,9 @@ from PIL import Image
 from weaviate.exceptions import WeaviateBaseError
 from weaviate_target import TARGETS, WeaviateTarget, open_target
 
-from plugin.ingest import ingest_catalog
+from plugin.ingest.pipeline import ingest_catalog
 from plugin.store.protocol import ProductRow
-from plugin.store.weaviate import WeaviateStore, connect_weaviate, weaviate_store
+from plugin.store.weaviate.store import WeaviateStore, connect_weaviate, weaviate_store
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid
@@ -148,7 +148,7 @@ def test_ingestion_reports_objects_stored_without_vectors(
     created = weaviate_store(settings)
     created.create_collection()
     created.close()
-    monkeypatch.setattr("plugin.store.weaviate.config_differences", lambda *_: [])
+    monkeypatch.setattr("plugin.store.weaviate.store.config_differences", lambda *_: [])
     store = weaviate_store(target.settings(collection=name, vectorization="weaviate"))
     try:
         report = ingest_catalog(

@@ -11,7 +11,7 @@ import grpc
 import numpy as np
 import pytest
 
-from plugin.grpc_encoder import CHUNK_ITEMS, GrpcEncoder
+from plugin.encoder.grpc import CHUNK_ITEMS, GrpcEncoder
 from schemas import grounded_pb2 as pb
 from schemas import grounded_pb2_grpc as pb_grpc
 from schemas.errors import InvalidInputError, NotReadyError, OverloadedError

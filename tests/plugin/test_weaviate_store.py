@@ -13,7 +13,7 @@ from fake_weaviate import FakeWeaviate
 
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow
-from plugin.store.weaviate import WeaviateStore, connect_weaviate, weaviate_store
+from plugin.store.weaviate.store import WeaviateStore, connect_weaviate, weaviate_store
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid

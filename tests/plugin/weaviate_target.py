@@ -27,7 +27,7 @@ import weaviate.connect.v4
 from fake_weaviate import FakeEncoder, FakeWeaviate, InferenceService
 
 from plugin.settings import PluginSettings
-from plugin.store.weaviate import connect_weaviate
+from plugin.store.weaviate.store import connect_weaviate
 
 __all__ = ["TARGETS", "WeaviateTarget", "open_target"]
 
@@ -104,7 +104,7 @@ def _real() -> Iterator[WeaviateTarget]:
     url = os.environ.get("WEAVIATE_URL")
     if not url:
         pytest.skip("WEAVIATE_URL is not set: the real-Weaviate run of the fidelity cases needs one")
-    from plugin.grpc_encoder import GrpcEncoder
+    from plugin.encoder.grpc import GrpcEncoder
 
     encoder = GrpcEncoder(os.environ.get("GROUNDED_SERVICE_ADDRESS", "localhost:50052"))
     target = WeaviateTarget(

@@ -19,7 +19,7 @@ DIM = 8
 
 
 class NamedFakeEncoder:
-    """A :class:`plugin.encoder.QueryEncoder` over ``FakeEmbedder`` that reports ``pretrained``
+    """A :class:`plugin.encoder.protocol.QueryEncoder` over ``FakeEmbedder`` that reports ``pretrained``
     as its weights, so tests can stand in two models of the same dimension; ``seed`` changes
     its image vectors as another model's would; ``exported`` reports it as an ONNX export of
     the same weights. Counts the images it embeds."""

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from support import DIM, NamedFakeEncoder, png
 
-from plugin.catalog import read_catalog
-from plugin.ingest import ingest_catalog
+from plugin.ingest.catalog import read_catalog
+from plugin.ingest.pipeline import ingest_catalog
 from plugin.settings import PluginSettings
-from plugin.store.lance import LanceStore
+from plugin.store.lance.store import LanceStore
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(60)]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from support import DIM, NamedFakeEncoder, products, write_catalog
 
-from plugin.ingest import ingest_catalog
+from plugin.ingest.pipeline import ingest_catalog
 from plugin.settings import PluginSettings
-from plugin.store.lance import LanceStore
+from plugin.store.lance.store import LanceStore
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid
 
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.timeout(120)]
 
 
 def _store(data: Path, encoder: NamedFakeEncoder) -> LanceStore:
-    from plugin.fingerprint import model_identity
+    from plugin.store.fingerprint import model_identity
 
     return LanceStore(data, dimension=DIM, model=model_identity(encoder.model_info()))
 
@@ -92,7 +92,7 @@ def test_an_onnx_export_of_the_same_weights_keeps_the_catalog(tmp_path: Path) ->
 
 
 def test_a_table_an_older_onnx_run_recorded_opens_with_its_source_model(tmp_path: Path) -> None:
-    from plugin.fingerprint import model_identity
+    from plugin.store.fingerprint import model_identity
 
     source = NamedFakeEncoder("weights-a")
     legacy = model_identity(source.model_info()).replace(source.model_info().backend, "onnx", 1)

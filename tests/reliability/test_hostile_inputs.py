@@ -14,10 +14,10 @@ import httpx
 import pytest
 from support import DIM, NamedFakeEncoder, png, png_header
 
-from plugin.image_fetch import ImageFetcher
-from plugin.ingest import ingest_catalog
+from plugin.ingest.image_fetch import ImageFetcher
+from plugin.ingest.pipeline import ingest_catalog
 from plugin.settings import PluginSettings
-from plugin.store.lance import LanceStore
+from plugin.store.lance.store import LanceStore
 from schemas.errors import InvalidInputError, UpstreamError
 from schemas.images import MAX_IMAGE_ASPECT_RATIO
 from vectorizer_service.engine import Engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.store.lance_sql import filter_sql, sql_literal
+from plugin.store.lance.sql import filter_sql, sql_literal
 from plugin.store.protocol import ProductFilter
 from schemas.errors import InvalidInputError
 

@@ -8,7 +8,7 @@ import numpy as np
 
 
 class FakeEncoder:
-    """:class:`plugin.encoder.QueryEncoder` over ``FakeEmbedder``: deterministic vectors, and a
+    """:class:`plugin.encoder.protocol.QueryEncoder` over ``FakeEmbedder``: deterministic vectors, and a
     record of every call so tests can see what was embedded and composed."""
 
     def __init__(self, dimension: int = 8) -> None:

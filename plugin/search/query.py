@@ -21,7 +21,7 @@ from weaviate.collections.classes.filters import _Filters
 from weaviate.collections.classes.internal import Object
 from weaviate.exceptions import WeaviateBaseError
 
-from plugin.encoder import QueryEncoder
+from plugin.encoder.protocol import QueryEncoder
 from plugin.store.protocol import ProductFilter, ProductStore, SearchHit, StoredProduct
 from schemas.collection import DEFAULT_VECTOR
 from schemas.errors import InvalidInputError, NotFoundError, UpstreamError

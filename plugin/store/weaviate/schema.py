@@ -10,8 +10,8 @@ from weaviate.classes.query import Filter
 from weaviate.collections.classes.filters import _Filters
 
 from plugin.store.protocol import ProductFilter
-from plugin.store.weaviate_drift import inference_url
-from plugin.store.weaviate_index import index_and_quantizer
+from plugin.store.weaviate.drift import inference_url
+from plugin.store.weaviate.index import index_and_quantizer
 from schemas.collection import ATTRIBUTE_SEPARATOR, CollectionSpec, PropertySpec
 from schemas.collection import DataType as SpecType
 

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from plugin.fingerprint import same_vector_space
+from plugin.store.fingerprint import same_vector_space
 
 __all__ = [
     "MODEL_METADATA_KEY",

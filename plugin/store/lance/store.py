@@ -21,11 +21,11 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from plugin.fingerprint import FINGERPRINT_PROPERTY
-from plugin.store import lance_index as indexes
-from plugin.store import lance_upkeep as upkeep
-from plugin.store.lance_index import IndexPolicy, IndexStatus, SearchTuning
-from plugin.store.lance_sql import UUID_COLUMN, chunks, filter_sql, sql_literal, uuid_in
+from plugin.store.fingerprint import FINGERPRINT_PROPERTY
+from plugin.store.lance import index as indexes
+from plugin.store.lance import upkeep
+from plugin.store.lance.index import IndexPolicy, IndexStatus, SearchTuning
+from plugin.store.lance.sql import UUID_COLUMN, chunks, filter_sql, sql_literal, uuid_in
 from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit, StoredProduct
 from schemas.collection import (
     CollectionSpec,
@@ -72,10 +72,10 @@ class LanceStore:
 
     ``dimension`` is the model's vector size; a table created with another size is refused
     (its vectors could never be compared with this model's queries). ``model`` is the model's
-    identity (:func:`plugin.fingerprint.model_identity`): it is recorded with the table, and a
+    identity (:func:`plugin.store.fingerprint.model_identity`): it is recorded with the table, and a
     table built by another model is refused the same way, since same-sized vectors of two
     models are just as incomparable. Writes hold an exclusive lock (see
-    :mod:`plugin.store.lance_upkeep`), so concurrent imports never duplicate a product.
+    :mod:`plugin.store.lance.upkeep`), so concurrent imports never duplicate a product.
     """
 
     def __init__(
@@ -272,7 +272,7 @@ class LanceStore:
             vector=[float(x) for x in vector] if vector is not None else None,
         )
 
-    # --- indexes (plugin.store.lance_index) -----------------------------------------------------
+    # --- indexes (plugin.store.lance.index) -----------------------------------------------------
 
     @property
     def index_policy(self) -> IndexPolicy:

@@ -7,7 +7,7 @@ here; pairs over the threshold are joined into groups (union-find: a re-render o
 a product lands in the same group as both).
 
 The store protocol has no scan, so the products are listed by one search of up to
-:data:`plugin.search.MAX_SEARCH_LIMIT` hits (every product of a catalog that size or smaller);
+:data:`plugin.search.query.MAX_SEARCH_LIMIT` hits (every product of a catalog that size or smaller);
 each product's vector is then read with :meth:`ProductStore.product`.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plugin.search import MAX_SEARCH_LIMIT
+from plugin.search.query import MAX_SEARCH_LIMIT
 from plugin.store.protocol import ProductStore
 from schemas.errors import InvalidInputError
 

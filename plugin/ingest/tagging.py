@@ -21,7 +21,7 @@ from typing import Any
 
 from PIL import Image
 
-from plugin.encoder import QueryEncoder
+from plugin.encoder.protocol import QueryEncoder
 from schemas.errors import InvalidInputError
 from schemas.product import Product
 from schemas.wire import ModelMeta

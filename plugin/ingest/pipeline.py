@@ -1,7 +1,7 @@
 """Importing a catalog into a product store, with a report of every row that did not make it.
 
 Rows go in batches: read and validate, load images, skip the ones stored already with the same
-content fingerprint (:mod:`plugin.fingerprint`: record, image bytes and model; deterministic
+content fingerprint (:mod:`plugin.store.fingerprint`: record, image bytes and model; deterministic
 UUIDs make a re-run resume instead of duplicating), compute vectors for the new and changed ones
 when the store does not embed objects itself, upsert (changed rows are updated in place).
 Every failure - bad JSON, validation, missing or undecodable image, fetch failure, store
@@ -23,15 +23,20 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from plugin.catalog import CatalogRow, count_rows, read_catalog
-from plugin.encoder import QueryEncoder
-from plugin.fingerprint import FINGERPRINT_PROPERTY, SERVER_SIDE_MODEL, model_identity, product_fingerprint
-from plugin.image_fetch import ImageFetcher
-from plugin.ingest_report import IngestReport, RowFailure, write_report
-from plugin.multi2vec import combine_like_weaviate, object_texts
+from plugin.encoder.protocol import QueryEncoder
+from plugin.ingest.catalog import CatalogRow, count_rows, read_catalog
+from plugin.ingest.image_fetch import ImageFetcher
+from plugin.ingest.report import IngestReport, RowFailure, write_report
+from plugin.ingest.tagging import INFERRED_PROPERTY, AutoTagger, Tagged, inferred_json
 from plugin.settings import PluginSettings
+from plugin.store.fingerprint import (
+    FINGERPRINT_PROPERTY,
+    SERVER_SIDE_MODEL,
+    model_identity,
+    product_fingerprint,
+)
 from plugin.store.protocol import ProductRow, ProductStore
-from plugin.tagging import INFERRED_PROPERTY, AutoTagger, Tagged, inferred_json
+from plugin.store.weaviate.multi2vec import combine_like_weaviate, object_texts
 from schemas.collection import VectorSpec, product_properties
 from schemas.errors import GroundedError, InvalidInputError
 from schemas.images import image_shape_problem
@@ -58,7 +63,7 @@ class _Pending:
 
 def combine_vectors(spec: VectorSpec, image_vectors: Vectors, text_vectors: dict[str, Vectors]) -> Vectors:
     """Each object's vector from its field vectors (every field present), as Weaviate's
-    multi2vec-clip combines them: see :mod:`plugin.multi2vec` for the order and the weights."""
+    multi2vec-clip combines them: see :mod:`plugin.store.weaviate.multi2vec` for the order and the weights."""
     texts = [text_vectors[name] for name in sorted(spec.text_fields)]
     images = [image_vectors] * len(spec.image_fields)
     return np.stack(
@@ -323,13 +328,13 @@ def ingest_catalog(
     progress: bool = True,
     tagger: AutoTagger | None = None,
 ) -> IngestReport:
-    """Import ``catalog`` (JSONL or CSV, see :mod:`plugin.catalog`) into ``store``.
+    """Import ``catalog`` (JSONL or CSV, see :mod:`plugin.ingest.catalog`) into ``store``.
 
     Relative image paths are read from ``image_dir`` (default: the catalog's folder); URLs are
     fetched under ``settings``' limits. The report (failures, one JSON object per line, then a
     summary line) goes to ``report_path``, or next to the catalog as
     ``<name>.ingest-report.jsonl`` when rows failed and no path was given. With ``tagger``
-    (:mod:`plugin.tagging`) missing attributes are filled from the images before storing.
+    (:mod:`plugin.ingest.tagging`) missing attributes are filled from the images before storing.
     """
     fetcher = ImageFetcher(settings, image_dir=image_dir if image_dir is not None else catalog.parent)
     try:

@@ -21,13 +21,13 @@ from weaviate.classes.query import Filter, MetadataQuery
 from weaviate.collections import Collection
 from weaviate.exceptions import WeaviateBaseError
 
-from plugin.fingerprint import FINGERPRINT_PROPERTY
 from plugin.settings import PluginSettings
+from plugin.store.fingerprint import FINGERPRINT_PROPERTY
 from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit, StoredProduct
-from plugin.store.weaviate_batches import by_encoded_size, encoded_size
-from plugin.store.weaviate_cluster import cluster_create_kwargs, scoped, validate_on_cluster
-from plugin.store.weaviate_drift import WAYS_OUT, config_differences
-from plugin.store.weaviate_schema import product_filter, vector_config, weaviate_properties
+from plugin.store.weaviate.batches import by_encoded_size, encoded_size
+from plugin.store.weaviate.cluster import cluster_create_kwargs, scoped, validate_on_cluster
+from plugin.store.weaviate.drift import WAYS_OUT, config_differences
+from plugin.store.weaviate.schema import product_filter, vector_config, weaviate_properties
 from schemas.cluster import ClusterSpec, check_tenant
 from schemas.collection import CollectionSpec, product_collection
 from schemas.collection import DataType as SpecType

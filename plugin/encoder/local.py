@@ -2,8 +2,8 @@
 
 The embedded default needs no server: ``LocalEncoder`` owns a private event loop in a daemon
 thread, starts the engine there (its batchers belong to that loop) and exposes the synchronous
-:class:`~plugin.encoder.QueryEncoder` methods by submitting coroutines to it. With
-``service_address`` configured, :func:`open_encoder` returns the gRPC client instead.
+:class:`~plugin.encoder.protocol.QueryEncoder` methods by submitting coroutines to it. With
+``service_address`` configured, :func:`plugin.encoder.open_encoder` returns the gRPC client instead.
 """
 
 from __future__ import annotations
@@ -17,14 +17,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from plugin.encoder import QueryEncoder
-from plugin.settings import PluginSettings
 from schemas.wire import ComposeOptions, ComposeResult, ModelMeta
 from vectorizer_service.engine import Engine
 from vectorizer_service.runtime.protocol import Vectors
 from vectorizer_service.settings import ServiceSettings
 
-__all__ = ["LocalEncoder", "open_encoder"]
+__all__ = ["LocalEncoder"]
 
 _T = TypeVar("_T")
 
@@ -104,17 +102,3 @@ class LocalEncoder:
         if not parts:
             return np.zeros((0, self._engine.info.dimension), dtype=np.float32)
         return np.concatenate(parts).astype(np.float32, copy=False)
-
-
-def open_encoder(
-    plugin: PluginSettings, service: ServiceSettings, *, compose_models: bool = True
-) -> QueryEncoder:
-    """The service over gRPC when ``plugin.service_address`` is set, else the models in-process
-    (without the composed-query stage models when ``compose_models`` is false)."""
-    if plugin.service_address:
-        from plugin.grpc_encoder import GrpcEncoder
-
-        key = plugin.service_api_key.get_secret_value() if plugin.service_api_key else None
-        encoder: QueryEncoder = GrpcEncoder(plugin.service_address, api_key=key)
-        return encoder
-    return LocalEncoder(service, compose_models=compose_models)
