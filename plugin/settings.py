@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from schemas.collection import DEFAULT_COLLECTION
-from vectorizer_service.settings import GroupedSettings, SettingsGroup
+from vectorizer_service import GroupedSettings, SettingsGroup
 
 
 def default_bind_host() -> str:

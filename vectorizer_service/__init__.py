@@ -1,8 +1,11 @@
 """The Grounded vectorizer service: CLIP embeddings over HTTP (Weaviate's multi2vec-clip
 contract) and gRPC, with dynamic batching and composed queries.
 
-The core (``Engine``) imports neither FastAPI nor grpc; names are loaded on first use so that
-``import vectorizer_service.settings`` stays light.
+This module is the service's public face: ``__all__`` is everything another package (the
+plugin, benchmarks, users' code) may import from the service. The layer contracts in
+``pyproject.toml`` (``make lint``) fail the build when ``plugin`` imports any other module of
+this package. The core (``Engine``) imports neither FastAPI nor grpc; names are loaded on first
+use so that ``import vectorizer_service`` stays light (no torch, no model runtime).
 """
 
 from __future__ import annotations
@@ -10,21 +13,105 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from vectorizer_service.settings import ServiceSettings
+from vectorizer_service.settings import ENV_PREFIX, GroupedSettings, ServiceSettings, SettingsGroup
 
 if TYPE_CHECKING:
+    from vectorizer_service.compose.attributes import AttributeCaptioner
+    from vectorizer_service.compose.vocab import CATEGORY, Vocabulary, load_vocabulary, with_article
+    from vectorizer_service.compose.weights import default_u2net_home, fetch_u2netp
     from vectorizer_service.engine import EmbedResult, Engine
-    from vectorizer_service.serve import add_serve_arguments, serve, settings_from_args
+    from vectorizer_service.images import ImageLimits, base64_to_bytes, decode_image
+    from vectorizer_service.runtime import OpenClipSource, resolve_open_clip_source
+    from vectorizer_service.runtime.hub import HubAccess
+    from vectorizer_service.runtime.loader import resolve_device
+    from vectorizer_service.runtime.onnx_export import export_onnx
+    from vectorizer_service.runtime.protocol import ModelInfo, PreparedImage, Vectors
+    from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE, mark_random
+    from vectorizer_service.runtime.random_weights import (
+        OPEN_CLIP_WEIGHTS_NAME,
+        TINY_OPEN_CLIP_CONFIG,
+        save_random_open_clip,
+    )
+    from vectorizer_service.serve import add_serve_arguments, run_service, settings_from_args
+    from vectorizer_service.settings_cli import add_settings_arguments, settings_from_namespace
 
-__all__ = ["EmbedResult", "Engine", "ServiceSettings", "add_serve_arguments", "serve", "settings_from_args"]
+__all__ = [
+    "CATEGORY",
+    "ENV_PREFIX",
+    "OPEN_CLIP_WEIGHTS_NAME",
+    "RANDOM_WEIGHTS_FILE",
+    "TINY_OPEN_CLIP_CONFIG",
+    "AttributeCaptioner",
+    "EmbedResult",
+    "Engine",
+    "GroupedSettings",
+    "HubAccess",
+    "ImageLimits",
+    "ModelInfo",
+    "OpenClipSource",
+    "PreparedImage",
+    "ServiceSettings",
+    "SettingsGroup",
+    "Vectors",
+    "Vocabulary",
+    "add_serve_arguments",
+    "add_settings_arguments",
+    "base64_to_bytes",
+    "decode_image",
+    "default_u2net_home",
+    "export_onnx",
+    "fetch_u2netp",
+    "load_vocabulary",
+    "mark_random",
+    "resolve_device",
+    "resolve_open_clip_source",
+    "run_service",
+    "save_random_open_clip",
+    "settings_from_args",
+    "settings_from_namespace",
+    "with_article",
+]
 
+# What each name is for, by group: the engine (in-process models), wire-level types, decoding at
+# the edge as the service does, the vocabulary the captioner reads, model sources and weights
+# (training, the demo's stand-in model, ONNX export, rembg's weights), and the CLI plumbing that
+# turns settings classes into flags.
 _LAZY = {
-    "EmbedResult": "vectorizer_service.engine",
     "Engine": "vectorizer_service.engine",
+    "EmbedResult": "vectorizer_service.engine",
+    "ModelInfo": "vectorizer_service.runtime.protocol",
+    "PreparedImage": "vectorizer_service.runtime.protocol",
+    "Vectors": "vectorizer_service.runtime.protocol",
+    "ImageLimits": "vectorizer_service.images",
+    "base64_to_bytes": "vectorizer_service.images",
+    "decode_image": "vectorizer_service.images",
+    "AttributeCaptioner": "vectorizer_service.compose.attributes",
+    "CATEGORY": "vectorizer_service.compose.vocab",
+    "Vocabulary": "vectorizer_service.compose.vocab",
+    "load_vocabulary": "vectorizer_service.compose.vocab",
+    "with_article": "vectorizer_service.compose.vocab",
+    "HubAccess": "vectorizer_service.runtime.hub",
+    "OpenClipSource": "vectorizer_service.runtime",
+    "resolve_open_clip_source": "vectorizer_service.runtime",
+    "resolve_device": "vectorizer_service.runtime.loader",
+    "export_onnx": "vectorizer_service.runtime.onnx_export",
+    "RANDOM_WEIGHTS_FILE": "vectorizer_service.runtime.random_marker",
+    "mark_random": "vectorizer_service.runtime.random_marker",
+    "OPEN_CLIP_WEIGHTS_NAME": "vectorizer_service.runtime.random_weights",
+    "TINY_OPEN_CLIP_CONFIG": "vectorizer_service.runtime.random_weights",
+    "save_random_open_clip": "vectorizer_service.runtime.random_weights",
+    "default_u2net_home": "vectorizer_service.compose.weights",
+    "fetch_u2netp": "vectorizer_service.compose.weights",
     "add_serve_arguments": "vectorizer_service.serve",
-    "serve": "vectorizer_service.serve",
+    "run_service": "vectorizer_service.serve",
     "settings_from_args": "vectorizer_service.serve",
+    "add_settings_arguments": "vectorizer_service.settings_cli",
+    "settings_from_namespace": "vectorizer_service.settings_cli",
 }
+
+
+# No public name here may equal a submodule's name (``serve``, ``images``, ...): importing that
+# submodule sets the package attribute to the module and hides the name for every later caller.
 
 
 def __getattr__(name: str) -> Any:

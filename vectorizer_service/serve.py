@@ -24,7 +24,7 @@ from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.settings_cli import add_settings_arguments
 from vectorizer_service.settings_cli import settings_from_args as settings_from_namespace
 
-__all__ = ["add_serve_arguments", "serve", "serve_async", "settings_from_args"]
+__all__ = ["add_serve_arguments", "run_service", "serve", "serve_async", "settings_from_args"]
 
 log = logging.getLogger("vectorizer_service")
 
@@ -131,3 +131,7 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+
+
+run_service = serve
+"""The service face's name for :func:`serve` (``vectorizer_service.serve`` is this module)."""

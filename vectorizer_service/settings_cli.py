@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings
 
 from vectorizer_service.settings import GroupedSettings, SettingsGroup
 
-__all__ = ["HELP_ALL", "add_settings_arguments", "settings_from_args"]
+__all__ = ["HELP_ALL", "add_settings_arguments", "settings_from_args", "settings_from_namespace"]
 
 _S = TypeVar("_S", bound=BaseSettings)
 
@@ -163,3 +163,8 @@ def _argument_type(field: FieldInfo) -> dict[str, Any]:
     if annotation in (int, float, Path):
         return {"type": annotation}
     return {"type": str}  # str, and SecretStr (pydantic wraps the string)
+
+
+settings_from_namespace = settings_from_args
+"""The service face's name for :func:`settings_from_args` (``vectorizer_service.settings_from_args``
+is the serve command's, for :class:`ServiceSettings` alone)."""

@@ -7,8 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from plugin.settings import PluginSettings
-from vectorizer_service.settings import ServiceSettings
-from vectorizer_service.settings_cli import add_settings_arguments, settings_from_args
+from vectorizer_service import ServiceSettings, add_settings_arguments, settings_from_namespace
 
 __all__ = [
     "EXIT_ERROR",
@@ -77,11 +76,11 @@ class Commands:
 
 
 def plugin_settings(args: argparse.Namespace) -> PluginSettings:
-    return settings_from_args(PluginSettings, args)
+    return settings_from_namespace(PluginSettings, args)
 
 
 def service_settings(args: argparse.Namespace) -> ServiceSettings:
-    return settings_from_args(ServiceSettings, args)
+    return settings_from_namespace(ServiceSettings, args)
 
 
 def attr_pair(value: str) -> tuple[str, str]:

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from plugin.settings import PluginSettings
-from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE
+from vectorizer_service import RANDOM_WEIGHTS_FILE
 
 __all__ = ["model_hint"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from plugin.cli._common import EXIT_OK, MODELS, Commands, plugin_settings, service_settings
 from plugin.evaluation.configs import BASE_CONFIGS, DEFAULT_IMAGE_WEIGHTS, SWEEP
 from plugin.settings import PluginSettings
-from vectorizer_service.settings import ServiceSettings
+from vectorizer_service import ServiceSettings
 
 GALLERY_CACHE_FOLDER = "eval-gallery"
 

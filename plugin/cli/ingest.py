@@ -18,7 +18,7 @@ from plugin.cli._common import (
 )
 from plugin.encoder.protocol import QueryEncoder
 from schemas.errors import InvalidInputError
-from vectorizer_service.settings import ServiceSettings
+from vectorizer_service import ServiceSettings
 
 if TYPE_CHECKING:
     from plugin.ingest.tagging import AutoTagger
@@ -106,7 +106,7 @@ def _tagger(
     args: argparse.Namespace, encoder: QueryEncoder | None, service: ServiceSettings
 ) -> AutoTagger | None:
     from plugin.ingest.tagging import AutoTagger
-    from vectorizer_service.compose.vocab import load_vocabulary
+    from vectorizer_service import load_vocabulary
 
     if not args.auto_tag or encoder is None:
         return None

@@ -8,14 +8,13 @@ from typing import Any
 
 from plugin.cli._common import EXIT_OK, Commands
 from schemas.errors import InvalidInputError
-from vectorizer_service.settings import ENV_PREFIX
+from vectorizer_service import ENV_PREFIX
 
 
 def _init_random(args: argparse.Namespace) -> int:
     import open_clip
 
-    from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE
-    from vectorizer_service.runtime.random_weights import TINY_OPEN_CLIP_CONFIG, save_random_open_clip
+    from vectorizer_service import RANDOM_WEIGHTS_FILE, TINY_OPEN_CLIP_CONFIG, save_random_open_clip
 
     if args.arch != "tiny" and args.arch not in open_clip.list_models():
         raise InvalidInputError(f"--arch: unknown open_clip architecture {args.arch!r}")
@@ -31,7 +30,7 @@ def _init_random(args: argparse.Namespace) -> int:
 
 
 def _fetch_u2netp(args: argparse.Namespace) -> int:
-    from vectorizer_service.compose.weights import default_u2net_home, fetch_u2netp
+    from vectorizer_service import default_u2net_home, fetch_u2netp
 
     dest = args.dest or default_u2net_home()
     path, fetched = fetch_u2netp(dest)

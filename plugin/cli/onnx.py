@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from plugin.cli._common import EXIT_OK, Commands, service_settings
-from vectorizer_service.settings import ENV_PREFIX
+from vectorizer_service import ENV_PREFIX
 
 
 def _export(args: argparse.Namespace) -> int:
-    from vectorizer_service.runtime.onnx_export import export_onnx
+    from vectorizer_service import export_onnx
 
     manifest = export_onnx(service_settings(args), args.out)
     print(f"exported {manifest.name} ({manifest.source_backend}, {manifest.dimension}-d) to {args.out}")

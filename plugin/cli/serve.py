@@ -8,9 +8,9 @@ from plugin.cli._common import EXIT_OK, MODELS, Commands, plugin_settings, servi
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from vectorizer_service.serve import serve, settings_from_args
+    from vectorizer_service import run_service
 
-    serve(settings_from_args(args))
+    run_service(service_settings(args))
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from plugin.cli._common import EXIT_OK, MODELS, STORE, Commands, plugin_settings
 from plugin.encoder.protocol import QueryEncoder
 from plugin.settings import PluginSettings
 from schemas.errors import ModelUnavailableError
-from vectorizer_service.settings import ServiceSettings
+from vectorizer_service import ServiceSettings
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -18,7 +18,7 @@ def _run(args: argparse.Namespace) -> int:
     from plugin.store import open_store, store_description
     from plugin.store.fingerprint import model_identity
     from plugin.ui import UiConfig, create_ui_app
-    from vectorizer_service.images import ImageLimits
+    from vectorizer_service import ImageLimits
 
     plugin = plugin_settings(args)
     service = service_settings(args)

@@ -21,7 +21,7 @@ from plugin.world.render import catalog_photo, shopper_photo
 from plugin.world.spec import WorldSpec, load_world_spec
 from plugin.world.vocabulary import world_vocabulary
 from schemas.product import Product
-from vectorizer_service.compose.vocab import with_article
+from vectorizer_service import with_article
 
 __all__ = ["DEMO_PRODUCTS", "DemoQuery", "SampleCatalog", "build_sample_catalog"]
 

@@ -33,8 +33,7 @@ from plugin.store import open_store, store_description
 from plugin.world.trained import trained_model_available, trained_model_settings
 from schemas.errors import ModelUnavailableError
 from schemas.wire import ComposeOptions, ModelMeta
-from vectorizer_service.compose.vocab import with_article
-from vectorizer_service.settings import ServiceSettings
+from vectorizer_service import ServiceSettings, with_article
 
 __all__ = ["DEMO_COLLECTION", "RANDOM_ARCH", "DemoResult", "run_demo", "zero_shot_check"]
 
@@ -68,7 +67,7 @@ def zero_shot_check(encoder: QueryEncoder, catalog: SampleCatalog) -> tuple[int,
 
     A trained model gets most; a randomly initialised one gets about one in the number of
     categories, so a low score is how the demo notices that its rankings would be meaningless."""
-    from vectorizer_service.compose.vocab import load_vocabulary
+    from vectorizer_service import load_vocabulary
 
     vocabulary = load_vocabulary(catalog.vocabulary_path)
     names = [c.name for c in vocabulary.categories]
@@ -81,8 +80,12 @@ def zero_shot_check(encoder: QueryEncoder, catalog: SampleCatalog) -> tuple[int,
 
 def _random_model(cache_dir: Path) -> tuple[str, str]:
     """A random-weight ViT-B-32 saved in the real open_clip format, built once per cache dir."""
-    from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE, mark_random
-    from vectorizer_service.runtime.random_weights import OPEN_CLIP_WEIGHTS_NAME, save_random_open_clip
+    from vectorizer_service import (
+        OPEN_CLIP_WEIGHTS_NAME,
+        RANDOM_WEIGHTS_FILE,
+        mark_random,
+        save_random_open_clip,
+    )
 
     target = cache_dir / f"random-{RANDOM_ARCH}"
     if (target / OPEN_CLIP_WEIGHTS_NAME).is_file():

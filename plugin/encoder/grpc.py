@@ -29,7 +29,7 @@ from schemas.errors import (
     UpstreamError,
 )
 from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult, ModelMeta, StageTiming
-from vectorizer_service.runtime.protocol import Vectors
+from vectorizer_service import Vectors
 
 __all__ = ["CHUNK_ITEMS", "GrpcEncoder", "error_from_rpc"]
 

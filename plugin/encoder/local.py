@@ -18,9 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from schemas.wire import ComposeOptions, ComposeResult, ModelMeta
-from vectorizer_service.engine import Engine
-from vectorizer_service.runtime.protocol import Vectors
-from vectorizer_service.settings import ServiceSettings
+from vectorizer_service import Engine, ServiceSettings, Vectors
 
 __all__ = ["LocalEncoder"]
 

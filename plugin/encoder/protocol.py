@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from schemas.wire import ComposeOptions, ComposeResult, ModelMeta
-from vectorizer_service.runtime.protocol import Vectors
+from vectorizer_service import Vectors
 
 
 class QueryEncoder(Protocol):

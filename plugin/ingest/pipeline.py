@@ -41,7 +41,7 @@ from schemas.collection import VectorSpec, product_properties
 from schemas.errors import GroundedError, InvalidInputError
 from schemas.images import image_shape_problem
 from schemas.product import Product, product_uuid
-from vectorizer_service.runtime.protocol import Vectors
+from vectorizer_service import Vectors
 
 __all__ = ["IngestReport", "RowFailure", "combine_vectors", "ingest_catalog"]
 

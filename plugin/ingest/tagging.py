@@ -25,9 +25,7 @@ from plugin.encoder.protocol import QueryEncoder
 from schemas.errors import InvalidInputError
 from schemas.product import Product
 from schemas.wire import ModelMeta
-from vectorizer_service.compose.attributes import AttributeCaptioner
-from vectorizer_service.compose.vocab import CATEGORY, Vocabulary
-from vectorizer_service.runtime.protocol import ModelInfo, PreparedImage, Vectors
+from vectorizer_service import CATEGORY, AttributeCaptioner, ModelInfo, PreparedImage, Vectors, Vocabulary
 
 __all__ = ["DEFAULT_THRESHOLD", "INFERRED_PROPERTY", "AutoTagger", "Tagged", "inferred_json"]
 

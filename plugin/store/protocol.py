@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.collection import CollectionSpec
-from vectorizer_service.runtime.protocol import Vectors
+from vectorizer_service import Vectors
 
 
 class ProductFilter(BaseModel):

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from schemas.errors import InvalidInputError
-from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE
+from vectorizer_service import RANDOM_WEIGHTS_FILE
 
 __all__ = [
     "CARD_NAME",

@@ -31,7 +31,7 @@ from plugin.settings import PluginSettings
 from plugin.training.images import WORKING_SIDE, decode_for_training
 from schemas.errors import GroundedError, InvalidInputError
 from schemas.product import Product
-from vectorizer_service.compose.vocab import with_article
+from vectorizer_service import with_article
 
 __all__ = [
     "CATEGORY_KEY",

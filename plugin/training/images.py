@@ -18,7 +18,7 @@ from __future__ import annotations
 from PIL import Image
 
 from schemas.errors import InvalidInputError
-from vectorizer_service.images import ImageLimits, decode_image
+from vectorizer_service import ImageLimits, decode_image
 
 __all__ = ["WORKING_SIDE", "decode_for_training", "working_copy"]
 

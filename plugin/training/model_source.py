@@ -23,8 +23,7 @@ from schemas.errors import InvalidInputError, ModelUnavailableError
 
 # The service's resolver, shared on purpose: one meaning of --model/--pretrained for serving
 # and training, including its offline checks and QuickGELU fix-up.
-from vectorizer_service.runtime import _open_clip_sources as sources
-from vectorizer_service.runtime.hub import HubAccess
+from vectorizer_service import resolve_open_clip_source
 
 __all__ = ["StartingModel", "load_starting_model"]
 
@@ -81,7 +80,7 @@ def load_starting_model(model: str, pretrained: str, *, offline: bool) -> Starti
         open_clip.add_model_config(as_path)  # registered under its file stem, as serving does
         name, weights, quick_gelu, extra = as_path.stem, None, False, {}
     else:
-        source = sources.resolve(model, pretrained, hub=HubAccess(offline=offline))
+        source = resolve_open_clip_source(model, pretrained, offline=offline)
         name, weights = source.model_name, source.pretrained or None
         quick_gelu, extra = source.force_quick_gelu, source.preprocess_kwargs
         found = open_clip.get_model_config(name)

@@ -40,7 +40,7 @@ from plugin.training.options import TrainOptions
 from plugin.training.retrieval import retrieval_metrics
 from plugin.training.sampler import BatchPlan
 from schemas.errors import InvalidInputError
-from vectorizer_service.runtime.loader import resolve_device
+from vectorizer_service import resolve_device
 
 __all__ = ["TrainResult", "encode_examples", "train"]
 

@@ -32,7 +32,7 @@ from plugin.ui.facets import Facets, read_facets
 from plugin.ui.query import parse_form, run_search
 from plugin.ui.views import cards, explanation_view
 from schemas.errors import GroundedError, InvalidInputError
-from vectorizer_service.images import ImageLimits
+from vectorizer_service import ImageLimits
 
 __all__ = ["UiConfig", "create_ui_app"]
 

@@ -17,7 +17,7 @@ from plugin.search.query import GroundedResult, near_grounded
 from plugin.store.protocol import ProductFilter, ProductStore
 from schemas.errors import InvalidInputError
 from schemas.wire import ComposeOptions
-from vectorizer_service.images import ImageLimits, base64_to_bytes, decode_image
+from vectorizer_service import ImageLimits, base64_to_bytes, decode_image
 
 __all__ = ["MAX_RESULTS", "SearchForm", "UiSearch", "parse_form", "run_search"]
 

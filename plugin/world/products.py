@@ -17,7 +17,7 @@ import numpy as np
 
 from plugin.world.render import Look
 from plugin.world.spec import WorldSpec
-from vectorizer_service.compose.vocab import with_article
+from vectorizer_service import with_article
 
 __all__ = ["Split", "WorldProduct", "enumerate_products", "product_rng"]
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from plugin.world.products import Split, WorldProduct, product_rng
 from plugin.world.spec import Attribute, WorldSpec
-from vectorizer_service.compose.vocab import with_article
+from vectorizer_service import with_article
 
 __all__ = ["CompositionQuery", "make_queries"]
 

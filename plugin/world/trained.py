@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from vectorizer_service.settings import ServiceSettings
+from vectorizer_service import ServiceSettings
 
 __all__ = ["TRAINED_MODEL_DIR", "trained_model_available", "trained_model_card", "trained_model_settings"]
 

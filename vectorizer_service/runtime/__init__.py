@@ -13,6 +13,7 @@ from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.runtime.protocol import Embedder, ModelInfo, Vectors
 
 if TYPE_CHECKING:
+    from vectorizer_service.runtime._open_clip_sources import OpenClipSource, resolve_open_clip_source
     from vectorizer_service.runtime.loader import load_embedder
     from vectorizer_service.runtime.random_weights import (
         TINY_OPEN_CLIP_CONFIG,
@@ -26,14 +27,18 @@ __all__ = [
     "Embedder",
     "FakeEmbedder",
     "ModelInfo",
+    "OpenClipSource",
     "Vectors",
     "load_embedder",
+    "resolve_open_clip_source",
     "save_random_hf_clip",
     "save_random_hf_siglip",
     "save_random_open_clip",
 ]
 
 _LAZY = {
+    "OpenClipSource": "vectorizer_service.runtime._open_clip_sources",
+    "resolve_open_clip_source": "vectorizer_service.runtime._open_clip_sources",
     "load_embedder": "vectorizer_service.runtime.loader",
     "TINY_OPEN_CLIP_CONFIG": "vectorizer_service.runtime.random_weights",
     "save_random_hf_clip": "vectorizer_service.runtime.random_weights",

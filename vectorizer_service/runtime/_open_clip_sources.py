@@ -70,6 +70,12 @@ def resolve(model: str, pretrained: str, *, hub: HubAccess) -> OpenClipSource:
     return _resolve_named(model, pretrained, hub=hub)
 
 
+def resolve_open_clip_source(model: str, pretrained: str, *, offline: bool) -> OpenClipSource:
+    """:func:`resolve` for callers outside the runtime (training builds its starting model from
+    the same sources serving loads): ``offline`` refuses the hub, as ``--offline`` does."""
+    return resolve(model, pretrained, hub=HubAccess(offline=offline))
+
+
 def _resolve_hub(model: str, *, hub: HubAccess) -> OpenClipSource:
     offline_reason = hub.offline_reason
     if offline_reason is None:

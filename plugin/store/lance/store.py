@@ -33,7 +33,7 @@ from schemas.collection import (
     product_collection,
 )
 from schemas.errors import InvalidInputError, NotFoundError
-from vectorizer_service.runtime.protocol import Vectors
+from vectorizer_service import Vectors
 
 __all__ = ["UUID_COLUMN", "LanceStore", "arrow_schema", "filter_sql", "sql_literal"]
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from schemas.errors import InvalidInputError
-from vectorizer_service.runtime.protocol import Vectors
+from vectorizer_service import Vectors
 
 __all__ = ["combine_like_weaviate", "object_texts", "weaviate_weights"]
 

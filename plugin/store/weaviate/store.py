@@ -33,7 +33,7 @@ from schemas.collection import CollectionSpec, product_collection
 from schemas.collection import DataType as SpecType
 from schemas.errors import InvalidInputError, UpstreamError
 from schemas.vector_index import VectorIndexSpec
-from vectorizer_service.runtime.protocol import Vectors
+from vectorizer_service import Vectors
 
 __all__ = [
     "WeaviateStore",
