@@ -1,6 +1,6 @@
 """Auto-tagging precision and coverage on the product world's held-out products.
 
-Each held-out catalog product of a split is handed to the auto-tagger (``plugin/tagging.py``,
+Each held-out catalog product of a split is handed to the auto-tagger (``plugin/ingest/tagging.py``,
 the code ``grounded ingest --auto-tag`` runs) with its category and attributes removed; the
 values it fills are compared with the world's known ones. Coverage: share of products given a
 value; precision: share of given values that are right.
