@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from schemas.collection import DEFAULT_COLLECTION
+from schemas.errors import InvalidInputError
 from vectorizer_service import GroupedSettings, SettingsGroup
 
 
@@ -26,11 +27,18 @@ def default_bind_host() -> str:
     return "0.0.0.0" if in_container else "127.0.0.1"
 
 
+StoreBackend = Literal["embedded", "weaviate"]
+"""The product stores: the embedded LanceDB table, or a Weaviate server."""
+
+
 class PluginSettings(GroupedSettings):
     model_config = SettingsConfigDict(env_prefix="GROUNDED_", extra="ignore")
 
     # By what reads them: a command's --help lists only the groups it reads (plugin/cli).
     setting_groups: ClassVar[Mapping[str, SettingsGroup]] = {
+        # Apart from "store": the GraphQL endpoint reads the Weaviate URL and collection, and
+        # always serves Weaviate.
+        "store-backend": SettingsGroup("product store choice", ("store",)),
         "store": SettingsGroup("product store settings", ("weaviate_url", "collection")),
         "data": SettingsGroup("data folder settings", ("data_dir",)),
         "weaviate": SettingsGroup(
@@ -92,8 +100,15 @@ class PluginSettings(GroupedSettings):
         "ui": SettingsGroup("search page settings", ("ui_host", "ui_port")),
     }
 
+    store: StoreBackend | None = Field(
+        None,
+        description="the product store: 'embedded' (LanceDB in data_dir) or 'weaviate' (at weaviate_url); "
+        "unset = weaviate when weaviate_url is set, else embedded",
+    )
     weaviate_url: str | None = Field(
-        None, description="Weaviate HTTP URL, e.g. http://localhost:8080; unset = embedded LanceDB store"
+        None,
+        description="Weaviate HTTP URL, e.g. http://localhost:8080; when set (and store is unset), "
+        "products live in Weaviate",
     )
     weaviate_grpc_port: int = Field(50051, description="Weaviate's gRPC port")
     weaviate_api_key: SecretStr | None = Field(None, description="Weaviate API key, if it needs one")
@@ -194,6 +209,19 @@ class PluginSettings(GroupedSettings):
     lance_refine_factor: int = Field(
         10, ge=1, description="candidates per result the embedded store re-ranks on full vectors"
     )
+
+    def store_backend(self) -> StoreBackend:
+        """The product store these settings select: ``store`` when set, else Weaviate when
+        ``weaviate_url`` is set, else the embedded table. ``store='weaviate'`` without a URL is an
+        :class:`InvalidInputError` naming both settings (commands ask before loading a model)."""
+        if self.store == "weaviate" and not self.weaviate_url:
+            raise InvalidInputError(
+                "store is 'weaviate' (GROUNDED_STORE / --store) but weaviate_url is not set: "
+                "set GROUNDED_WEAVIATE_URL (--weaviate-url), or use --store embedded"
+            )
+        if self.store is not None:
+            return self.store
+        return "weaviate" if self.weaviate_url else "embedded"
 
     def ui_bind_host(self) -> str:
         """Where the search page listens: ``ui_host``, else :func:`default_bind_host`."""

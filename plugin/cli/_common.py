@@ -29,8 +29,9 @@ Run = Callable[[argparse.Namespace], int]
 
 # Settings groups (PluginSettings.setting_groups, ServiceSettings.setting_groups) that many
 # commands read together.
-STORE = ("store", "data", "weaviate", "lance")
-"""Opening the product store: which one, its folder, the Weaviate connection, LanceDB's indexes."""
+STORE = ("store-backend", "store", "data", "weaviate", "lance")
+"""Opening the product store: which one, its URL and collection, its folder, the Weaviate
+connection, LanceDB's indexes."""
 MODELS = ("service", "model", "batching", "limits")
 """Embedding: over gRPC with ``--service-address``, else the engine in this process."""
 

@@ -14,35 +14,24 @@ _GROUPS_SHOWN = 20
 
 def _run(args: argparse.Namespace) -> int:
     from plugin.search.duplicates import find_duplicates, write_report
-    from plugin.store import open_embedded_store, open_store, store_description
+    from plugin.session import open_session
+    from plugin.store import store_description
 
     if args.report is not None and args.report.suffix.lower() not in (".jsonl", ".csv"):
         raise InvalidInputError(f"--report: expected a .jsonl or .csv path, got {args.report.name!r}")
     plugin = plugin_settings(args)
-    if plugin.weaviate_url:
-        # Weaviate needs the vector size for the listing probe: the model's, read once.
-        from plugin.encoder import open_encoder
-
-        encoder = open_encoder(plugin, service_settings(args), compose_models=False)
-        try:
-            dimension = encoder.model_info().dimension
-        finally:
-            encoder.close()
-        store = open_store(plugin)
-    else:
-        embedded = open_embedded_store(plugin)  # no model needed: the stored vectors are compared
-        dimension, store = embedded.dimension, embedded
-    try:
+    # The stored vectors are compared, nothing is embedded: the embedded table knows their size,
+    # Weaviate's listing probe takes it from the model (read once, without the compose models).
+    weaviate = plugin.store_backend() == "weaviate"
+    with open_session(plugin, service_settings(args), load_model=weaviate, compose_models=False) as session:
         print(f"looking for near-duplicates in {store_description(plugin)}", file=sys.stderr)
         report = find_duplicates(
-            store,
-            dimension,
+            session.store,
+            session.dimension,
             threshold=args.threshold,
             neighbours=args.neighbours,
             title_threshold=args.title_threshold,
         )
-    finally:
-        store.close()
     grouped = sum(len(g.members) for g in report.groups)
     print(
         f"products: {report.products}, groups: {len(report.groups)}, products in groups: {grouped}, "

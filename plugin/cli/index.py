@@ -18,7 +18,7 @@ def _store(args: argparse.Namespace) -> LanceStore:
     from plugin.store import open_embedded_store
 
     settings = plugin_settings(args)
-    if settings.weaviate_url:
+    if settings.store_backend() == "weaviate":
         raise InvalidInputError("index commands manage the embedded store; Weaviate builds its own indexes")
     return open_embedded_store(settings)
 
@@ -78,7 +78,7 @@ def _optimize(args: argparse.Namespace) -> int:
 
 def register(commands: Commands) -> None:
     group = commands.group("index", "the embedded store's ANN and filter indexes (build, status, optimize)")
-    settings = ("store", "data", "lance")
+    settings = ("store-backend", "store", "data", "lance")
     build = group.add(
         "build", "build (or rebuild) the vector index and the scalar filter indexes", settings=settings
     )

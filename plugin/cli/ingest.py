@@ -31,11 +31,10 @@ _FAILURES_SHOWN = 10
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plugin.encoder import open_encoder
     from plugin.ingest.catalog import read_catalog
     from plugin.ingest.pipeline import ingest_catalog
-    from plugin.store import open_store, store_description
-    from plugin.store.fingerprint import model_identity
+    from plugin.session import open_session
+    from plugin.store import store_description
 
     plugin = plugin_settings(args)
     # Every argument is checked before a model loads (that takes seconds to minutes).
@@ -47,44 +46,31 @@ def _run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise InvalidInputError(f"--batch-size must be at least 1, got {args.batch_size}")
     # Weaviate's multi2vec-clip module embeds objects itself: then no model is loaded here.
-    server_side = bool(plugin.weaviate_url) and plugin.vectorization == "weaviate"
+    server_side = plugin.store_backend() == "weaviate" and plugin.vectorization == "weaviate"
     if not 0.0 < args.auto_tag_threshold <= 1.0:
         raise InvalidInputError(f"--auto-tag-threshold must be in (0, 1], got {args.auto_tag_threshold}")
     service = service_settings(args)
     # Ingestion only embeds (auto-tagging too): the background remover and captioner are not
     # loaded; where Weaviate embeds the objects itself, only --auto-tag needs the model here.
-    encoder: QueryEncoder | None = (
-        open_encoder(plugin, service, compose_models=False) if not server_side or args.auto_tag else None
-    )
-    try:
-        tagger = _tagger(args, encoder, service)
-        meta = encoder.model_info() if encoder is not None else None
-        store = open_store(
-            plugin,
-            dimension=meta.dimension if meta is not None else None,
-            model=model_identity(meta) if meta is not None else None,
+    with open_session(
+        plugin, service, load_model=not server_side or args.auto_tag, compose_models=False
+    ) as session:
+        tagger = _tagger(args, session.encoder, service)
+        if args.recreate:
+            print(f"dropping collection {plugin.collection!r} first (--recreate)", file=sys.stderr)
+            session.store.drop()
+        print(f"ingesting {args.catalog} into {store_description(plugin)}", file=sys.stderr)
+        report = ingest_catalog(
+            args.catalog,
+            store=session.store,
+            encoder=session.encoder,
+            settings=plugin,
+            image_dir=args.images,
+            report_path=args.report,
+            batch_size=args.batch_size,
+            progress=args.progress,
+            tagger=tagger,
         )
-        try:
-            if args.recreate:
-                print(f"dropping collection {plugin.collection!r} first (--recreate)", file=sys.stderr)
-                store.drop()
-            print(f"ingesting {args.catalog} into {store_description(plugin)}", file=sys.stderr)
-            report = ingest_catalog(
-                args.catalog,
-                store=store,
-                encoder=encoder,
-                settings=plugin,
-                image_dir=args.images,
-                report_path=args.report,
-                batch_size=args.batch_size,
-                progress=args.progress,
-                tagger=tagger,
-            )
-        finally:
-            store.close()
-    finally:
-        if encoder is not None:
-            encoder.close()
     added = report.upserted - report.updated
     print(
         f"rows: {report.total_rows}, new: {added}, updated: {report.updated}, "

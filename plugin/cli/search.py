@@ -24,10 +24,9 @@ def compose_options(args: argparse.Namespace) -> ComposeOptions:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plugin.encoder import open_encoder
     from plugin.search.query import near_grounded
-    from plugin.store import ProductFilter, open_store
-    from plugin.store.fingerprint import model_identity
+    from plugin.session import open_session
+    from plugin.store import ProductFilter
 
     if args.image is None and args.product is None and not args.text.strip():
         raise InvalidInputError("search needs --image or --product, --text, or both")
@@ -44,31 +43,21 @@ def _run(args: argparse.Namespace) -> int:
         price_max=args.price_max,
         attributes=dict(args.attr or []),
     )
-    plugin = plugin_settings(args)
     # A text-only query never reaches the background remover or the captioner: skip loading them.
-    encoder = open_encoder(
-        plugin, service_settings(args), compose_models=image is not None or args.product is not None
-    )
-    try:
-        meta = encoder.model_info()
-        # The embedded store refuses a table another model built: its ranking would be noise.
-        store = open_store(plugin, dimension=meta.dimension, model=model_identity(meta))
-        try:
-            result = near_grounded(
-                store,
-                encoder,
-                image=image,
-                text=args.text,
-                filters=filters,
-                limit=args.limit,
-                options=compose_options(args),
-                product=args.product,
-                include_reference=args.include_reference,
-            )
-        finally:
-            store.close()
-    finally:
-        encoder.close()
+    compose_models = image is not None or args.product is not None
+    plugin, service = plugin_settings(args), service_settings(args)
+    with open_session(plugin, service, compose_models=compose_models) as session:
+        result = near_grounded(
+            session.store,
+            session.encoder,
+            image=image,
+            text=args.text,
+            filters=filters,
+            limit=args.limit,
+            options=compose_options(args),
+            product=args.product,
+            include_reference=args.include_reference,
+        )
     if args.json:
         payload = {
             "hits": [

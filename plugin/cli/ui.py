@@ -15,33 +15,22 @@ from vectorizer_service import ServiceSettings
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from plugin.store import open_store, store_description
-    from plugin.store.fingerprint import model_identity
+    from plugin.session import open_session
+    from plugin.store import store_description
     from plugin.ui import UiConfig, create_ui_app
     from vectorizer_service import ImageLimits
 
     plugin = plugin_settings(args)
     service = service_settings(args)
-    encoder = _open_encoder(plugin, service)
-    try:
-        meta = encoder.model_info()
-        store = open_store(plugin, dimension=meta.dimension, model=model_identity(meta))
-        try:
-            config = UiConfig(
-                limits=ImageLimits(service.max_image_bytes, service.max_image_pixels),
-                store_description=store_description(plugin),
-            )
-            app = create_ui_app(store, encoder, config)
-            host = plugin.ui_bind_host()
-            print(
-                f"search page on http://{host}:{plugin.ui_port}/ ({store_description(plugin)})",
-                file=sys.stderr,
-            )
-            uvicorn.run(app, host=host, port=plugin.ui_port, log_level="warning")
-        finally:
-            store.close()
-    finally:
-        encoder.close()
+    where = store_description(plugin)  # a store setting that cannot work fails before a model loads
+    with open_session(plugin, service, encoder=_open_encoder(plugin, service)) as session:
+        config = UiConfig(
+            limits=ImageLimits(service.max_image_bytes, service.max_image_pixels), store_description=where
+        )
+        app = create_ui_app(session.store, session.encoder, config)
+        host = plugin.ui_bind_host()
+        print(f"search page on http://{host}:{plugin.ui_port}/ ({where})", file=sys.stderr)
+        uvicorn.run(app, host=host, port=plugin.ui_port, log_level="warning")
     return EXIT_OK
 
 

@@ -28,8 +28,9 @@ from plugin.encoder import open_encoder
 from plugin.encoder.protocol import QueryEncoder
 from plugin.ingest.pipeline import IngestReport, ingest_catalog
 from plugin.search.query import near_grounded
+from plugin.session import open_session
 from plugin.settings import PluginSettings
-from plugin.store import open_store, store_description
+from plugin.store import store_description
 from plugin.world.trained import trained_model_available, trained_model_settings
 from schemas.errors import ModelUnavailableError
 from schemas.wire import ComposeOptions, ModelMeta
@@ -182,6 +183,7 @@ def run_demo(
     console = console or Console()
     out_dir = out_dir or plugin.data_dir / "demo"
     demo_settings = plugin.model_copy(update={"collection": DEMO_COLLECTION})
+    where = store_description(demo_settings)  # a store setting that cannot work fails here, first
     console.rule("[bold]Grounded demo")
     catalog = build_sample_catalog(out_dir)
     console.print(f"catalog: {len(catalog.products)} product-world products -> {catalog.catalog_path}")
@@ -190,9 +192,11 @@ def run_demo(
         service = service.model_copy(update={"vocabulary": catalog.vocabulary_path})
     encoder, which = _open(plugin, service, random_weights, console)
     notes: list[str] = []
-    try:
-        info = encoder.model_info()
-        hits, total = zero_shot_check(encoder, catalog)
+    # The store records the model, like every command's: an ingest or search with another model
+    # on this collection is refused instead of ranking incomparable vectors.
+    with open_session(demo_settings, service, encoder=encoder) as session:
+        info = session.model
+        hits, total = zero_shot_check(session.encoder, catalog)
         meaningless = which == "random" or hits / total < _MEANINGFUL_ACCURACY
         console.print(
             f"model: {info.name} ({info.backend}, {info.pretrained or 'no tag'}, {which}), "
@@ -205,47 +209,41 @@ def run_demo(
                 "meaningless."
             )
             console.print(Panel(notes[-1], title="RANKINGS ARE MEANINGLESS", style="bold yellow"))
-        store = open_store(demo_settings, dimension=info.dimension)
-        try:
-            # A fresh collection each run: the model (and so every vector) may have changed.
-            store.drop()
-            console.print(f"store: {store_description(demo_settings)}")
-            report = ingest_catalog(
-                catalog.catalog_path,
-                store=store,
-                encoder=encoder,
-                settings=demo_settings,
-                image_dir=catalog.image_dir,
-                report_path=out_dir / "ingest-report.jsonl",
-                progress=progress,
+        # A fresh collection each run: the model (and so every vector) may have changed.
+        session.store.drop()
+        console.print(f"store: {where}")
+        report = ingest_catalog(
+            catalog.catalog_path,
+            store=session.store,
+            encoder=session.encoder,
+            settings=demo_settings,
+            image_dir=catalog.image_dir,
+            report_path=out_dir / "ingest-report.jsonl",
+            progress=progress,
+        )
+        console.print(
+            f"ingested {report.upserted} of {report.total_rows} rows; the store holds "
+            f"{report.store_count} products; {len(report.failures)} failed"
+        )
+        outcomes = []
+        for query in catalog.queries:
+            result = near_grounded(
+                session.store,
+                session.encoder,
+                image=query.reference_png,
+                text=query.text,
+                filters=query.filters,
+                limit=limit,
+                options=ComposeOptions(return_cutout=True),
             )
-            console.print(
-                f"ingested {report.upserted} of {report.total_rows} rows; the store holds "
-                f"{report.store_count} products; {len(report.failures)} failed"
-            )
-            outcomes = []
-            for query in catalog.queries:
-                result = near_grounded(
-                    store,
-                    encoder,
-                    image=query.reference_png,
-                    text=query.text,
-                    filters=query.filters,
-                    limit=limit,
-                    options=ComposeOptions(return_cutout=True),
-                )
-                outcome = QueryOutcome(query, query.reference_png, result.hits, result.explanation)
-                outcomes.append(outcome)
-                console.print(_table(outcome))
-        finally:
-            store.close()
-    finally:
-        encoder.close()
+            outcome = QueryOutcome(query, query.reference_png, result.hits, result.explanation)
+            outcomes.append(outcome)
+            console.print(_table(outcome))
 
     page = out_dir / "index.html"
     meta = (
         f"Model {info.name} ({info.backend}, {info.pretrained or 'no tag'}, {info.dimension}-d) - "
-        f"{len(catalog.products)} products - {store_description(demo_settings)}"
+        f"{len(catalog.products)} products - {where}"
     )
     page.write_text(
         render_page(

@@ -1,7 +1,9 @@
 """Product stores: Weaviate (production) and an embedded LanceDB table (the default).
 
-Both implement :class:`ProductStore` with the same semantics; :func:`open_store` picks one from
-the settings. Store modules are imported lazily so that using one never loads the other's client.
+Both implement :class:`ProductStore` with the same semantics; :func:`open_store` opens the one
+the settings select (:meth:`PluginSettings.store_backend`: the ``store`` setting, else Weaviate
+when ``weaviate_url`` is set). Store modules are imported lazily so that using one never loads
+the other's client.
 """
 
 from __future__ import annotations
@@ -40,15 +42,15 @@ __all__ = [
 def open_store(
     settings: PluginSettings, *, dimension: int | None = None, model: str | None = None
 ) -> ProductStore:
-    """The configured store: Weaviate when ``settings.weaviate_url`` is set, otherwise the
-    embedded LanceDB table in ``settings.data_dir``.
+    """The configured store (:meth:`PluginSettings.store_backend`): Weaviate at
+    ``settings.weaviate_url``, or the embedded LanceDB table in ``settings.data_dir``.
 
     ``dimension`` (the model's vector size) is required by the embedded store, which builds its
     vector column from it; Weaviate learns it from the first object and ignores it. ``model``
     (:func:`plugin.store.fingerprint.model_identity`) lets the embedded store record the model with
     the table and refuse a table another model built.
     """
-    if settings.weaviate_url:
+    if settings.store_backend() == "weaviate":
         from plugin.store.weaviate.store import weaviate_store
 
         return weaviate_store(settings)
@@ -99,6 +101,6 @@ def _policy(settings: PluginSettings) -> IndexPolicy:
 
 def store_description(settings: PluginSettings) -> str:
     """One line naming the store ``settings`` select, for CLI output."""
-    if settings.weaviate_url:
+    if settings.store_backend() == "weaviate":
         return f"Weaviate at {settings.weaviate_url}, collection {settings.collection!r}"
     return f"embedded LanceDB in {settings.data_dir}, collection {settings.collection!r}"
