@@ -1,7 +1,9 @@
 """Contracts shared by the vectorizer service and the Weaviate plugin.
 
-Depends on nothing of ours: wire models, the product record, the collection description, the
-error tree, and the gRPC protocol (``grounded.proto``, generated into ``grounded_pb2*``).
+Depends on nothing of ours: wire models, the model record, the vocabulary file format, the
+product record, the collection description, the error tree, and the gRPC protocol
+(``grounded.proto``, generated into ``grounded_pb2*``, converted to and from the pydantic models
+by :mod:`schemas.proto`).
 """
 
 from schemas.collection import (
@@ -25,7 +27,9 @@ from schemas.errors import (
     OverloadedError,
     UpstreamError,
 )
+from schemas.model_info import ModelInfo
 from schemas.product import Product, product_uuid
+from schemas.vocabulary import VOCABULARY_FORMAT, Vocabulary, parse_vocabulary, write_vocabulary
 from schemas.wire import (
     ComposeExplanation,
     ComposeOptions,
@@ -40,6 +44,7 @@ from schemas.wire import (
 __all__ = [
     "DEFAULT_COLLECTION",
     "DEFAULT_VECTOR",
+    "VOCABULARY_FORMAT",
     "CollectionSpec",
     "ComposeExplanation",
     "ComposeOptions",
@@ -49,6 +54,7 @@ __all__ = [
     "ErrorKind",
     "GroundedError",
     "InvalidInputError",
+    "ModelInfo",
     "ModelMeta",
     "ModelUnavailableError",
     "NotFoundError",
@@ -61,8 +67,11 @@ __all__ = [
     "VectorSpec",
     "VectorizeRequest",
     "VectorizeResponse",
+    "Vocabulary",
     "attribute_pairs",
+    "parse_vocabulary",
     "product_collection",
     "product_properties",
     "product_uuid",
+    "write_vocabulary",
 ]

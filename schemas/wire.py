@@ -1,12 +1,16 @@
 """JSON wire models shared by the service's HTTP API and its clients.
 
 Field names of the ``/vectorize`` and ``/meta`` models follow Weaviate's multi2vec-clip inference
-contract exactly (camelCase), because a stock Weaviate is the client.
+contract exactly (camelCase), because a stock Weaviate is the client. The gRPC messages of
+``grounded.proto`` mirror the compose models and the model record field for field;
+:mod:`schemas.proto` converts between them and ``tests/unit/test_wire_proto.py`` compares them.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.model_info import ModelInfo
 
 
 class VectorizeRequest(BaseModel):
@@ -23,20 +27,9 @@ class VectorizeResponse(BaseModel):
     imageVectors: list[list[float]]
 
 
-class ModelMeta(BaseModel):
-    """``GET /meta``: what model the service runs."""
-
-    name: str
-    backend: str
-    pretrained: str
-    dimension: int
-    device: str
-    dtype: str
-    context_length: int
-    text_trimming: bool = Field(description="batches are trimmed to their longest real token sequence")
-    source_backend: str = Field(
-        "", description="for an exported model (onnx): the backend its weights came from; empty otherwise"
-    )
+ModelMeta = ModelInfo
+"""``GET /meta``'s body: the one model record, :class:`schemas.model_info.ModelInfo`, under
+its old wire name."""
 
 
 class ErrorResponse(BaseModel):

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 from vectorizer_service.settings import ENV_PREFIX, GroupedSettings, ServiceSettings, SettingsGroup
 
 if TYPE_CHECKING:
+    from schemas.model_info import ModelInfo
+    from schemas.vocabulary import CATEGORY, Vocabulary
     from vectorizer_service.compose.attributes import AttributeCaptioner
-    from vectorizer_service.compose.vocab import CATEGORY, Vocabulary, load_vocabulary, with_article
+    from vectorizer_service.compose.vocab import load_vocabulary, with_article
     from vectorizer_service.compose.weights import default_u2net_home, fetch_u2netp
     from vectorizer_service.engine import EmbedResult, Engine
     from vectorizer_service.images import ImageLimits, base64_to_bytes, decode_image
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from vectorizer_service.runtime.hub import HubAccess
     from vectorizer_service.runtime.loader import resolve_device
     from vectorizer_service.runtime.onnx_export import export_onnx
-    from vectorizer_service.runtime.protocol import ModelInfo, PreparedImage, Vectors
+    from vectorizer_service.runtime.protocol import PreparedImage, Vectors
     from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE, mark_random
     from vectorizer_service.runtime.random_weights import (
         OPEN_CLIP_WEIGHTS_NAME,
@@ -79,15 +81,15 @@ __all__ = [
 _LAZY = {
     "Engine": "vectorizer_service.engine",
     "EmbedResult": "vectorizer_service.engine",
-    "ModelInfo": "vectorizer_service.runtime.protocol",
+    "ModelInfo": "schemas.model_info",
     "PreparedImage": "vectorizer_service.runtime.protocol",
     "Vectors": "vectorizer_service.runtime.protocol",
     "ImageLimits": "vectorizer_service.images",
     "base64_to_bytes": "vectorizer_service.images",
     "decode_image": "vectorizer_service.images",
     "AttributeCaptioner": "vectorizer_service.compose.attributes",
-    "CATEGORY": "vectorizer_service.compose.vocab",
-    "Vocabulary": "vectorizer_service.compose.vocab",
+    "CATEGORY": "schemas.vocabulary",
+    "Vocabulary": "schemas.vocabulary",
     "load_vocabulary": "vectorizer_service.compose.vocab",
     "with_article": "vectorizer_service.compose.vocab",
     "HubAccess": "vectorizer_service.runtime.hub",

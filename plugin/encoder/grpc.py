@@ -28,7 +28,9 @@ from schemas.errors import (
     UnauthenticatedError,
     UpstreamError,
 )
-from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult, ModelMeta, StageTiming
+from schemas.model_info import ModelInfo
+from schemas.proto import from_message, to_message
+from schemas.wire import ComposeOptions, ComposeResult
 from vectorizer_service import Vectors
 
 __all__ = ["CHUNK_ITEMS", "GrpcEncoder", "error_from_rpc"]
@@ -103,22 +105,12 @@ class GrpcEncoder:
         )
         self._stub = pb_grpc.VectorizerStub(self._channel)
 
-    def model_info(self) -> ModelMeta:
+    def model_info(self) -> ModelInfo:
         try:
             r = self._stub.GetModelInfo(pb.ModelInfoRequest(), timeout=self._timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, f"GetModelInfo on {self._address}") from exc
-        return ModelMeta(
-            name=r.name,
-            backend=r.backend,
-            pretrained=r.pretrained,
-            dimension=r.dimension,
-            device=r.device,
-            dtype=r.dtype,
-            context_length=r.context_length,
-            text_trimming=r.text_trimming,
-            source_backend=r.source_backend,
-        )
+        return from_message(r, ModelInfo)
 
     def _embed(self, requests: list[pb.EmbedRequest], images: bool) -> Vectors:
         if not requests:
@@ -161,28 +153,14 @@ class GrpcEncoder:
         return self._embed(requests, images=False)
 
     def compose(self, image: bytes | None, text: str, options: ComposeOptions | None = None) -> ComposeResult:
-        opts = options or ComposeOptions()
-        values = opts.model_dump(exclude_none=True)
-        request = pb.ComposeQueryRequest(image=image or b"", text=text, options=pb.ComposeOptions(**values))
+        request = pb.ComposeQueryRequest(
+            image=image or b"", text=text, options=to_message(options or ComposeOptions(), pb.ComposeOptions)
+        )
         try:
             r = self._stub.ComposeQuery(request, timeout=self._timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, f"ComposeQuery on {self._address}") from exc
-        e = r.explanation
-        explanation = ComposeExplanation(
-            caption=e.caption if e.HasField("caption") else None,
-            attributes=dict(e.attributes),
-            attribute_sources=dict(e.attribute_sources),
-            modification=e.modification,
-            fused_text=e.fused_text if e.HasField("fused_text") else None,
-            mask_coverage=e.mask_coverage if e.HasField("mask_coverage") else None,
-            background_removed=e.background_removed,
-            background_note=e.background_note,
-            image_weight=e.image_weight,
-            timings=[StageTiming(stage=t.stage, ms=t.ms, skipped=t.skipped, note=t.note) for t in e.timings],
-            cutout_png=e.cutout_png or None,
-        )
-        return ComposeResult(vector=list(r.vector), explanation=explanation)
+        return from_message(r, ComposeResult)
 
     def close(self) -> None:
         self._channel.close()

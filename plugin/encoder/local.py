@@ -9,7 +9,6 @@ thread, starts the engine there (its batchers belong to that loop) and exposes t
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import threading
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
@@ -17,7 +16,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from schemas.wire import ComposeOptions, ComposeResult, ModelMeta
+from schemas.model_info import ModelInfo
+from schemas.wire import ComposeOptions, ComposeResult
 from vectorizer_service import Engine, ServiceSettings, Vectors
 
 __all__ = ["LocalEncoder"]
@@ -54,8 +54,8 @@ class LocalEncoder:
     def engine(self) -> Engine:
         return self._engine
 
-    def model_info(self) -> ModelMeta:
-        return ModelMeta(**dataclasses.asdict(self._engine.info))
+    def model_info(self) -> ModelInfo:
+        return self._engine.info
 
     def embed_images(self, images: Sequence[bytes]) -> Vectors:
         """Embed encoded image files, in chunks within the engine's per-request limit."""

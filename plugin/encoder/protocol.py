@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from schemas.wire import ComposeOptions, ComposeResult, ModelMeta
+from schemas.model_info import ModelInfo
+from schemas.wire import ComposeOptions, ComposeResult
 from vectorizer_service import Vectors
 
 
@@ -13,7 +14,7 @@ class QueryEncoder(Protocol):
     """Embeds catalog items and composes queries. ``GrpcEncoder`` talks to the service,
     ``LocalEncoder`` runs the service's engine in this process. Images are encoded files."""
 
-    def model_info(self) -> ModelMeta: ...
+    def model_info(self) -> ModelInfo: ...
 
     def embed_images(self, images: Sequence[bytes]) -> Vectors: ...
 

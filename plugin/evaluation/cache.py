@@ -1,11 +1,11 @@
 """Gallery embeddings cached on disk, so a second evaluation of the same split and model does
 not embed the gallery again.
 
-The key is the model's identity (``ModelMeta`` name, backend, pretrained, dimension; plus the
-checkpoint file's size and mtime when ``pretrained`` is a local file, so retraining into the
-same path invalidates it) and the gallery image list (ids and paths, in order). Gallery images
-are embedded as they are: no background removal, only the model's own preprocessing, which
-the model identity fixes.
+The key is the model's identity (its vector space, :attr:`ModelInfo.vector_space`, the same
+string the stores record; plus the checkpoint file's size and mtime when ``pretrained`` is a
+local file, so retraining into the same path invalidates it) and the gallery image list (ids
+and paths, in order). Gallery images are embedded as they are: no background removal, only the
+model's own preprocessing, which the model identity fixes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from schemas.wire import ModelMeta
+from schemas.model_info import ModelInfo
 
 __all__ = ["GalleryCache", "cache_key"]
 
@@ -29,13 +29,10 @@ log = logging.getLogger(__name__)
 _FORMAT = 1
 
 
-def _model_identity(meta: ModelMeta) -> dict[str, object]:
-    identity: dict[str, object] = {
-        "name": meta.name,
-        "backend": meta.backend,
-        "pretrained": meta.pretrained,
-        "dimension": meta.dimension,
-    }
+def _model_identity(meta: ModelInfo) -> dict[str, object]:
+    # The vector space, not the backend: an ONNX export embeds a gallery exactly as its source
+    # does, so it reads the source's cache entry. (Keys made before this rule differ once.)
+    identity: dict[str, object] = {"vector_space": meta.vector_space}
     checkpoint = Path(meta.pretrained) if meta.pretrained else None
     if checkpoint is not None and checkpoint.is_file():
         stat = checkpoint.stat()
@@ -43,7 +40,7 @@ def _model_identity(meta: ModelMeta) -> dict[str, object]:
     return identity
 
 
-def cache_key(meta: ModelMeta, gallery: Sequence[tuple[str, Path]]) -> str:
+def cache_key(meta: ModelInfo, gallery: Sequence[tuple[str, Path]]) -> str:
     """A hex digest of the model identity and the ordered gallery (id, path) list."""
     payload = json.dumps(
         {

@@ -24,7 +24,6 @@ from PIL import Image
 from plugin.encoder.protocol import QueryEncoder
 from schemas.errors import InvalidInputError
 from schemas.product import Product
-from schemas.wire import ModelMeta
 from vectorizer_service import CATEGORY, AttributeCaptioner, ModelInfo, PreparedImage, Vectors, Vocabulary
 
 __all__ = ["DEFAULT_THRESHOLD", "INFERRED_PROPERTY", "AutoTagger", "Tagged", "inferred_json"]
@@ -65,8 +64,7 @@ class _PromptEncoder:
 
     def __init__(self, encoder: QueryEncoder) -> None:
         self._encoder = encoder
-        meta: ModelMeta = encoder.model_info()
-        self._info = ModelInfo(**{name: getattr(meta, name) for name in ModelInfo.__dataclass_fields__})
+        self._info = encoder.model_info()
 
     @property
     def info(self) -> ModelInfo:

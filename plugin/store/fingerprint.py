@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemas.collection import VectorSpec
-from schemas.wire import ModelMeta
+from schemas.model_info import ModelInfo
 
 __all__ = [
     "FINGERPRINT_PROPERTY",
@@ -33,14 +33,11 @@ _FORMAT = "grounded-fingerprint-1"
 _NOT_HASHED = frozenset({"image", FINGERPRINT_PROPERTY})
 
 
-def model_identity(meta: ModelMeta) -> str:
-    """What names an embedding model's vector space: backend, model, weights and dimension.
-
-    Two models of the same dimension (ViT-B-32 from OpenAI and from LAION) give incomparable
-    vectors, so the weights are part of it; the device and precision are not. An ONNX export
-    names the backend its weights came from: it makes the same vectors (to ~1e-7) as its source.
-    """
-    return f"{meta.source_backend or meta.backend}:{meta.name}:{meta.pretrained}:{meta.dimension}"
+def model_identity(meta: ModelInfo) -> str:
+    """The model identity a store records: the model's vector space,
+    :attr:`schemas.model_info.ModelInfo.vector_space` (backend or source backend, model,
+    weights and dimension; the device and precision are not part of it)."""
+    return meta.vector_space
 
 
 def same_vector_space(recorded: str, current: str) -> bool:

@@ -14,8 +14,9 @@ from plugin.world.products import Split, WorldProduct, enumerate_products, produ
 from plugin.world.queries import CompositionQuery, make_queries
 from plugin.world.render import catalog_photo, shopper_photo
 from plugin.world.spec import WorldSpec, load_world_spec
-from plugin.world.vocabulary import world_vocabulary
+from plugin.world.vocabulary import make_vocabulary
 from schemas.errors import InvalidInputError
+from schemas.vocabulary import write_vocabulary
 
 __all__ = ["DEFAULT_QUERIES", "DEFAULT_SEED", "DEFAULT_TEST_SEED", "World", "build_world", "restrict"]
 
@@ -111,7 +112,7 @@ def build_world(
     _jsonl(
         out / TRAIN_CATALOG_FILE, [r for r, p in zip(records, products, strict=True) if p.split == "train"]
     )
-    (out / VOCABULARY_FILE).write_text(json.dumps(world_vocabulary(spec), indent=1) + "\n", encoding="utf-8")
+    write_vocabulary(make_vocabulary(spec), out / VOCABULARY_FILE)
 
     world = World(out, spec, products)
     (out / "shopper").mkdir(exist_ok=True)

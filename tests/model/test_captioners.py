@@ -18,7 +18,7 @@ from vectorizer_service.compose.factory import load_captioner, load_stage_models
 from vectorizer_service.compose.pipeline import ComposePipeline
 from vectorizer_service.compose.protocols import Caption, ComposeDeps, Cutout
 from vectorizer_service.compose.random_weights import save_random_captioner
-from vectorizer_service.compose.vocab import load_vocabulary
+from vectorizer_service.compose.vocab import load_vocabulary, render_caption
 from vectorizer_service.runtime.loader import load_embedder
 from vectorizer_service.runtime.protocol import Embedder, Vectors
 from vectorizer_service.settings import ServiceSettings
@@ -85,7 +85,7 @@ def test_attribute_captioner_on_tiny_clip(tiny_clip: Embedder, sample_images: di
             spec = vocabulary.category(value) if name == "category" else vocabulary.attribute(name)
             assert spec is not None, (name, value)
         groups = [None, *vocabulary.groups]  # without a category the noun is a group's
-        assert any(caption.text == vocabulary.render(caption.attributes, group=g) for g in groups)
+        assert any(caption.text == render_caption(vocabulary, caption.attributes, group=g) for g in groups)
 
 
 def test_attribute_captioner_with_a_custom_vocabulary(tiny_clip: Embedder, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from schemas.errors import ModelUnavailableError
 from vectorizer_service.compose.attributes import AttributeCaptioner
-from vectorizer_service.compose.vocab import Vocabulary, load_vocabulary, value_pattern
+from vectorizer_service.compose.vocab import Vocabulary, load_vocabulary, render_caption, value_pattern
 from vectorizer_service.runtime.protocol import ModelInfo, Vectors
 
 pytestmark = pytest.mark.unit
@@ -37,7 +37,16 @@ class ScriptedEmbedder:
 
     @property
     def info(self) -> ModelInfo:
-        return ModelInfo("scripted", "fake", "", self.dim, "cpu", "float32", 77, False)
+        return ModelInfo(
+            name="scripted",
+            backend="fake",
+            pretrained="",
+            dimension=self.dim,
+            device="cpu",
+            dtype="float32",
+            context_length=77,
+            text_trimming=False,
+        )
 
     def _vector(self, words: Sequence[str]) -> np.ndarray:
         vec = np.zeros(self.dim, np.float32)
@@ -141,7 +150,7 @@ def test_default_vocabulary_covers_the_product_groups() -> None:
     ],
 )
 def test_render(attributes: dict[str, str], group: str | None, text: str) -> None:
-    assert DEFAULT.render(attributes, group=group) == text
+    assert render_caption(DEFAULT, attributes, group=group) == text
 
 
 def _minimal(**overrides: Any) -> dict[str, Any]:
@@ -164,7 +173,7 @@ def _write(tmp_path: Path, data: Any) -> Path:
 def test_custom_vocabulary_file_loads(tmp_path: Path) -> None:
     vocabulary = load_vocabulary(_write(tmp_path, _minimal()))
     assert [c.name for c in vocabulary.categories] == ["dress", "skirt"]
-    assert vocabulary.render({"category": "skirt", "colour": "blue"}) == "a blue skirt"
+    assert render_caption(vocabulary, {"category": "skirt", "colour": "blue"}) == "a blue skirt"
 
 
 @pytest.mark.parametrize(

@@ -16,16 +16,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from schemas.vocabulary import CATEGORY, AttributeSpec, CategorySpec, ValueSpec, Vocabulary
 from vectorizer_service.compose.prompt_cache import cached_text_vectors
 from vectorizer_service.compose.protocols import Caption
-from vectorizer_service.compose.vocab import (
-    CATEGORY,
-    AttributeSpec,
-    CategorySpec,
-    ValueSpec,
-    Vocabulary,
-    with_article,
-)
+from vectorizer_service.compose.vocab import render_caption, with_article
 from vectorizer_service.runtime.protocol import Embedder
 
 _ENCODE_CHUNK = 64
@@ -185,7 +179,7 @@ class AttributeCaptioner:
     def _describe(self, image_vector: Matrix) -> Caption:
         group, guesses = self._score(image_vector)
         attributes = {g.name: g.value for g in guesses if g.confident}
-        return Caption(text=self._vocabulary.render(attributes, group=group), attributes=attributes)
+        return Caption(text=render_caption(self._vocabulary, attributes, group=group), attributes=attributes)
 
     def caption(self, images: Sequence[Image.Image]) -> list[Caption]:
         """One caption per image, from a single batched image encoding."""

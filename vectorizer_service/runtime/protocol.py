@@ -1,37 +1,27 @@
-"""The one small interface every embedding backend implements."""
+"""The one small interface every embedding backend implements.
+
+A backend describes itself with the one model record, :class:`schemas.model_info.ModelInfo`
+(re-exported here, its old home).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from schemas.model_info import ModelInfo
+
+__all__ = ["Embedder", "ModelInfo", "PreparedImage", "Vectors"]
+
 Vectors = npt.NDArray[np.float32]
 """A ``(n, dimension)`` float32 array whose rows have unit L2 norm."""
 
 PreparedImage = Any
 """One image turned into the backend's model input (e.g. a CPU tensor) by ``prepare_image``."""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a loaded model is; served at ``GET /meta`` and by gRPC ``GetModelInfo``."""
-
-    name: str
-    backend: str
-    pretrained: str
-    dimension: int
-    device: str
-    dtype: str
-    context_length: int
-    text_trimming: bool
-    source_backend: str = ""
-    """For an exported model (``onnx``), the backend its weights came from: its vectors are
-    that model's vectors, so a catalog embedded before the export stays searchable after it."""
 
 
 @runtime_checkable

@@ -1,8 +1,10 @@
 """gRPC transport (grpc.aio): ``grounded.v1.Vectorizer``, grpc.health.v1 and reflection.
 
-Methods only convert messages and call the engine. One interceptor maps every exception to
-its status code (via :func:`~vectorizer_service.transports.errors.describe_error`) and records
-the metrics, so no method has a try/except of its own. Health is ``NOT_SERVING`` until the
+Methods only convert messages (generically, with :mod:`schemas.proto`: every field of the
+pydantic contract and of its proto message, none listed here) and call the engine. One
+interceptor maps every exception to its status code (via
+:func:`~vectorizer_service.transports.errors.describe_error`) and records the metrics, so no
+method has a try/except of its own. Health is ``NOT_SERVING`` until the
 engine is ready.
 
 A request that does not parse (corrupt protobuf, a string field that is not UTF-8) is the
@@ -18,7 +20,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict
 from typing import Any
 
 import grpc
@@ -30,7 +31,8 @@ from pydantic import SecretStr, ValidationError
 from schemas import grounded_pb2 as pb
 from schemas import grounded_pb2_grpc as pb_grpc
 from schemas.errors import GroundedError, InvalidInputError
-from schemas.wire import ComposeOptions, ComposeResult
+from schemas.proto import from_message, to_message
+from schemas.wire import ComposeOptions
 from vectorizer_service.engine import EmbedResult, Engine
 from vectorizer_service.metrics import OUTCOME_CANCELLED, OUTCOME_OK, ServiceMetrics
 from vectorizer_service.transports.auth import check_bearer
@@ -41,15 +43,6 @@ __all__ = ["SERVICE_NAME", "GrpcTransport", "VectorizerServicer"]
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Vectorizer"].full_name
 _STREAM_WINDOW = 8
 """EmbedStream requests in flight at once: enough to fill model batches, bounded memory."""
-_OPTIONAL_COMPOSE_FIELDS = (
-    "remove_background",
-    "caption",
-    "fuse",
-    "template",
-    "image_weight",
-    "drop_overridden",
-    "catalog_caption",
-)
 
 
 class _Undecodable:
@@ -123,7 +116,7 @@ class VectorizerServicer(pb_grpc.VectorizerServicer):  # type: ignore[misc]  # g
         self, request: pb.ModelInfoRequest, context: grpc.aio.ServicerContext
     ) -> pb.ModelInfoResponse:
         _parsed(request)
-        return pb.ModelInfoResponse(**asdict(self._engine.info))
+        return to_message(self._engine.info, pb.ModelInfoResponse)
 
     async def ComposeQuery(
         self, request: pb.ComposeQueryRequest, context: grpc.aio.ServicerContext
@@ -131,7 +124,7 @@ class VectorizerServicer(pb_grpc.VectorizerServicer):  # type: ignore[misc]  # g
         request = _parsed(request)
         options = _compose_options(request.options)
         result = await self._engine.compose(request.image or None, request.text, options)
-        return _compose_response(result)
+        return to_message(result, pb.ComposeQueryResponse)
 
 
 class GrpcTransport:
@@ -191,25 +184,10 @@ def _embed_response(result: EmbedResult, request_id: str) -> pb.EmbedResponse:
 
 
 def _compose_options(message: pb.ComposeOptions) -> ComposeOptions:
-    values: dict[str, Any] = {f: getattr(message, f) for f in _OPTIONAL_COMPOSE_FIELDS if message.HasField(f)}
-    if message.catalog_attributes:
-        values["catalog_attributes"] = dict(message.catalog_attributes)
     try:
-        return ComposeOptions(**values, return_cutout=message.return_cutout)
+        return from_message(message, ComposeOptions)
     except ValidationError as exc:
         raise InvalidInputError(validation_message(exc)) from None
-
-
-def _compose_response(result: ComposeResult) -> pb.ComposeQueryResponse:
-    explanation = result.explanation.model_dump(exclude={"timings", "cutout_png"}, exclude_none=True)
-    return pb.ComposeQueryResponse(
-        vector=result.vector,
-        explanation=pb.ComposeExplanation(
-            **explanation,
-            timings=[pb.StageTiming(**t.model_dump()) for t in result.explanation.timings],
-            cutout_png=result.explanation.cutout_png or b"",
-        ),
-    )
 
 
 # --- the one error boundary -------------------------------------------------------------------

@@ -14,7 +14,6 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Coroutine
-from dataclasses import asdict
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -89,7 +88,8 @@ async def ready(request: Request) -> Response:
 @router.get("/meta", response_model=ModelMeta)
 async def meta(request: Request) -> Response:
     """The model the service runs."""
-    return _json(asdict(_engine(request).info))
+    # The record's fields in declaration order, compact: the same bytes as ever (Weaviate reads them).
+    return _json(_engine(request).info.model_dump())
 
 
 @router.post("/vectorize")

@@ -1,0 +1,138 @@
+"""Generic conversion between the pydantic contracts and their ``grounded.proto`` messages.
+
+The pydantic models (:mod:`schemas.wire`, :mod:`schemas.model_info`) are the contracts; a
+proto message mirrors one field for field, with the same names. The conversion is driven by
+the protobuf descriptor and the pydantic field annotations, so a field added to both sides
+travels without touching a transport, and a field on one side only fails loudly (here at run
+time, and in ``tests/unit/test_wire_proto.py`` before that) instead of being dropped.
+
+How "not set" crosses the wire (proto3 has no null):
+
+* a proto3 ``optional`` scalar is ``None`` when unset (``HasField``), and so is a message
+  field whose pydantic field is ``Model | None`` (otherwise an unset message reads as its
+  defaults, as proto3 has it);
+* a map is a dict; an empty map is ``None`` when the pydantic field is ``dict | None``;
+* ``bytes``: empty is ``None`` when the pydantic field is ``bytes | None``;
+* repeated messages are lists of nested models, repeated scalars plain lists;
+* a pydantic ``None`` leaves the proto field unset.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+from pydantic import BaseModel
+
+__all__ = ["from_message", "to_message"]
+
+_MessageT = TypeVar("_MessageT", bound=Message)
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+
+def to_message(model: BaseModel, message_cls: type[_MessageT]) -> _MessageT:
+    """``model`` as a ``message_cls`` message. Raises :class:`TypeError` when the message has
+    no field for one of the model's (the two definitions disagree: a defect, never input)."""
+    message: _MessageT = message_cls()
+    _fill(message, model)
+    return message
+
+
+def from_message(message: Message, model_cls: type[_ModelT]) -> _ModelT:
+    """``message`` as a ``model_cls`` instance, validated: raises pydantic's
+    ``ValidationError`` when a value breaks the model's constraints (a caller's input error)
+    and :class:`TypeError` when the model has no field for one of the message's."""
+    return model_cls.model_validate(_values(message, model_cls))
+
+
+def _fill(message: Message, model: BaseModel) -> None:
+    fields = message.DESCRIPTOR.fields_by_name
+    for name in type(model).model_fields:
+        field = fields.get(name)
+        if field is None:
+            raise TypeError(_disagree(message.DESCRIPTOR, type(model), name, "message"))
+        value = getattr(model, name)
+        if value is None:
+            continue  # unset is how proto3 says None (see the module docstring)
+        target = getattr(message, name)
+        if _is_map(field):
+            if _map_value(field).type == FieldDescriptor.TYPE_MESSAGE:
+                raise TypeError(f"{field.full_name}: maps of messages are not supported")
+            target.update(value)
+        elif field.is_repeated and field.type == FieldDescriptor.TYPE_MESSAGE:
+            for item in value:
+                _fill(target.add(), item)
+        elif field.is_repeated:
+            target.extend(value)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            target.SetInParent()  # present even when every nested field has its default
+            _fill(target, value)
+        else:
+            setattr(message, name, value)
+
+
+def _values(message: Message, model_cls: type[BaseModel]) -> dict[str, Any]:
+    model_fields = model_cls.model_fields
+    values: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        info = model_fields.get(field.name)
+        if info is None:
+            raise TypeError(_disagree(message.DESCRIPTOR, model_cls, field.name, "model"))
+        nullable, inner = _split_optional(info.annotation)
+        raw = getattr(message, field.name)
+        value: Any
+        if _is_map(field):
+            value = dict(raw) or (None if nullable else {})
+        elif field.is_repeated and field.type == FieldDescriptor.TYPE_MESSAGE:
+            item_cls = _model_class(get_args(inner)[0] if get_args(inner) else None, field)
+            value = [from_message(item, item_cls) for item in raw]
+        elif field.is_repeated:
+            value = list(raw)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            # An unset message reads as its defaults in proto3: None only where the model allows it.
+            present = message.HasField(field.name) or not nullable
+            value = from_message(raw, _model_class(inner, field)) if present else None
+        elif field.has_presence and not message.HasField(field.name):
+            value = None
+        elif field.type == FieldDescriptor.TYPE_BYTES:
+            value = raw or (None if nullable else b"")
+        else:
+            value = raw
+        if value is None and not nullable:
+            continue  # the model's own default stands in for an absent value
+        values[field.name] = value
+    return values
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.GetOptions().map_entry
+
+
+def _map_value(field: FieldDescriptor) -> FieldDescriptor:
+    value: FieldDescriptor = field.message_type.fields_by_name["value"]
+    return value
+
+
+def _split_optional(annotation: Any) -> tuple[bool, Any]:
+    """``X | None`` -> ``(True, X)``; ``X`` -> ``(False, X)``."""
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return False, annotation
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if len(args) != 1:
+        raise TypeError(f"{annotation}: only X | None unions map onto a proto field")
+    return len(args) < len(get_args(annotation)), args[0]
+
+
+def _model_class(annotation: Any, field: FieldDescriptor) -> type[BaseModel]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    raise TypeError(f"{field.full_name} is a message: its pydantic field must be a model, not {annotation}")
+
+
+def _disagree(descriptor: Descriptor, model_cls: type[BaseModel], name: str, missing_in: str) -> str:
+    return (
+        f"{descriptor.full_name} and {model_cls.__name__} disagree: field {name!r} is missing in the "
+        f"{missing_in}; add it to both the pydantic model and schemas/grounded.proto (then `make proto`)"
+    )
