@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install weights browser proto proto-check lint typecheck compose-check deploy-check test test-integration demo serve bench up down world world-model world-eval
+.PHONY: install weights browser proto proto-check lint typecheck compose-check deploy-check unit test test-integration demo serve bench up down world world-model world-eval
 
 install: $(VENV)/.installed
 
@@ -57,12 +57,16 @@ browser:
 	@test -x /usr/bin/chromium || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
+# The fast tier while editing: fake models, no sockets, no weights (tests/unit).
+unit: install
+	$(BIN)/pytest tests/unit
+
 # The test command of the README (and of CI).
 test: install weights browser proto-check lint typecheck compose-check deploy-check
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/pytest --ignore=tests/deploy
 
 test-integration: install weights
-	$(BIN)/pytest tests/integration tests/plugin -m integration -rs
+	$(BIN)/pytest tests/integration tests/protocol tests/store -m integration -rs
 
 # The main job: the demo on the embedded store. Offline, the model trained here on the product world
 # (plugin/world/model) stands in for the default ViT-B-32 / openai, and the demo says so.

@@ -23,11 +23,9 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "tests"))
-
-from training_catalog import write_catalog  # noqa: E402
 
 from plugin.training import TrainOptions, train  # noqa: E402
+from tests.support.training_catalog import write_catalog  # noqa: E402
 
 SMALL_CONFIG: dict[str, Any] = {
     "embed_dim": 64,

@@ -4,6 +4,9 @@ The model fixtures return dicts of :class:`ServiceSettings` keyword arguments, s
 its own settings: ``ServiceSettings(**tiny_clip_settings, max_batch_size=4)``. The models are
 randomly initialised, seeded, and saved in each backend's real on-disk format; loading them goes
 through exactly the production path (``load_embedder``), offline.
+
+Each test also gets the marker of its tier, the folder it lives in (``pytest -m unit``); a test
+file outside a tier folder is a collection error.
 """
 
 from __future__ import annotations
@@ -15,11 +18,39 @@ from typing import Any
 import pytest
 from PIL import Image
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+REPO_ROOT = TESTS.parent
+TIERS = (
+    "unit",
+    "service",
+    "model",
+    "protocol",
+    "store",
+    "e2e",
+    "reliability",
+    "deploy",
+    "browser",
+    "integration",
+)
+"""The tier folders under tests/; each is also a marker declared in pyproject.toml."""
 U2NET_HOME_ENV = "GROUNDED_U2NET_HOME"
 SAMPLE_IMAGE_NAMES = ("astronaut", "chelsea", "coffee", "rocket")
 SAMPLE_IMAGE_SIZE = 128
 """Longest side of the sample photos: real content, but cheap to decode and preprocess."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, the first folder under tests/ (``-m "unit or service"``)."""
+    for item in items:
+        try:
+            tier = item.path.resolve().relative_to(TESTS).parts[0]
+        except ValueError:
+            continue  # collected from outside tests/
+        if tier not in TIERS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a test lives in a tier folder, one of tests/{{{','.join(TIERS)}}}/"
+            )
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")

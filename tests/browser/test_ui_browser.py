@@ -32,10 +32,7 @@ CHROMIUM_ARGS = [
 ]
 COLOURS = {"red": (200, 30, 30), "blue": (30, 40, 200), "green": (30, 170, 60), "yellow": (230, 210, 40)}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed: run `make browser`"),
-]
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed: run `make browser`")
 
 
 def _photo(rgb: tuple[int, int, int], shape: str) -> bytes:

@@ -19,9 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .support import HELM_VALUES, REPO, dockerfile_target, find, helm_template
-
-pytestmark = pytest.mark.deploy
+from tests.support.deploy import HELM_VALUES, REPO, dockerfile_target, find, helm_template
 
 _START_TIMEOUT_S = 120.0
 

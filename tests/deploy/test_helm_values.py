@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .support import (
+from tests.support.deploy import (
     CHART,
     HELM_VALUES,
     KUSTOMIZE,
@@ -21,8 +21,6 @@ from .support import (
     kustomize,
     schema_errors,
 )
-
-pytestmark = pytest.mark.deploy
 
 
 def _key_paths(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:

@@ -10,11 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.deploy import KUBERNETES_VERSION, KUSTOMIZE, Manifest, find, kustomize, schema_errors
 from vectorizer_service.settings import ServiceSettings
-
-from .support import KUBERNETES_VERSION, KUSTOMIZE, Manifest, find, kustomize, schema_errors
-
-pytestmark = pytest.mark.deploy
 
 OVERLAYS = ("cpu", "gpu")
 

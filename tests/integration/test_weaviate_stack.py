@@ -21,8 +21,6 @@ from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter
 from plugin.store.weaviate.store import weaviate_store
 
-pytestmark = pytest.mark.integration
-
 COLOURS = {"red": (210, 30, 30), "blue": (30, 30, 210), "green": (30, 180, 30)}
 
 

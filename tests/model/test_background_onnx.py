@@ -6,13 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from vectorizer_service.compose.remover import _RAW_SPECS, OnnxRemover, _normalize, load_remover
 from vectorizer_service.settings import ServiceSettings
-
-pytestmark = pytest.mark.model
 
 
 def test_preprocessing_equals_rembgs(u2net_home: Path, sample_images: dict[str, Image.Image]) -> None:

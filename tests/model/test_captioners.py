@@ -23,8 +23,6 @@ from vectorizer_service.runtime.loader import load_embedder
 from vectorizer_service.runtime.protocol import Embedder, Vectors
 from vectorizer_service.settings import ServiceSettings
 
-pytestmark = pytest.mark.model
-
 
 def _hf_settings(model: str) -> ServiceSettings:
     return ServiceSettings(captioner="transformers", caption_model=model, offline=True, device="cpu")

@@ -22,8 +22,6 @@ from vectorizer_service.runtime import load_embedder
 from vectorizer_service.runtime.hub import HubAccess
 from vectorizer_service.settings import ServiceSettings
 
-pytestmark = pytest.mark.model
-
 FAST_S = 8.0
 """Well under one huggingface_hub retry cycle (~25 s); leaves room for a busy test machine."""
 

@@ -14,13 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from runtime_checks import TITLES, assert_unit_rows
 
 from schemas.errors import ModelUnavailableError
+from tests.support.runtime_checks import TITLES, assert_unit_rows
 from vectorizer_service.runtime.loader import load_embedder
 from vectorizer_service.settings import ServiceSettings
-
-pytestmark = pytest.mark.model
 
 PAIRS = {
     "open_clip": ("tiny_onnx_settings", "tiny_clip_settings"),

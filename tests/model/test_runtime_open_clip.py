@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from runtime_checks import TITLES, assert_fp16_matches_fp32, assert_unit_rows
 
+from tests.support.runtime_checks import TITLES, assert_fp16_matches_fp32, assert_unit_rows
 from vectorizer_service.runtime import (
     TINY_OPEN_CLIP_CONFIG,
     Embedder,
@@ -20,8 +20,6 @@ from vectorizer_service.runtime import (
     save_random_open_clip,
 )
 from vectorizer_service.settings import ServiceSettings
-
-pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from PIL import Image
 from vectorizer_service.runtime import Embedder, load_embedder
 from vectorizer_service.settings import ServiceSettings
 
-pytestmark = pytest.mark.model
 pytest.importorskip("sentencepiece", reason="SigLIP's tokenizer needs the sentencepiece package")
 
 TITLES = ["red leather shoe", "blue denim jacket with two chest pockets", "a cat"]

@@ -9,12 +9,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from runtime_checks import TITLES, assert_fp16_matches_fp32, assert_unit_rows
 
+from tests.support.runtime_checks import TITLES, assert_fp16_matches_fp32, assert_unit_rows
 from vectorizer_service.runtime import Embedder, load_embedder, save_random_hf_clip
 from vectorizer_service.settings import ServiceSettings
-
-pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from training_catalog import write_catalog
 
 from plugin.cli import main
 from plugin.training import (
@@ -26,10 +25,9 @@ from plugin.training import (
 from plugin.training.checkpoint import save_model
 from plugin.training.dataset import load_catalog_examples
 from schemas.errors import InvalidInputError
+from tests.support.training_catalog import write_catalog
 from vectorizer_service.runtime import TINY_OPEN_CLIP_CONFIG, load_embedder
 from vectorizer_service.settings import ServiceSettings
-
-pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")

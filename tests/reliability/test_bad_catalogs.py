@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import DIM, NamedFakeEncoder, png
 
 from plugin.ingest.catalog import read_catalog
 from plugin.ingest.pipeline import ingest_catalog
 from plugin.settings import PluginSettings
 from plugin.store.lance.store import LanceStore
+from tests.support.reliability import DIM, NamedFakeEncoder, png
 
-pytestmark = [pytest.mark.reliability, pytest.mark.timeout(60)]
+pytestmark = pytest.mark.timeout(60)
 
 
 def _import(catalog: Path, tmp_path: Path) -> tuple[object, LanceStore]:

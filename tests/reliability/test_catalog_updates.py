@@ -7,15 +7,15 @@ import threading
 from pathlib import Path
 
 import pytest
-from support import DIM, NamedFakeEncoder, products, write_catalog
 
 from plugin.ingest.pipeline import ingest_catalog
 from plugin.settings import PluginSettings
 from plugin.store.lance.store import LanceStore
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid
+from tests.support.reliability import DIM, NamedFakeEncoder, products, write_catalog
 
-pytestmark = [pytest.mark.reliability, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 
 def _store(data: Path, encoder: NamedFakeEncoder) -> LanceStore:

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from support import png
 
 from plugin.cli import EXIT_ERROR, EXIT_ROWS_FAILED, EXIT_USAGE, main
+from tests.support.reliability import png
 
-pytestmark = [pytest.mark.reliability, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 
 def test_missing_weights_offline_name_the_saved_model_and_init_random(

@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from support import png
 
 from schemas import grounded_pb2 as pb
+from tests.support.reliability import png
 from vectorizer_service.engine import Engine
 from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.transports.grpc import GrpcTransport
 
-pytestmark = [pytest.mark.reliability, pytest.mark.timeout(60)]
+pytestmark = pytest.mark.timeout(60)
 
 EMBED = "/grounded.v1.Vectorizer/Embed"
 STREAM = "/grounded.v1.Vectorizer/EmbedStream"

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import DIM, NamedFakeEncoder, png, png_header
 
 from plugin.ingest.image_fetch import ImageFetcher
 from plugin.ingest.pipeline import ingest_catalog
@@ -20,13 +19,14 @@ from plugin.settings import PluginSettings
 from plugin.store.lance.store import LanceStore
 from schemas.errors import InvalidInputError, UpstreamError
 from schemas.images import MAX_IMAGE_ASPECT_RATIO
+from tests.support.reliability import DIM, NamedFakeEncoder, png, png_header
 from vectorizer_service.engine import Engine
 from vectorizer_service.images import ImageLimits, decode_image
 from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.transports.http import create_app
 
-pytestmark = [pytest.mark.reliability, pytest.mark.timeout(60)]
+pytestmark = pytest.mark.timeout(60)
 
 LIMITS = ImageLimits(max_bytes=20 * 1024 * 1024, max_pixels=40_000_000)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import png
 
 from plugin.cli import EXIT_OK, main
+from tests.support.reliability import png
 from vectorizer_service.runtime.random_marker import (
     RANDOM_WEIGHTS_FILE,
     mark_random,
@@ -26,7 +26,7 @@ from vectorizer_service.runtime.random_marker import (
     random_weights_warning,
 )
 
-pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 WARNING = "has random weights"
 REPO_ROOT = Path(__file__).resolve().parents[2]

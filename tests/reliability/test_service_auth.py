@@ -10,10 +10,10 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
-from support import png
 
 from schemas import grounded_pb2 as pb
 from schemas import grounded_pb2_grpc as pb_grpc
+from tests.support.reliability import png
 from vectorizer_service import settings as settings_module
 from vectorizer_service.engine import Engine
 from vectorizer_service.runtime.fake import FakeEmbedder
@@ -21,7 +21,7 @@ from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.transports.grpc import GrpcTransport
 from vectorizer_service.transports.http import create_app
 
-pytestmark = [pytest.mark.reliability, pytest.mark.timeout(60)]
+pytestmark = pytest.mark.timeout(60)
 
 KEY = "s3cret-key"
 

@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.support.service import http_client, make_engine
 from vectorizer_service.engine import Engine
-
-from .support import http_client, make_engine
 
 
 @pytest.fixture

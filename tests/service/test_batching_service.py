@@ -11,12 +11,9 @@ import httpx
 import pytest
 
 from schemas import grounded_pb2 as pb
+from tests.support.service import grpc_stub, http_client, make_engine
 from vectorizer_service.runtime.fake import FakeEmbedder, GatedEmbedder
 from vectorizer_service.transports.http import create_app
-
-from .support import grpc_stub, http_client, make_engine
-
-pytestmark = pytest.mark.service
 
 
 async def occupy_model(client: httpx.AsyncClient, embedder: GatedEmbedder) -> asyncio.Task[httpx.Response]:

@@ -14,13 +14,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from schemas import grounded_pb2 as pb
 from schemas import grounded_pb2_grpc as pb_grpc
 from schemas.errors import GENERIC_INTERNAL_MESSAGE
+from tests.support.service import grpc_stub, image_bytes, make_engine
 from vectorizer_service.engine import Engine
 from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.runtime.protocol import Vectors
-
-from .support import grpc_stub, image_bytes, make_engine
-
-pytestmark = pytest.mark.service
 
 SERVICE = "grounded.v1.Vectorizer"
 

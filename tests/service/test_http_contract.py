@@ -11,12 +11,9 @@ import pytest
 from PIL import Image
 
 from schemas.errors import GENERIC_INTERNAL_MESSAGE
+from tests.support.service import b64, http_client, image_bytes, make_engine
 from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.runtime.protocol import Vectors
-
-from .support import b64, http_client, image_bytes, make_engine
-
-pytestmark = pytest.mark.service
 
 
 def assert_error(response: httpx.Response, status: int, fragment: str = "") -> str:

@@ -11,9 +11,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from .support import b64, http_client, image_bytes, make_engine
-
-pytestmark = pytest.mark.service
+from tests.support.service import b64, http_client, image_bytes, make_engine
 
 GOOD = b64(image_bytes())
 

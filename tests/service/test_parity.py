@@ -13,14 +13,11 @@ import pytest
 from PIL import Image
 
 from schemas import grounded_pb2 as pb
+from tests.support.service import b64, grpc_stub, http_client, image_bytes, service_settings
 from vectorizer_service.compose.protocols import Caption, Cutout
 from vectorizer_service.engine import Engine
 from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.settings import ServiceSettings
-
-from .support import b64, grpc_stub, http_client, image_bytes, service_settings
-
-pytestmark = pytest.mark.service
 
 TEXTS = ["a red summer dress", "", "blue denim jeans with a long description " * 10]
 

@@ -11,10 +11,9 @@ import asyncio
 
 import pytest
 
+from tests.support.service import b64, http_client, image_bytes, make_engine
 from vectorizer_service.runtime.fake import GatedEmbedder
 from vectorizer_service.settings import ServiceSettings
-
-from .support import b64, http_client, image_bytes, make_engine
 
 # A large Weaviate node: 256 vCPUs, so 512 requests in flight, each one image and one title.
 _WEAVIATE_CPUS = 256

@@ -11,8 +11,6 @@ import pytest
 from schemas.errors import OverloadedError
 from vectorizer_service.batching import Batcher, InferenceRunner
 
-pytestmark = pytest.mark.unit
-
 
 class Recorder:
     """A batch function that records its batches and can be held until released."""

@@ -15,8 +15,6 @@ from vectorizer_service.compose.stages.caption import merge_catalog
 from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.settings import ServiceSettings
 
-pytestmark = pytest.mark.unit
-
 
 def test_catalog_attributes_win_and_zero_shot_only_fills_gaps() -> None:
     zero_shot = Caption(

@@ -3,13 +3,10 @@ served a stale cut-out."""
 
 from __future__ import annotations
 
-import pytest
 from PIL import Image
 
 from vectorizer_service.compose.cutout_cache import CutoutCache
 from vectorizer_service.compose.protocols import Cutout
-
-pytestmark = pytest.mark.unit
 
 
 class _Remover:

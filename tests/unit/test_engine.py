@@ -18,8 +18,6 @@ from vectorizer_service.engine import Engine
 from vectorizer_service.runtime.fake import FakeEmbedder, GatedEmbedder
 from vectorizer_service.settings import ServiceSettings
 
-pytestmark = pytest.mark.unit
-
 
 def png(color: tuple[int, int, int] = (10, 200, 30), size: tuple[int, int] = (16, 16)) -> bytes:
     buffer = io.BytesIO()

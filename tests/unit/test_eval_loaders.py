@@ -7,14 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from eval_layouts import write_circo, write_cirr, write_fashioniq, write_json
 from PIL import Image
 
 from plugin.evaluation import load_circo, load_cirr, load_dataset, load_fashioniq
 from plugin.evaluation.fashioniq import join_captions
 from schemas.errors import InvalidInputError
-
-pytestmark = pytest.mark.unit
+from tests.support.eval_layouts import write_circo, write_cirr, write_fashioniq, write_json
 
 
 def test_fashioniq_loads_each_category_with_its_own_gallery(tmp_path: Path) -> None:

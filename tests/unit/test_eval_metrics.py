@@ -8,8 +8,6 @@ import pytest
 from plugin.evaluation.metrics import average_precision_at_k, map_at_k, recall_at_k, recall_subset_at_k
 from plugin.evaluation.scoring import rank
 
-pytestmark = pytest.mark.unit
-
 RANKINGS = [
     ["a", "b", "c", "d", "e"],  # target c at rank 3
     ["e", "d", "c", "b", "a"],  # target e at rank 1

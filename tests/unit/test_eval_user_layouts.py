@@ -8,12 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from eval_layouts import make_image, write_circo, write_cirr, write_fashioniq, write_json
 
 from plugin.evaluation import load_circo, load_cirr, load_dataset, load_fashioniq
 from schemas.errors import InvalidInputError
-
-pytestmark = pytest.mark.unit
+from tests.support.eval_layouts import make_image, write_circo, write_cirr, write_fashioniq, write_json
 
 
 def test_fashioniq_images_in_any_extension_case_or_one_folder_down(tmp_path: Path) -> None:

@@ -8,8 +8,6 @@ from plugin.store.lance.sql import filter_sql, sql_literal
 from plugin.store.protocol import ProductFilter
 from schemas.errors import InvalidInputError
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize(
     ("filters", "sql"),

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from PIL import Image, ImageDraw
 
 from vectorizer_service.compose.framing import FRAME_MARGIN, frame_subject
-
-pytestmark = pytest.mark.unit
 
 
 def test_the_subject_fills_a_centred_square() -> None:

@@ -9,8 +9,6 @@ from vectorizer_service.compose.fusion import DEFAULT_TEMPLATE, fuse, validate_t
 from vectorizer_service.compose.protocols import Caption
 from vectorizer_service.compose.vocab import load_vocabulary
 
-pytestmark = pytest.mark.unit
-
 VOCABULARY = load_vocabulary()
 
 RED_DRESS = Caption(

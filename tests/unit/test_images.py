@@ -12,8 +12,6 @@ from PIL import Image
 from schemas.errors import InvalidInputError
 from vectorizer_service.images import ImageLimits, base64_to_bytes, decode_image, decode_images
 
-pytestmark = pytest.mark.unit
-
 LIMITS = ImageLimits(max_bytes=1_000_000, max_pixels=1_000_000)
 
 

@@ -20,8 +20,6 @@ from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.runtime.protocol import Vectors
 from vectorizer_service.settings import ServiceSettings
 
-pytestmark = pytest.mark.unit
-
 STAGES = ["background", "caption", "fusion", "embedding"]
 
 

@@ -14,8 +14,6 @@ from vectorizer_service.compose.vocab import load_vocabulary
 from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.runtime.protocol import Vectors
 
-pytestmark = pytest.mark.unit
-
 
 class CountingEmbedder(FakeEmbedder):
     def __init__(self, dimension: int = 16) -> None:

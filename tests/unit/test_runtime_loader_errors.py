@@ -16,8 +16,6 @@ from vectorizer_service.runtime import load_embedder
 from vectorizer_service.runtime.loader import is_offline, resolve_dtype
 from vectorizer_service.settings import ServiceSettings
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(autouse=True)
 def no_network_and_empty_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

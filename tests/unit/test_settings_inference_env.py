@@ -7,8 +7,6 @@ import pytest
 
 from vectorizer_service.settings import ServiceSettings
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from training_catalog import COLOURS, SHAPES, write_catalog
 
 from plugin.training.dataset import (
     load_catalog_examples,
@@ -18,8 +17,7 @@ from plugin.training.retrieval import recall_at_k, retrieval_metrics
 from plugin.training.sampler import BatchPlan, hard_groups
 from schemas.errors import InvalidInputError
 from schemas.product import Product
-
-pytestmark = pytest.mark.unit
+from tests.support.training_catalog import COLOURS, SHAPES, write_catalog
 
 
 def test_catalog_loads_every_row_with_its_image(tmp_path: Path) -> None:

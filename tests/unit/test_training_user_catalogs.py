@@ -12,14 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from training_catalog import COLOURS, SHAPES, write_catalog
 
 from plugin.training.dataset import load_catalog_examples
 from plugin.training.images import WORKING_SIDE, decode_for_training
 from schemas.errors import InvalidInputError
+from tests.support.training_catalog import COLOURS, SHAPES, write_catalog
 from vectorizer_service.images import ImageLimits, decode_image
-
-pytestmark = pytest.mark.unit
 
 _LIMITS = ImageLimits(max_bytes=50_000_000, max_pixels=40_000_000)
 

@@ -17,8 +17,6 @@ from vectorizer_service.compose.attributes import AttributeCaptioner
 from vectorizer_service.compose.vocab import Vocabulary, load_vocabulary, render_caption, value_pattern
 from vectorizer_service.runtime.protocol import ModelInfo, Vectors
 
-pytestmark = pytest.mark.unit
-
 DEFAULT = load_vocabulary()
 
 

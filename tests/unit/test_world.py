@@ -12,8 +12,6 @@ import pytest
 from plugin.world import World, build_world, load_world_spec, restrict
 from plugin.world.products import enumerate_products
 
-pytestmark = pytest.mark.unit
-
 TINY = {"categories": 3, "colours": 3, "patterns": 2}
 
 

@@ -1,0 +1,1 @@
+"""Browser tier: the search page in a real headless Chromium."""

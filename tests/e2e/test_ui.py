@@ -1,0 +1,162 @@
+"""The search page's app (``grounded ui``) over the embedded store and the fake encoder: the
+page, a composed search, escaping of what users type, upload validation, product references,
+product images and the near-duplicates section."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from starlette.testclient import TestClient
+
+from plugin.store import ProductRow
+from plugin.store.lance.store import LanceStore
+from plugin.ui import UiConfig, create_ui_app
+from schemas.collection import product_properties
+from schemas.product import Product, product_uuid
+from tests.support.fake_weaviate import FakeEncoder
+from vectorizer_service.images import ImageLimits
+
+CATALOG = (
+    ("red-dress", (200, 0, 0), "dress", 40.0),
+    ("red-dress-copy", (201, 0, 0), "dress", 41.0),
+    ("blue-dress", (0, 0, 200), "dress", 55.0),
+    ("green-shoe", (0, 200, 0), "shoes", 90.0),
+)
+LIMITS = ImageLimits(max_bytes=50_000, max_pixels=1_000_000)
+
+
+def _png(rgb: tuple[int, int, int], size: int = 16) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (size, size), rgb).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    encoder = FakeEncoder()
+    store = LanceStore(tmp_path / "data", dimension=encoder.model_info().dimension, collection="UiTest")
+    store.create_collection()
+    rows = []
+    for pid, rgb, category, price in CATALOG:
+        image = _png(rgb)
+        product = Product(
+            id=pid,
+            title=pid.replace("-", " "),
+            category=category,
+            price=price,
+            attributes={"colour": pid.split("-")[0]},
+        )
+        vector = [float(x) for x in encoder.embed_images([image])[0]]
+        if pid == "red-dress-copy":  # a near-duplicate listing: almost the red dress's vector
+            red = encoder.embed_images([_png(CATALOG[0][1])])[0]
+            nudged = red + 0.05 * np.eye(len(red), dtype=np.float32)[0]
+            vector = [float(x) for x in nudged / np.linalg.norm(nudged)]
+        rows.append(
+            ProductRow(
+                str(product_uuid(pid)), product_properties(product, base64.b64encode(image).decode()), vector
+            )
+        )
+    assert store.upsert(rows) == []
+    app = create_ui_app(store, encoder, UiConfig(limits=LIMITS, store_description="test store"))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+    store.close()
+
+
+def _search(client: TestClient, **form: object) -> tuple[int, str]:
+    response = client.post("/search", content=json.dumps(form))
+    return response.status_code, response.text
+
+
+def test_page_lists_the_stores_filters(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert '<option value="shoes">shoes</option>' in page.text
+    assert 'data-key="colour"' in page.text and '<option value="blue">blue</option>' in page.text
+    assert "4 products" in page.text
+    assert client.get("/static/ui.js").status_code == 200
+
+
+def test_photo_and_change_rank_products_with_the_explanation(client: TestClient) -> None:
+    photo = base64.b64encode(_png((200, 0, 0))).decode()
+    status, html = _search(client, image=photo, text="in blue", category="dress", limit=3)
+    assert status == 200, html
+    ids = [part.split('"')[0] for part in html.split('<li class="card" data-product-id="')[1:]]
+    assert ids[0] in ("red-dress", "red-dress-copy") and "green-shoe" not in ids
+    assert "a red dress, in blue" in html  # the fused text of the composed query
+    assert "colour=red" in html
+
+
+def test_price_and_attribute_filters_reach_the_store(client: TestClient) -> None:
+    status, html = _search(client, text="dress", price_min=50, attributes={"colour": "blue"})
+    assert status == 200
+    assert 'data-product-id="blue-dress"' in html and 'data-product-id="red-dress"' not in html
+
+
+def test_what_users_type_is_escaped(client: TestClient) -> None:
+    attack = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    status, html = _search(client, text=attack)
+    assert status == 200
+    assert "<script>alert(2)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
+    status, html = _search(client, text="x", product=attack)  # echoed in the not-found error
+    assert status == 404
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_a_file_that_is_not_an_image_is_refused_like_the_service_refuses_it(client: TestClient) -> None:
+    status, html = _search(client, image=base64.b64encode(b"%PDF-1.4 not a photo").decode(), text="red")
+    assert status == 400
+    assert "not an image" in html and 'data-error="true"' in html
+
+
+def test_an_oversized_or_giant_photo_is_refused_before_any_model_runs(client: TestClient) -> None:
+    big = base64.b64encode(b"\x89PNG" + b"\0" * (LIMITS.max_bytes + 10)).decode()
+    status, html = _search(client, image=big, text="red")
+    assert status == 400 and "limit" in html
+    huge = base64.b64encode(_png((1, 2, 3), size=1100)).decode()  # 1.21 MP > 1 MP
+    status, html = _search(client, image=huge, text="red")
+    assert status == 400 and "pixels" in html
+    body = b'{"text": "' + b"a" * (LIMITS.max_bytes * 2) + b'"}'
+    assert client.post("/search", content=body).status_code == 400
+
+
+def test_bad_form_fields_are_named(client: TestClient) -> None:
+    status, html = _search(client, text="red", limit=0)
+    assert status == 400 and "limit" in html
+    status, html = _search(client, text="red", price_min=10, price_max=5)
+    assert status == 400 and "price" in html
+    status, html = _search(client)
+    assert status == 400 and "needs a reference image, a text, or both" in html
+
+
+def test_a_catalog_product_as_the_reference_leaves_itself_out(client: TestClient) -> None:
+    status, html = _search(client, product="red-dress", text="", limit=2)
+    assert status == 200
+    assert 'data-product-id="red-dress"' not in html
+    assert html.count('<li class="card"') == 2
+    status, html = _search(client, product="red-dress", image=base64.b64encode(_png((1, 1, 1))).decode())
+    assert status == 400 and "not both" in html
+
+
+def test_product_images_are_served_and_unknown_ids_are_404(client: TestClient) -> None:
+    ok = client.get("/product-image", params={"id": "blue-dress"})
+    assert ok.status_code == 200 and ok.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(ok.content)).getpixel((0, 0)) == (0, 0, 200)
+    assert client.get("/product-image", params={"id": "nope"}).status_code == 404
+
+
+def test_duplicates_section_groups_the_near_copies(client: TestClient) -> None:
+    response = client.get("/duplicates", params={"threshold": "0.99"})
+    assert response.status_code == 200
+    groups = response.text.split('class="dup-group"')[1:]
+    assert len(groups) == 1
+    assert "red-dress" in groups[0] and "red-dress-copy" in groups[0] and "blue-dress" not in groups[0]
+    assert client.get("/duplicates", params={"threshold": "abc"}).status_code == 400

@@ -1,0 +1,1 @@
+"""Integration tier: a real Weaviate and service, only when ``WEAVIATE_URL`` is set."""

@@ -1,0 +1,1 @@
+"""Reliability tier: fault and abuse cases, each bounded by a timeout."""

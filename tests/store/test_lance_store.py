@@ -1,0 +1,114 @@
+"""Behaviour of the embedded LanceDB store beyond the shared contract: what it refuses and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plugin.store import ProductRow
+from plugin.store.lance.store import LanceStore
+from schemas.collection import product_properties
+from schemas.errors import InvalidInputError, NotFoundError
+from schemas.product import Product, product_uuid
+
+DIM = 4
+
+
+def _row(pid: str, vector: list[float] | None, **overrides: object) -> ProductRow:
+    props = {**product_properties(Product(id=pid, title=pid.title()), None), **overrides}
+    return ProductRow(str(product_uuid(pid)), props, vector)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LanceStore:
+    store = LanceStore(tmp_path, dimension=DIM)
+    store.create_collection()
+    return store
+
+
+def test_missing_collection_is_a_clear_not_found(tmp_path: Path) -> None:
+    store = LanceStore(tmp_path, dimension=DIM, collection="Nothing")
+    with pytest.raises(NotFoundError, match="grounded ingest"):
+        store.count()
+    with pytest.raises(NotFoundError):
+        store.search([1.0, 0, 0, 0])
+    store.drop()  # dropping what is not there is fine
+
+
+def test_reopening_with_another_dimension_is_refused(store: LanceStore, tmp_path: Path) -> None:
+    store.upsert([_row("a", [1.0, 0, 0, 0])])
+    with pytest.raises(InvalidInputError, match="4-d vectors but the model makes 8-d"):
+        LanceStore(tmp_path, dimension=8).count()
+
+
+def test_bad_rows_are_reported_and_good_rows_still_stored(store: LanceStore) -> None:
+    errors = store.upsert(
+        [
+            _row("good", [0.0, 1.0, 0, 0]),
+            _row("short", [1.0, 0.0]),
+            _row("novector", None),
+            _row("nan", [float("nan"), 0, 0, 0]),
+            _row("extra", [1.0, 0, 0, 0], colour="red"),
+        ]
+    )
+    reasons = {e.uuid: e.message for e in errors}
+    assert reasons == {
+        str(product_uuid("short")): "vector has 2 dimensions, expected 4",
+        str(product_uuid("novector")): "no vector: the embedded store needs the plugin to compute it",
+        str(product_uuid("nan")): "vector contains NaN or infinite values",
+        str(product_uuid("extra")): "unknown properties: colour",
+    }
+    assert store.count() == 1
+    assert store.existing([str(product_uuid("good"))]) == {str(product_uuid("good"))}
+
+
+def test_a_repeated_uuid_in_one_batch_keeps_the_last_row(store: LanceStore) -> None:
+    assert (
+        store.upsert([_row("a", [1.0, 0, 0, 0], title="first"), _row("a", [1.0, 0, 0, 0], title="last")])
+        == []
+    )
+    assert store.count() == 1
+    assert store.search([1.0, 0, 0, 0], limit=1)[0].properties["title"] == "last"
+
+
+def test_image_blob_is_returned_only_when_asked(store: LanceStore) -> None:
+    props = product_properties(Product(id="img", title="Img"), "aGVsbG8=")
+    store.upsert([ProductRow(str(product_uuid("img")), props, [1.0, 0, 0, 0])])
+    assert "image" not in store.search([1.0, 0, 0, 0], limit=1)[0].properties
+    hit = store.search([1.0, 0, 0, 0], limit=1, return_properties=["image"])[0]
+    assert hit.properties == {"image": "aGVsbG8="}
+
+
+@pytest.mark.parametrize(
+    ("vector", "kwargs", "message"),
+    [
+        ([0.0, 0, 0, 0], {}, "all zeros"),
+        ([1.0, 0, 0], {}, "3 dimensions"),
+        (np.ones((2, DIM), np.float32), {}, "one query vector"),
+        ([1.0, 0, 0, 0], {"limit": 0}, "limit must be"),
+        ([1.0, 0, 0, 0], {"return_properties": ["colour"]}, "unknown colour"),
+    ],
+)
+def test_bad_searches_are_invalid_input(
+    store: LanceStore, vector: object, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        store.search(vector, **kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_collection_names_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="collection name"):
+        LanceStore(tmp_path, dimension=DIM, collection="../escape")
+
+
+def test_a_table_of_another_dimension_can_still_be_dropped_and_rebuilt(
+    store: LanceStore, tmp_path: Path
+) -> None:
+    store.upsert([_row("a", [1.0, 0, 0, 0])])
+    wider = LanceStore(tmp_path, dimension=8)
+    wider.drop()
+    wider.create_collection()
+    assert wider.count() == 0
+    assert wider.upsert([_row("b", [1.0] * 8)]) == []
