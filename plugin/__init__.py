@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from plugin.encoder import LocalEncoder, open_encoder
     from plugin.ingest import IngestReport, ingest_catalog
     from plugin.search import GroundedResult, near_grounded
+    from plugin.session import Session, open_session
     from plugin.settings import PluginSettings
     from plugin.store import ProductFilter, ProductStore, SearchHit, open_store
 
@@ -27,9 +28,11 @@ __all__ = [
     "ProductFilter",
     "ProductStore",
     "SearchHit",
+    "Session",
     "ingest_catalog",
     "near_grounded",
     "open_encoder",
+    "open_session",
     "open_store",
 ]
 
@@ -58,9 +61,11 @@ __getattr__ = lazy_exports(
         "ProductFilter": "plugin.store",
         "ProductStore": "plugin.store",
         "SearchHit": "plugin.store",
+        "Session": "plugin.session",
         "ingest_catalog": "plugin.ingest",
         "near_grounded": "plugin.search",
         "open_encoder": "plugin.encoder",
+        "open_session": "plugin.session",
         "open_store": "plugin.store",
     },
 )

@@ -19,8 +19,9 @@ from plugin.world.products import WorldProduct, enumerate_products, product_rng
 from plugin.world.queries import CompositionQuery, make_queries
 from plugin.world.render import catalog_photo, shopper_photo
 from plugin.world.spec import WorldSpec, load_world_spec
-from plugin.world.vocabulary import world_vocabulary
+from plugin.world.vocabulary import make_vocabulary
 from schemas.product import Product
+from schemas.vocabulary import write_vocabulary
 from vectorizer_service import with_article
 
 __all__ = ["DEMO_PRODUCTS", "DemoQuery", "SampleCatalog", "build_sample_catalog"]
@@ -120,7 +121,7 @@ def build_sample_catalog(
     catalog_path = out_dir / "catalog.jsonl"
     catalog_path.write_text("".join(p.model_dump_json(exclude_none=True) + "\n" for p in products))
     vocabulary_path = out_dir / VOCABULARY_FILE
-    vocabulary_path.write_text(json.dumps(world_vocabulary(spec), indent=1) + "\n", encoding="utf-8")
+    write_vocabulary(make_vocabulary(spec), vocabulary_path)
 
     queries = []
     for q in world_queries:

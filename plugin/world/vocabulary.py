@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from plugin.world.spec import WorldSpec
 from schemas.vocabulary import (
     VOCABULARY_FORMAT,
@@ -13,10 +11,9 @@ from schemas.vocabulary import (
     GroupSpec,
     ValueSpec,
     Vocabulary,
-    vocabulary_document,
 )
 
-__all__ = ["make_vocabulary", "world_vocabulary"]
+__all__ = ["make_vocabulary"]
 
 
 def make_vocabulary(spec: WorldSpec) -> Vocabulary:
@@ -73,9 +70,3 @@ def make_vocabulary(spec: WorldSpec) -> Vocabulary:
         ),
         attributes=tuple(attributes),
     )
-
-
-def world_vocabulary(spec: WorldSpec) -> dict[str, Any]:
-    """:func:`make_vocabulary` as the JSON document the one writer writes, for callers that
-    write the file themselves (prefer :func:`schemas.vocabulary.write_vocabulary`)."""
-    return vocabulary_document(make_vocabulary(spec))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from plugin.world import load_world_spec
-from plugin.world.vocabulary import make_vocabulary, world_vocabulary
+from plugin.world.vocabulary import make_vocabulary
 from schemas.errors import ModelUnavailableError
 from schemas.vocabulary import VOCABULARY_FORMAT, Vocabulary, parse_vocabulary, write_vocabulary
 from vectorizer_service import load_vocabulary
@@ -31,10 +31,10 @@ def test_the_shipped_world_model_vocabulary_is_the_world_builders() -> None:
     assert load_vocabulary(SHIPPED) == make_vocabulary(load_world_spec())
 
 
-def test_the_world_document_is_what_the_writer_writes(tmp_path: Path) -> None:
+def test_the_world_file_loads_as_the_world_builders_vocabulary(tmp_path: Path) -> None:
     spec = load_world_spec()
     write_vocabulary(make_vocabulary(spec), tmp_path / "v.json")
-    assert json.loads((tmp_path / "v.json").read_text(encoding="utf-8")) == world_vocabulary(spec)
+    assert load_vocabulary(tmp_path / "v.json") == make_vocabulary(spec)
 
 
 def test_a_bad_file_is_refused_naming_it_and_the_entry() -> None:
