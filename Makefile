@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install weights browser proto proto-check lint typecheck compose-check deploy-check unit test test-integration demo serve bench up down world world-model world-eval
+.PHONY: install weights browser proto proto-check lint typecheck compose-check deploy-check unit test test-integration demo serve bench up down world world-model world-eval world-choose
 
 install: $(VENV)/.installed
 
@@ -87,7 +87,9 @@ down:
 	docker compose down
 
 # The product world and the model trained on it (docs/product-world.md). `world-model` rewrites the
-# checkpoint that ships in plugin/world/model; `world-eval` writes the ablation table to reports/.
+# checkpoint that ships in plugin/world/model; `world-choose` runs every configuration on the val
+# splits (shopper and catalog references) and writes the choice table (reports/world-val/choice.md),
+# where the default is chosen; `world-eval` then measures on test, once (reports/world-test/).
 WORLD ?= grounded-data/world
 WORLD_MODEL ?= plugin/world/model
 WORLD_EVAL = $(BIN)/grounded eval --model $(WORLD_MODEL) --vocabulary $(WORLD_MODEL)/vocabulary.json \
@@ -100,6 +102,15 @@ world-model: world
 	$(BIN)/grounded train $(WORLD)/catalog-train.jsonl --out $(WORLD_MODEL) --model plugin/world/data/world-clip.json \
 	  --epochs 120 --batch-size 64 --lr 5e-4 --seed 0 --threads 2 --device cpu --save-dtype fp16 --offline
 	cp $(WORLD)/vocabulary.json $(WORLD_MODEL)/vocabulary.json
+
+WORLD_VAL ?= reports/world-val
+world-choose: world weights
+	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split val-shopper --out $(WORLD_VAL)/cirr-shopper
+	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split val --out $(WORLD_VAL)/cirr-catalog
+	$(WORLD_EVAL) --dataset circo --root $(WORLD)/circo --split val --out $(WORLD_VAL)/circo-catalog
+	$(BIN)/grounded eval-choice --out $(WORLD_VAL) --criterion shopper,catalog \
+	  --report shopper=$(WORLD_VAL)/cirr-shopper/eval.json --report catalog=$(WORLD_VAL)/cirr-catalog/eval.json \
+	  --report circo=$(WORLD_VAL)/circo-catalog/eval.json
 
 world-eval: world weights
 	$(BIN)/grounded world zero-shot --root $(WORLD) --split test --model $(WORLD_MODEL) --device cpu --offline \

@@ -3,10 +3,20 @@ product's own compose path (:class:`~plugin.encoder.protocol.QueryEncoder`)."""
 
 from pathlib import Path
 
+from plugin.evaluation.cache import REMOTE_WEIGHTS, weights_identity
+from plugin.evaluation.choice import Choice, make_choice, read_report, write_choice
 from plugin.evaluation.circo import load_circo
 from plugin.evaluation.cirr import load_cirr
-from plugin.evaluation.configs import BASE_CONFIGS, DEFAULT_IMAGE_WEIGHTS, SWEEP, EvalConfig, build_configs
-from plugin.evaluation.dataset import EvalDataset, Query
+from plugin.evaluation.configs import (
+    BASE_CONFIGS,
+    DEFAULT,
+    DEFAULT_IMAGE_WEIGHTS,
+    SWEEP,
+    TRUE_ATTRIBUTES,
+    EvalConfig,
+    build_configs,
+)
+from plugin.evaluation.dataset import EvalDataset, Query, ReferenceTruth
 from plugin.evaluation.fashioniq import CATEGORIES, load_fashioniq
 from plugin.evaluation.report import print_table, write_report
 from plugin.evaluation.runner import ConfigResult, EvalRun, run_evaluation
@@ -16,20 +26,29 @@ __all__ = [
     "BASE_CONFIGS",
     "CATEGORIES",
     "DATASETS",
+    "DEFAULT",
     "DEFAULT_IMAGE_WEIGHTS",
+    "REMOTE_WEIGHTS",
     "SWEEP",
+    "TRUE_ATTRIBUTES",
+    "Choice",
     "ConfigResult",
     "EvalConfig",
     "EvalDataset",
     "EvalRun",
     "Query",
+    "ReferenceTruth",
     "build_configs",
     "load_circo",
     "load_cirr",
     "load_dataset",
     "load_fashioniq",
+    "make_choice",
     "print_table",
+    "read_report",
     "run_evaluation",
+    "weights_identity",
+    "write_choice",
     "write_report",
 ]
 

@@ -9,6 +9,8 @@ Without the image-info file the gallery is every ``*.jpg`` in ``unlabeled2017/``
 file name's number). Splits: ``val`` (labelled) and ``test`` (no ``target_img_id`` nor
 ``gt_img_ids``: rankings go to the submission file). The query text is ``relative_caption``;
 ``shared_concept`` is kept out of the query (it is CIRCO's annotation aid, not user input).
+A layout that knows its references' true attributes carries ``<root>/reference_attributes.json``
+(:mod:`plugin.evaluation.truth`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from plugin.evaluation.dataset import (
     require_str,
     require_str_list,
 )
+from plugin.evaluation.truth import REFERENCE_ATTRIBUTES_FILE, read_reference_truth
 from schemas.errors import InvalidInputError
 
 __all__ = ["load_circo"]
@@ -88,4 +91,6 @@ def load_circo(root: Path, split: str) -> EvalDataset:
         galleries={"": gallery},
         labelled=not hidden,
         exclude_reference=False,
+        reference_truth={_image_id(k): v for k, v in read_reference_truth(root).items()},
+        reference_truth_source=str(root / REFERENCE_ATTRIBUTES_FILE),
     )

@@ -5,6 +5,9 @@
     <root>/image_splits/split.rc2.<split>.json  {"<name>": "./dev/<name>.png", ...}
     image files at those relative paths, under <root> (or <root>/img_raw)
 
+A layout that knows its references' true attributes (the product world) carries
+``reference_attributes.json`` beside ``captions/`` (:mod:`plugin.evaluation.truth`).
+
 Splits: ``train``, ``val``, ``test1``. The gallery is every image of the split's image list;
 each query's reference is removed from its own ranking (CIRR's protocol). ``test1`` ships no
 ``target_hard``: its rankings go to the submission files instead of metrics.
@@ -24,6 +27,7 @@ from plugin.evaluation.dataset import (
     require_str,
     require_str_list,
 )
+from plugin.evaluation.truth import REFERENCE_ATTRIBUTES_FILE, read_reference_truth
 from schemas.errors import InvalidInputError
 
 __all__ = ["load_cirr"]
@@ -126,6 +130,8 @@ def load_cirr(root: Path, split: str) -> EvalDataset:
         galleries={"": gallery},
         labelled=not hidden,
         exclude_reference=True,
+        reference_truth=read_reference_truth(base),
+        reference_truth_source=str(base / REFERENCE_ATTRIBUTES_FILE),
     )
 
 

@@ -10,12 +10,26 @@ from typing import Any
 from schemas.errors import InvalidInputError
 from schemas.wire import ComposeOptions
 
-__all__ = ["BASE_CONFIGS", "DEFAULT_IMAGE_WEIGHTS", "SWEEP", "EvalConfig", "build_configs"]
+__all__ = [
+    "BASE_CONFIGS",
+    "DEFAULT",
+    "DEFAULT_CONFIG",
+    "DEFAULT_IMAGE_WEIGHTS",
+    "SWEEP",
+    "TRUE_ATTRIBUTES",
+    "TRUE_ATTRIBUTES_CONFIG",
+    "EvalConfig",
+    "build_configs",
+]
 
 DEFAULT_IMAGE_WEIGHTS = (0.0, 0.1, 0.2, 0.3)
 SWEEP = "sweep"
 """The ``--configs`` name of the image-weight sweep of the full pipeline."""
 BG = "+bg"
+DEFAULT = "default"
+"""The product's default: ``ComposeOptions()`` with nothing set, whatever the service's defaults are."""
+TRUE_ATTRIBUTES = "true_attributes"
+"""Diagnostic: the default with the reference's true attributes as merchant data (an upper bound)."""
 
 
 @dataclass(frozen=True)
@@ -27,10 +41,20 @@ class EvalConfig:
     send_image: bool
     send_text: bool
     options: ComposeOptions
+    default: bool = False
+    """The product's default (``"default": true`` in eval.json); every evaluation includes it."""
+    reference_truth: bool = False
+    """Diagnostic: each query adds its reference's true caption and attributes as merchant data
+    (:mod:`plugin.evaluation.truth`); left out where the layout does not carry them."""
+
+    @property
+    def diagnostic(self) -> bool:
+        """A row no user can have without merchant data: it bounds, it is not a method."""
+        return self.reference_truth
 
     def signature(self) -> str:
         """Configurations with equal signatures give equal vectors: compose them once."""
-        return f"{self.send_image}|{self.send_text}|{self.options.model_dump_json()}"
+        return f"{self.send_image}|{self.send_text}|{self.reference_truth}|{self.options.model_dump_json()}"
 
 
 def _base(name: str, description: str, image: bool, text: bool, **options: Any) -> EvalConfig:
@@ -65,6 +89,17 @@ BASE_CONFIGS: tuple[EvalConfig, ...] = (
 )
 
 
+DEFAULT_CONFIG = EvalConfig(
+    DEFAULT, "the product's default: no option set, the service's defaults", True, True, ComposeOptions(),
+    default=True,
+)  # fmt: skip
+TRUE_ATTRIBUTES_CONFIG = EvalConfig(
+    TRUE_ATTRIBUTES,
+    "diagnostic, not a method: the default with the reference's true title and attributes as merchant data",
+    True, True, ComposeOptions(), reference_truth=True,
+)  # fmt: skip
+
+
 def _sweep(weights: Sequence[float]) -> list[EvalConfig]:
     return [
         _base(f"fusion{BG}@{w:g}", f"full pipeline (background, caption, fusion) at image weight {w:g}",
@@ -75,11 +110,12 @@ def _sweep(weights: Sequence[float]) -> list[EvalConfig]:
 
 
 def build_configs(names: Sequence[str] | None, image_weights: Sequence[float]) -> list[EvalConfig]:
-    """The chosen configurations in table order (default: all, then the sweep).
+    """The chosen configurations in table order: ``default`` first (always, whatever ``names``
+    says), then the chosen rows (none chosen: all, the sweep, and ``true_attributes``).
 
-    ``names`` are base names (``text_only``, ``fusion+bg``...) and ``sweep``; an unknown name
-    is an InvalidInputError listing the known ones."""
-    by_name = {c.name: c for c in BASE_CONFIGS}
+    ``names`` are base names (``text_only``, ``fusion+bg``...), ``sweep`` and
+    ``true_attributes``; an unknown name is an InvalidInputError listing the known ones."""
+    by_name = {c.name: c for c in (DEFAULT_CONFIG, *BASE_CONFIGS, TRUE_ATTRIBUTES_CONFIG)}
     chosen = list(names) if names else [*by_name, SWEEP]
     unknown = [n for n in chosen if n not in by_name and n != SWEEP]
     if unknown:
@@ -87,7 +123,9 @@ def build_configs(names: Sequence[str] | None, image_weights: Sequence[float]) -
     for w in image_weights:
         if not 0.0 <= w <= 1.0:
             raise InvalidInputError(f"--image-weights: {w:g} is outside [0, 1]")
-    configs = [by_name[n] for n in by_name if n in chosen]
+    configs = [DEFAULT_CONFIG, *(by_name[n] for n in by_name if n in chosen and n != DEFAULT)]
+    truth = [c for c in configs if c.reference_truth]  # the diagnostic rows close the table
+    configs = [c for c in configs if not c.reference_truth]
     if SWEEP in chosen:
         configs.extend(_sweep(image_weights))
-    return configs
+    return [*configs, *truth]

@@ -3,8 +3,9 @@ make a malformed file an :class:`InvalidInputError` naming the file, the item an
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from schemas.errors import InvalidInputError
 __all__ = [
     "EvalDataset",
     "Query",
+    "ReferenceTruth",
     "check_images_exist",
     "read_json",
     "require_field",
@@ -46,6 +48,18 @@ class Query:
 
 
 @dataclass(frozen=True)
+class ReferenceTruth:
+    """What a reference image really shows, where the benchmark knows it (the product world
+    writes it; a public CIRR or CIRCO download has none): merchant data for the diagnostic
+    ``true_attributes`` row."""
+
+    caption: str
+    """The reference product's catalog title."""
+    attributes: Mapping[str, str]
+    """Its true attributes, the category included."""
+
+
+@dataclass(frozen=True)
 class EvalDataset:
     """A benchmark split ready to evaluate.
 
@@ -64,6 +78,11 @@ class EvalDataset:
     exclude_reference: bool
     groups: tuple[str, ...] = field(default=("",))
     """Groups in report order (FashionIQ categories; ``("",)`` for one gallery)."""
+    reference_truth: Mapping[str, ReferenceTruth] = field(default_factory=dict)
+    """Image id -> its true caption and attributes, from the layout's ``reference_attributes.json``
+    (:mod:`plugin.evaluation.truth`); empty when the layout carries none."""
+    reference_truth_source: str = ""
+    """Where :attr:`reference_truth` was looked for (named in the report's notes)."""
 
     def gallery_ids(self) -> list[str]:
         """Every gallery image once, in first-seen order over the groups: the one index."""
@@ -82,17 +101,7 @@ class EvalDataset:
         kept: list[Query] = []
         for group in self.groups:
             kept.extend([q for q in self.queries if q.group == group][:limit])
-        return EvalDataset(
-            name=self.name,
-            split=self.split,
-            root=self.root,
-            images=self.images,
-            queries=tuple(kept),
-            galleries=self.galleries,
-            labelled=self.labelled,
-            exclude_reference=self.exclude_reference,
-            groups=self.groups,
-        )
+        return dataclasses.replace(self, queries=tuple(kept))
 
 
 def read_json(path: Path) -> Any:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from plugin.evaluation.configs import EvalConfig
 from plugin.evaluation.runner import EvalRun
 
 __all__ = ["print_table", "report_dict", "to_markdown", "write_report", "write_submissions"]
@@ -21,10 +22,36 @@ def _title(run: EvalRun) -> str:
     )
 
 
+DIAGNOSTIC_MARK = " (diagnostic)"
+
+
+def label(config: EvalConfig) -> str:
+    """A row's name in the tables: a diagnostic row says so."""
+    return config.name + (DIAGNOSTIC_MARK if config.diagnostic else "")
+
+
+def _legend(run: EvalRun) -> list[str]:
+    lines = []
+    if any(r.config.default for r in run.results):
+        default = next(r.config.name for r in run.results if r.config.default)
+        lines.append(
+            f"`{default}`: the product's default, a query with no option set (the service's own "
+            'defaults); `"default": true` in eval.json.'
+        )
+    for r in run.results:
+        if r.config.diagnostic:
+            lines.append(
+                f"`{label(r.config)}`: not a method a user can have without merchant data: each "
+                "reference's true title and attributes sent as catalog_caption / catalog_attributes, "
+                "the default's other options; an upper bound on what a better caption gives."
+            )
+    return lines + [f"Note: {note}" for note in run.notes]
+
+
 def _rows(run: EvalRun) -> tuple[list[str], list[list[str]]]:
     header = ["config", *run.columns, "s"]
     rows = [
-        [r.config.name, *(f"{r.metrics[c]:.2f}" for c in run.columns), f"{r.seconds:.1f}"]
+        [label(r.config), *(f"{r.metrics[c]:.2f}" for c in run.columns), f"{r.seconds:.1f}"]
         for r in run.results
     ]
     return header, rows
@@ -37,6 +64,7 @@ def print_table(run: EvalRun) -> None:
 
     header, rows = _rows(run)
     note = "" if run.dataset.labelled else "\nlabels hidden: rankings written as submission files"
+    note += "".join(f"\n{line}" for line in _legend(run))
     # Wide enough for every cell: a benchmark table is never folded or cut with an ellipsis.
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     width = max(80, sum(widths) + 3 * len(widths) + 1)
@@ -59,7 +87,10 @@ def to_markdown(run: EvalRun) -> str:
     lines = [f"# {_title(run)}", "", "| " + " | ".join(header) + " |"]
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
     lines.extend("| " + " | ".join(row) + " |" for row in rows)
-    lines += ["", "Metrics in percent; s: seconds spent composing the queries.", "", "## Configurations", ""]
+    lines += ["", "Metrics in percent; s: seconds spent composing the queries.", ""]
+    for line in _legend(run):
+        lines += [line, ""]
+    lines += ["## Configurations", ""]
     for r in run.results:
         opts = r.config.options.model_dump(exclude_none=True, exclude={"return_cutout"})
         lines.append(f"- `{r.config.name}`: {r.config.description}; options `{json.dumps(opts)}`")
@@ -87,14 +118,24 @@ def report_dict(run: EvalRun) -> dict[str, Any]:
         "exclude_reference": d.exclude_reference,
         "ranking": "exact cosine over the gallery matrix",
         "model": run.model.model_dump(),
+        "model_weights": run.weights,
         "columns": run.columns,
+        "default_config": next((r.config.name for r in run.results if r.config.default), None),
+        "notes": run.notes,
         "configs": [
             {
                 "name": r.config.name,
+                "default": r.config.default,
+                "diagnostic": r.config.diagnostic,
                 "description": r.config.description,
                 "sends_image": r.config.send_image,
                 "sends_text": r.config.send_text,
                 "options": r.config.options.model_dump(exclude_none=True, exclude={"return_cutout"}),
+                **(
+                    {"per_query_options": ["catalog_caption", "catalog_attributes"]}
+                    if r.config.reference_truth
+                    else {}
+                ),
                 "metrics": r.metrics,
                 "compose_s": round(r.seconds, 3),
                 "background_removed": r.background_removed,

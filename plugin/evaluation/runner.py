@@ -20,10 +20,11 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from plugin.encoder.protocol import QueryEncoder
-from plugin.evaluation.cache import GalleryCache, cache_key
+from plugin.evaluation.cache import GalleryCache, cache_key, gallery_digests, weights_identity
 from plugin.evaluation.configs import EvalConfig
 from plugin.evaluation.dataset import EvalDataset, Query
 from plugin.evaluation.scoring import metric_columns, score_config
+from plugin.evaluation.truth import applicable_configs, query_options
 from schemas.errors import GroundedError, InvalidInputError
 from schemas.wire import ModelMeta
 
@@ -61,6 +62,10 @@ class EvalRun:
     timing: dict[str, float]
     gallery_from_cache: bool
     gallery_size: int
+    weights: str = ""
+    """What the gallery cache knew of the weights: ``sha256:...`` of their files, or why not."""
+    notes: list[str] = field(default_factory=list)
+    """Rows left out and why (e.g. no reference attributes for ``true_attributes``)."""
 
 
 def _read(path: Path, role: str) -> bytes:
@@ -107,7 +112,7 @@ def _compose_all(
         image = _read(path, f"query {query.id}: reference image") if config.send_image else None
         text = query.text if config.send_text else ""
         try:
-            result = encoder.compose(image, text, config.options)
+            result = encoder.compose(image, text, query_options(config, dataset, query))
         except GroundedError as exc:
             sent = f" (reference image {path})" if image is not None else ""
             raise type(exc)(f"config {config.name}, query {query.id}{sent}: {exc.message}") from exc
@@ -128,14 +133,24 @@ def run_evaluation(
     *,
     cache_dir: Path,
     progress: bool = True,
+    weights: str | None = None,
+    notes: Sequence[str] = (),
 ) -> EvalRun:
     """Embed (or load) the gallery, compose every query under every configuration, rank and
-    score. Configurations with identical options share one set of query vectors."""
+    score. Configurations with identical options share one set of query vectors; rows the
+    dataset cannot serve (``true_attributes`` without reference attributes) are left out with
+    a note.
+
+    ``weights`` identifies the model's weights in the gallery cache's key: by default the
+    content of the files the model record names (right for a model loaded in this process);
+    pass :data:`~plugin.evaluation.cache.REMOTE_WEIGHTS` for one served over gRPC."""
     started = time.perf_counter()
     model = encoder.model_info()
+    configs, left_out = applicable_configs(configs, dataset)
+    weights = weights or weights_identity(model.name, model.pretrained)
     gallery_ids = dataset.gallery_ids()
     paths = [dataset.images[i] for i in gallery_ids]
-    key = cache_key(model, list(zip(gallery_ids, paths, strict=True)))
+    key = cache_key(model, weights, list(zip(gallery_ids, gallery_digests(paths), strict=True)))
     gallery, from_cache = GalleryCache(cache_dir).load_or_embed(
         f"{dataset.name}-{dataset.split}",
         key,
@@ -186,4 +201,6 @@ def run_evaluation(
         timing=timing,
         gallery_from_cache=from_cache,
         gallery_size=len(gallery_ids),
+        weights=weights,
+        notes=[*notes, *left_out],
     )

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plugin.world.layouts import shopper_name, write_circo, write_cirr
+from plugin.world.layouts import CIRCO_DIR, REFERENCE_ATTRIBUTES_FILE, shopper_name, write_circo, write_cirr
 from plugin.world.products import Split, WorldProduct, enumerate_products, product_rng
 from plugin.world.queries import CompositionQuery, make_queries
 from plugin.world.render import catalog_photo, shopper_photo
@@ -108,6 +108,7 @@ def build_world(
         catalog_paths[product.id] = relative
     say(f"rendered {len(products)} catalog photos")
     records = [p.record(spec, catalog_paths[p.id]) for p in products]
+    titles = {str(r["id"]): str(r["title"]) for r in records}
     _jsonl(out / CATALOG_FILE, records)
     _jsonl(
         out / TRAIN_CATALOG_FILE, [r for r, p in zip(records, products, strict=True) if p.split == "train"]
@@ -115,6 +116,8 @@ def build_world(
     write_vocabulary(make_vocabulary(spec), out / VOCABULARY_FILE)
 
     world = World(out, spec, products)
+    for stale in (out / REFERENCE_ATTRIBUTES_FILE, out / CIRCO_DIR / REFERENCE_ATTRIBUTES_FILE):
+        stale.unlink(missing_ok=True)  # each split adds its references: start from none
     (out / "shopper").mkdir(exist_ok=True)
     for split in splits:
         split_seed = test_seed if split == "test" else seed
@@ -125,8 +128,8 @@ def build_world(
             rng = product_rng(split_seed, name, "shopper")
             shopper_photo(q.reference.look(spec), rng).save(out / "shopper" / f"{name}.png")
             shopper_paths[name] = f"shopper/{name}.png"
-        write_cirr(out, split, made, products, catalog_paths, shopper_paths)
-        write_circo(out, split, made, products, catalog_paths)
+        write_cirr(out, split, made, products, catalog_paths, shopper_paths, titles)
+        write_circo(out, split, made, products, catalog_paths, titles)
         world.queries[split] = made
         say(f"wrote {len(made)} {split} queries (CIRR and CIRCO layouts, catalog and shopper references)")
     counts = Counter(p.split for p in products)

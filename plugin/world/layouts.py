@@ -9,6 +9,11 @@ reference is a shopper photo are the split ``<split>-shopper``; the shopper phot
 CIRCO (under ``circo/``): ``annotations/<split>.json`` and COCO's unlabeled layout
 (``COCO2017_unlabeled/annotations/image_info_unlabeled2017.json`` and ``unlabeled2017/``),
 with catalog-photo references; ``gt_img_ids`` lists every product that satisfies the query.
+
+Both roots also carry ``reference_attributes.json``: each reference image's true product, its
+catalog title and attributes (the category included). A public download has no such file; with
+it ``grounded eval`` adds the diagnostic ``true_attributes`` row (``plugin/evaluation/truth.py``
+reads it).
 """
 
 from __future__ import annotations
@@ -22,10 +27,19 @@ from pathlib import Path
 from plugin.world.products import WorldProduct
 from plugin.world.queries import CompositionQuery
 
-__all__ = ["CIRCO_DIR", "SHOPPER_PHOTOS_SPLIT", "shopper_name", "write_circo", "write_cirr"]
+__all__ = [
+    "CIRCO_DIR",
+    "REFERENCE_ATTRIBUTES_FILE",
+    "SHOPPER_PHOTOS_SPLIT",
+    "shopper_name",
+    "write_circo",
+    "write_cirr",
+]
 
 CIRCO_DIR = "circo"
 SHOPPER_PHOTOS_SPLIT = "shopper-photos"
+REFERENCE_ATTRIBUTES_FILE = "reference_attributes.json"
+_REFERENCE_ATTRIBUTES_FORMAT = "grounded-reference-attributes/1"
 
 
 def shopper_name(split: str, query: CompositionQuery) -> str:
@@ -37,6 +51,24 @@ def _dump(path: Path, payload: object) -> None:
     path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
 
 
+def _truth(product: WorldProduct, titles: dict[str, str]) -> dict[str, object]:
+    return {"caption": titles[product.id], "attributes": {"category": product.category, **product.attributes}}
+
+
+def _write_truth(folder: Path, entries: dict[str, dict[str, object]]) -> None:
+    """Add ``entries`` (image id -> true caption and attributes) to ``reference_attributes.json``."""
+    path = folder / REFERENCE_ATTRIBUTES_FILE
+    known = json.loads(path.read_text("utf-8"))["images"] if path.is_file() else {}
+    known.update(entries)
+    payload = {
+        "format": _REFERENCE_ATTRIBUTES_FORMAT,
+        "about": "each reference image's true product (catalog title, attributes): grounded eval's "
+        "diagnostic true_attributes row; a benchmark's own download has no such file",
+        "images": dict(sorted(known.items())),
+    }
+    _dump(path, payload)
+
+
 def write_cirr(
     root: Path,
     split: str,
@@ -44,8 +76,10 @@ def write_cirr(
     products: Sequence[WorldProduct],
     catalog_paths: dict[str, str],
     shopper_paths: dict[str, str],
+    titles: dict[str, str],
 ) -> None:
-    """Two CIRR splits: ``<split>`` (catalog-photo references) and ``<split>-shopper``."""
+    """Two CIRR splits: ``<split>`` (catalog-photo references) and ``<split>-shopper``, and
+    their references' true attributes (``titles``: product id -> catalog title)."""
     gallery = {p.id: "./" + catalog_paths[p.id] for p in products}
     for name, shopper in ((split, False), (f"{split}-shopper", True)):
         rows = []
@@ -66,6 +100,9 @@ def write_cirr(
     known = json.loads(shopper_file.read_text("utf-8")) if shopper_file.is_file() else {}
     known.update({shopper_name(split, q): "./" + shopper_paths[shopper_name(split, q)] for q in queries})
     _dump(shopper_file, known)
+    truth = {q.reference.id: _truth(q.reference, titles) for q in queries}
+    truth.update({shopper_name(split, q): _truth(q.reference, titles) for q in queries})
+    _write_truth(root, truth)
 
 
 def _link(source: Path, target: Path) -> None:
@@ -84,6 +121,7 @@ def write_circo(
     queries: Sequence[CompositionQuery],
     products: Sequence[WorldProduct],
     catalog_paths: dict[str, str],
+    titles: dict[str, str],
 ) -> None:
     """One CIRCO split with catalog-photo references; image ids are 1-based product positions."""
     circo = root / CIRCO_DIR
@@ -107,3 +145,4 @@ def write_circo(
         for q in queries
     ]
     _dump(circo / "annotations" / f"{split}.json", rows)
+    _write_truth(circo, {str(image_id[q.reference.id]): _truth(q.reference, titles) for q in queries})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ from plugin.cli import EXIT_OK, EXIT_USAGE, main
 from plugin.encoder.local import LocalEncoder
 from plugin.evaluation import (
     BASE_CONFIGS,
+    DEFAULT,
+    TRUE_ATTRIBUTES,
+    EvalConfig,
     build_configs,
     load_circo,
     load_cirr,
@@ -33,7 +37,8 @@ from tests.support.eval_layouts import write_circo, write_cirr, write_fashioniq,
 from vectorizer_service.settings import ServiceSettings
 
 WEIGHTS = "0,0.2"
-ALL_ROWS = [c.name for c in BASE_CONFIGS] + ["fusion+bg@0", "fusion+bg@0.2"]
+# The fixtures are public layouts: no reference attributes, so no true_attributes row.
+ALL_ROWS = [DEFAULT, *(c.name for c in BASE_CONFIGS), "fusion+bg@0", "fusion+bg@0.2"]
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +53,11 @@ def model_flags(tiny_clip_settings: dict[str, Any], u2net_home: Path) -> list[st
 def encoder(tiny_clip_settings: dict[str, Any], u2net_home: Path) -> Iterator[LocalEncoder]:
     with LocalEncoder(ServiceSettings(**tiny_clip_settings, u2net_home=u2net_home)) as enc:
         yield enc
+
+
+def _only(*names: str) -> list[EvalConfig]:
+    """Just these rows, without the default every command adds (these tests are about others)."""
+    return [c for c in build_configs(list(names), []) if c.name in names]
 
 
 def _eval(
@@ -81,6 +91,11 @@ def _check_table(printed: str, report: dict[str, Any], columns: list[str], queri
     assert by_name["image_only"]["background_removed"] == 0
     assert set(report["timing"]) == {"gallery_s", "queries_s", "total_s"}
     assert report["model"]["dimension"] == 32
+    # the product's default leads, marked, with nothing set; the bound is left out, and why
+    assert [c["name"] for c in report["configs"] if c["default"]] == [DEFAULT] == [report["default_config"]]
+    assert by_name[DEFAULT]["options"] == {} and not any(c["diagnostic"] for c in report["configs"])
+    assert report["notes"] and report["notes"][0].startswith(f"{TRUE_ATTRIBUTES} omitted")
+    assert report["model_weights"].startswith("sha256:")
 
 
 def test_fashioniq_full_table(
@@ -131,7 +146,7 @@ def test_circo_full_table(capsys: pytest.CaptureFixture[str], tmp_path: Path, mo
 
 
 def test_hidden_labels_write_submission_files(encoder: LocalEncoder, tmp_path: Path) -> None:
-    configs = build_configs(["text_only", "fusion"], [])
+    configs = _only("text_only", "fusion")
     cirr = run_evaluation(load_cirr(write_cirr(tmp_path / "cirr"), "test1"), encoder, configs,
                           cache_dir=tmp_path / "cache", progress=False)  # fmt: skip
     assert cirr.columns == [] and all(r.metrics == {} for r in cirr.results)
@@ -161,7 +176,7 @@ def test_second_run_reads_the_gallery_from_the_cache(
     encoder: LocalEncoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dataset = load_cirr(write_cirr(tmp_path / "cirr"), "val")
-    configs = build_configs(["text_only"], [])
+    configs = _only("text_only")
     calls: list[int] = []
     real = runner_module._embed_gallery
 
@@ -202,9 +217,7 @@ def test_a_broken_gallery_image_is_named_by_its_file(encoder: LocalEncoder, tmp_
     broken.write_bytes(broken.read_bytes()[:60])  # a download cut short
     dataset = load_cirr(root, "val")
     with pytest.raises(InvalidInputError, match=rf"gallery image {broken}: truncated or corrupt image"):
-        run_evaluation(
-            dataset, encoder, build_configs(["text_only"], []), cache_dir=tmp_path / "c", progress=False
-        )
+        run_evaluation(dataset, encoder, _only("text_only"), cache_dir=tmp_path / "c", progress=False)
 
 
 def test_fashioniq_release_test_split_writes_a_submission(encoder: LocalEncoder, tmp_path: Path) -> None:
@@ -218,7 +231,7 @@ def test_fashioniq_release_test_split_writes_a_submission(encoder: LocalEncoder,
             root / "captions" / f"cap.{category}.test.json",
             [{"candidate": names[0], "captions": ["is red", "is long"]}],
         )
-    run = run_evaluation(load_fashioniq(root, "test"), encoder, build_configs(["text_only"], []),
+    run = run_evaluation(load_fashioniq(root, "test"), encoder, _only("text_only"),
                          cache_dir=tmp_path / "cache", progress=False)  # fmt: skip
     assert run.columns == []
     write_report(run, tmp_path / "out")
@@ -236,8 +249,54 @@ def test_configs_without_background_removal_need_no_rembg_weights(
     base = ["eval", "--dataset", "cirr", "--root", str(root), "--split", "val", "--no-progress",
             "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), *flags]  # fmt: skip
     capsys.readouterr()
-    assert main([*base, "--configs", "text_only,fusion"]) == EXIT_OK
+    # The default row always runs and follows the service's defaults: with removal off by
+    # default, nothing needs rembg.
+    assert main([*base, "--configs", "text_only,fusion", "--no-remove-background"]) == EXIT_OK
     assert "fusion" in capsys.readouterr().out
-    # A +bg configuration still needs them, and says so.
-    assert main([*base, "--configs", "fusion+bg"]) != EXIT_OK
+    report = json.loads((tmp_path / "out" / "eval.json").read_text())
+    assert report["configs"][0]["name"] == DEFAULT and report["configs"][0]["background_removed"] == 0
+    # With removal on by default (the shipped setting) the default row needs them, and says so.
+    assert main([*base, "--configs", "text_only,fusion"]) != EXIT_OK
     assert "rembg model file not found" in capsys.readouterr().err
+
+
+def test_the_default_row_is_always_there_and_marked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model_flags: list[str]
+) -> None:
+    root = write_cirr(tmp_path / "cirr")
+    printed, report = _eval(capsys, tmp_path, model_flags, "--dataset", "cirr", "--root", str(root),
+                            "--split", "val", "--limit", "1", "--configs", "text_only")  # fmt: skip
+    assert [(c["name"], c["default"]) for c in report["configs"]] == [(DEFAULT, True), ("text_only", False)]
+    # no option set: whatever the service's defaults are, they decide
+    assert report["configs"][0]["options"] == {} and report["default_config"] == DEFAULT
+    assert "default" in printed and "the product's default" in printed
+    assert "`default`: the product's default" in (tmp_path / "out" / "eval.md").read_text()
+
+
+def test_a_model_retrained_in_place_misses_the_gallery_cache(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_clip_settings: dict[str, Any], u2net_home: Path
+) -> None:
+    """The issue's case: weights replaced in the same folder, the same --data-dir: the old
+    gallery must not be read back."""
+    from vectorizer_service.runtime.random_weights import TINY_OPEN_CLIP_CONFIG, save_random_open_clip
+
+    source = Path(tiny_clip_settings["model"].removeprefix("local-dir:"))
+    folder = tmp_path / "model"
+    shutil.copytree(source, folder)
+    root = write_cirr(tmp_path / "cirr")
+    flags = ["--model", f"local-dir:{folder}", "--pretrained", "", "--device", "cpu", "--offline",
+             "--u2net-home", str(u2net_home), "--no-remove-background"]  # fmt: skip
+
+    def cached() -> bool:
+        _printed, report = _eval(capsys, tmp_path, flags, "--dataset", "cirr", "--root", str(root),
+                                 "--split", "val", "--limit", "1", "--configs", "text_only")  # fmt: skip
+        return bool(report["gallery_from_cache"])
+
+    assert [cached(), cached()] == [False, True]
+    # other weights (another seed) of the same architecture, copied over the old ones
+    model, _ = save_random_open_clip(TINY_OPEN_CLIP_CONFIG, tmp_path / "other", seed=1)
+    retrained = Path(model.removeprefix("local-dir:"))
+    assert list(retrained.glob("*.safetensors"))
+    for weights in retrained.glob("*.safetensors"):
+        shutil.copyfile(weights, folder / weights.name)  # `make world-model` writes the same folder
+    assert [cached(), cached()] == [False, True]
