@@ -69,7 +69,7 @@ class ModelInfoResponse(_message.Message):
     def __init__(self, name: _Optional[str] = ..., backend: _Optional[str] = ..., pretrained: _Optional[str] = ..., dimension: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., context_length: _Optional[int] = ..., text_trimming: _Optional[bool] = ..., source_backend: _Optional[str] = ...) -> None: ...
 
 class ComposeOptions(_message.Message):
-    __slots__ = ("remove_background", "caption", "fuse", "template", "image_weight", "return_cutout", "drop_overridden", "catalog_caption", "catalog_attributes")
+    __slots__ = ("remove_background", "caption", "fuse", "template", "image_weight", "return_cutout", "drop_overridden", "catalog_caption", "catalog_attributes", "fusion_method", "direction_gain")
     class CatalogAttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +86,8 @@ class ComposeOptions(_message.Message):
     DROP_OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
     CATALOG_CAPTION_FIELD_NUMBER: _ClassVar[int]
     CATALOG_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    FUSION_METHOD_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_GAIN_FIELD_NUMBER: _ClassVar[int]
     remove_background: bool
     caption: bool
     fuse: bool
@@ -95,7 +97,9 @@ class ComposeOptions(_message.Message):
     drop_overridden: bool
     catalog_caption: str
     catalog_attributes: _containers.ScalarMap[str, str]
-    def __init__(self, remove_background: _Optional[bool] = ..., caption: _Optional[bool] = ..., fuse: _Optional[bool] = ..., template: _Optional[str] = ..., image_weight: _Optional[float] = ..., return_cutout: _Optional[bool] = ..., drop_overridden: _Optional[bool] = ..., catalog_caption: _Optional[str] = ..., catalog_attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    fusion_method: str
+    direction_gain: float
+    def __init__(self, remove_background: _Optional[bool] = ..., caption: _Optional[bool] = ..., fuse: _Optional[bool] = ..., template: _Optional[str] = ..., image_weight: _Optional[float] = ..., return_cutout: _Optional[bool] = ..., drop_overridden: _Optional[bool] = ..., catalog_caption: _Optional[str] = ..., catalog_attributes: _Optional[_Mapping[str, str]] = ..., fusion_method: _Optional[str] = ..., direction_gain: _Optional[float] = ...) -> None: ...
 
 class ComposeQueryRequest(_message.Message):
     __slots__ = ("image", "text", "options")
@@ -120,7 +124,7 @@ class StageTiming(_message.Message):
     def __init__(self, stage: _Optional[str] = ..., ms: _Optional[float] = ..., skipped: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
 
 class ComposeExplanation(_message.Message):
-    __slots__ = ("caption", "attributes", "modification", "fused_text", "mask_coverage", "background_removed", "background_note", "image_weight", "timings", "cutout_png", "attribute_sources")
+    __slots__ = ("caption", "attributes", "modification", "fused_text", "mask_coverage", "background_removed", "background_note", "image_weight", "timings", "cutout_png", "attribute_sources", "fusion_method", "direction_gain")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +150,8 @@ class ComposeExplanation(_message.Message):
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
     CUTOUT_PNG_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTE_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    FUSION_METHOD_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_GAIN_FIELD_NUMBER: _ClassVar[int]
     caption: str
     attributes: _containers.ScalarMap[str, str]
     modification: str
@@ -157,7 +163,9 @@ class ComposeExplanation(_message.Message):
     timings: _containers.RepeatedCompositeFieldContainer[StageTiming]
     cutout_png: bytes
     attribute_sources: _containers.ScalarMap[str, str]
-    def __init__(self, caption: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., modification: _Optional[str] = ..., fused_text: _Optional[str] = ..., mask_coverage: _Optional[float] = ..., background_removed: _Optional[bool] = ..., background_note: _Optional[str] = ..., image_weight: _Optional[float] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., cutout_png: _Optional[bytes] = ..., attribute_sources: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    fusion_method: str
+    direction_gain: float
+    def __init__(self, caption: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., modification: _Optional[str] = ..., fused_text: _Optional[str] = ..., mask_coverage: _Optional[float] = ..., background_removed: _Optional[bool] = ..., background_note: _Optional[str] = ..., image_weight: _Optional[float] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., cutout_png: _Optional[bytes] = ..., attribute_sources: _Optional[_Mapping[str, str]] = ..., fusion_method: _Optional[str] = ..., direction_gain: _Optional[float] = ...) -> None: ...
 
 class ComposeQueryResponse(_message.Message):
     __slots__ = ("vector", "explanation")

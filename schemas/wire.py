@@ -8,9 +8,22 @@ contract exactly (camelCase), because a stock Weaviate is the client. The gRPC m
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.model_info import ModelInfo
+
+FusionMethod = Literal["image_anchor", "direction", "slerp"]
+"""How the embedding stage combines the reference image vector with the text vectors
+(docs/composed-queries.md gives each formula and its source)."""
+FUSION_METHODS: tuple[FusionMethod, ...] = get_args(FusionMethod)
+DEFAULT_FUSION_METHOD: FusionMethod = "image_anchor"
+"""The method composed queries used before there was a choice: the server default's default."""
+DEFAULT_DIRECTION_GAIN = 1.0
+"""``direction``'s gain ``g`` by default: the change applied once, as the text states it."""
+MAX_DIRECTION_GAIN = 4.0
+"""Largest gain accepted: PDV reports its best at 1-1.4; far above, the change swamps the image."""
 
 
 class VectorizeRequest(BaseModel):
@@ -50,7 +63,22 @@ class ComposeOptions(BaseModel):
         default=None, description="fusion template with {caption} and {modification}"
     )
     image_weight: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="weight of the reference image vector in the query vector"
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="share of the reference image side in the query vector (0: the text alone); "
+        "every fusion method reads it",
+    )
+    fusion_method: FusionMethod | None = Field(
+        default=None,
+        description="how the image and text vectors combine: image_anchor (linear mix), direction "
+        "(the change as a text direction applied to the image, PDV) or slerp (spherical interpolation)",
+    )
+    direction_gain: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=MAX_DIRECTION_GAIN,
+        description="direction method: how far along t(fused) - t(caption) the query moves (default 1)",
     )
     drop_overridden: bool | None = Field(
         default=None,
@@ -93,6 +121,10 @@ class ComposeExplanation(BaseModel):
     background_removed: bool = False
     background_note: str = ""
     image_weight: float = 0.0
+    fusion_method: FusionMethod | None = Field(
+        default=None, description="the fusion method the embedding stage applied"
+    )
+    direction_gain: float | None = Field(default=None, description="the gain used (direction method only)")
     timings: list[StageTiming] = Field(default_factory=list)
     cutout_png: bytes | None = Field(default=None, description="PNG of the cut-out, when asked for")
 

@@ -20,6 +20,8 @@ from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from schemas.wire import DEFAULT_DIRECTION_GAIN, DEFAULT_FUSION_METHOD, MAX_DIRECTION_GAIN, FusionMethod
+
 __all__ = [
     "ENV_PREFIX",
     "GroupedSettings",
@@ -117,6 +119,8 @@ class ServiceSettings(GroupedSettings):
                 "caption_model",
                 "fusion_template",
                 "image_weight",
+                "fusion_method",
+                "direction_gain",
                 "remove_background",
                 "cutout_cache_size",
                 "remover_threads",
@@ -195,6 +199,17 @@ class ServiceSettings(GroupedSettings):
     )
     image_weight: float = Field(
         0.0, ge=0.0, le=1.0, description="default weight of the reference image vector in the query"
+    )
+    fusion_method: FusionMethod = Field(
+        DEFAULT_FUSION_METHOD,
+        description="default way the image and text vectors combine: image_anchor (linear), direction "
+        "(PDV text direction applied to the image) or slerp (spherical); docs/composed-queries.md",
+    )
+    direction_gain: float = Field(
+        DEFAULT_DIRECTION_GAIN,
+        ge=0.0,
+        le=MAX_DIRECTION_GAIN,
+        description="default gain of the direction method (how far along t(fused) - t(caption))",
     )
     remove_background: bool = Field(True, description="default of the background-removal switch")
     cutout_cache_size: int = Field(

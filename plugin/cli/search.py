@@ -20,6 +20,8 @@ def compose_options(args: argparse.Namespace) -> ComposeOptions:
         caption=False if getattr(args, "captioner", None) == "none" else None,
         template=getattr(args, "fusion_template", None),
         image_weight=getattr(args, "image_weight", None),
+        fusion_method=getattr(args, "fusion_method", None),
+        direction_gain=getattr(args, "direction_gain", None),
     )
 
 

@@ -80,12 +80,26 @@ def _image_configs(background: bool) -> list[EvalConfig]:
     ]  # fmt: skip
 
 
+def _method_configs() -> list[EvalConfig]:
+    """The full pipeline (background removed, caption, attribute-aware fusion) under each fusion
+    method other than the image anchor, at the parameters their papers recommend."""
+    pipeline = {"remove_background": True, "caption": True, "fuse": True, "drop_overridden": True}
+    return [
+        _base(f"direction{BG}", "the change as a direction applied to the image: normalise(v + "
+              "t(fused) - t(caption)) (PDV), background removed", True, True,
+              fusion_method="direction", direction_gain=1.0, image_weight=1.0, **pipeline),
+        _base(f"slerp{BG}", "slerp from the fused text towards the image, image weight 0.2 (Jang et al.), "
+              "background removed", True, True, fusion_method="slerp", image_weight=0.2, **pipeline),
+    ]  # fmt: skip
+
+
 BASE_CONFIGS: tuple[EvalConfig, ...] = (
     _base(
         "text_only", "the modification text alone", False, True, caption=False, fuse=False, image_weight=0.0
     ),
     *_image_configs(background=False),
     *_image_configs(background=True),
+    *_method_configs(),
 )
 
 

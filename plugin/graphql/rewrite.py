@@ -2,10 +2,11 @@
 
 ``Get { Product(nearGrounded: {image: $img, text: "in blue", targetVectors: ["clip"]}) {...} }``
 becomes ``Product(nearVector: {vector: [...], targetVectors: ["clip"]})``: the composed-query
-options (``removeBackground``, ``caption``, ``fuse``, ``template``, ``imageWeight``) are consumed
-here, the search options Weaviate knows (``targetVectors``, ``distance``, ``certainty``,
-``targets``) are kept as written (variables included; a whole-argument variable is written back
-as typed literals, see :mod:`plugin.graphql.values`). Declared variable defaults apply. ``Get``,
+options (``removeBackground``, ``caption``, ``fuse``, ``template``, ``imageWeight``,
+``fusionMethod``, ``directionGain``) are consumed here, the search options Weaviate knows
+(``targetVectors``, ``distance``, ``certainty``, ``targets``) are kept as written (variables
+included; a whole-argument variable is written back as typed literals, see
+:mod:`plugin.graphql.values`). Declared variable defaults apply. ``Get``,
 ``Explore`` and ``Aggregate`` are each given what Weaviate needs there. Variables only the
 nearGrounded argument used are removed from the operation and the variables, so Weaviate does not
 reject them as unused. Every problem raises :class:`GraphQLRewriteError` naming the field.
@@ -43,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from plugin.graphql.reference import ReferenceLookup
 from plugin.graphql.values import operation_variables, value_node
 from schemas.errors import InvalidInputError
-from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult
+from schemas.wire import MAX_DIRECTION_GAIN, ComposeExplanation, ComposeOptions, ComposeResult, FusionMethod
 
 __all__ = ["ARGUMENT", "GraphQLRewriteError", "GroundedArgs", "Rewrite", "explanation_json", "rewrite_query"]
 
@@ -70,6 +71,10 @@ class GroundedArgs(BaseModel):
     fuse: bool | None = None
     template: str | None = None
     imageWeight: float | None = Field(None, ge=0.0, le=1.0)
+    fusionMethod: FusionMethod | None = Field(
+        None, description="image_anchor, direction or slerp (a string or an enum value)"
+    )
+    directionGain: float | None = Field(None, ge=0.0, le=MAX_DIRECTION_GAIN)
     product: str | None = Field(None, description="a stored product's id as the reference (no upload)")
     includeReference: bool = False
 
@@ -89,6 +94,8 @@ class GroundedArgs(BaseModel):
             fuse=self.fuse,
             template=self.template,
             image_weight=self.imageWeight,
+            fusion_method=self.fusionMethod,
+            direction_gain=self.directionGain,
         )
 
 

@@ -16,7 +16,7 @@ from plugin.encoder.protocol import QueryEncoder
 from plugin.search.query import GroundedResult, near_grounded
 from plugin.store.protocol import ProductFilter, ProductStore
 from schemas.errors import InvalidInputError
-from schemas.wire import ComposeOptions
+from schemas.wire import MAX_DIRECTION_GAIN, ComposeOptions, FusionMethod
 from vectorizer_service import ImageLimits, base64_to_bytes, decode_image
 
 __all__ = ["MAX_RESULTS", "SearchForm", "UiSearch", "parse_form", "run_search"]
@@ -44,6 +44,8 @@ class SearchForm(BaseModel):
     remove_background: bool | None = None
     caption: bool | None = None
     image_weight: float | None = Field(None, ge=0.0, le=1.0)
+    fusion_method: FusionMethod | None = None
+    direction_gain: float | None = Field(None, ge=0.0, le=MAX_DIRECTION_GAIN)
     limit: int = Field(12, ge=1, le=MAX_RESULTS)
 
 
@@ -98,6 +100,8 @@ def run_search(store: ProductStore, encoder: QueryEncoder, form: SearchForm, lim
         remove_background=form.remove_background,
         caption=form.caption,
         image_weight=form.image_weight,
+        fusion_method=form.fusion_method,
+        direction_gain=form.direction_gain,
         return_cutout=image is not None or form.product is not None,
     )
     result = near_grounded(

@@ -36,6 +36,8 @@ class ExplanationView:
     modification: str
     fused_text: str
     image_weight: str
+    fusion: str
+    """The fusion method that combined image and text, with the direction gain where it applies."""
     background: str
     timings: list[tuple[str, str]]
     cutout_data_url: str | None
@@ -79,6 +81,12 @@ def cards(result: GroundedResult) -> list[Card]:
     return [_card(rank, hit) for rank, hit in enumerate(result.hits, 1)]
 
 
+def _fusion(method: str | None, gain: float | None) -> str:
+    if method is None:
+        return "-"  # a service that does not report it
+    return f"{method} (gain {gain:g})" if gain is not None else method
+
+
 def explanation_view(result: GroundedResult) -> ExplanationView:
     ex = result.explanation
     if ex.background_removed:
@@ -96,6 +104,7 @@ def explanation_view(result: GroundedResult) -> ExplanationView:
         modification=ex.modification,
         fused_text=ex.fused_text or "",
         image_weight=f"{ex.image_weight:.2f}",
+        fusion=_fusion(ex.fusion_method, ex.direction_gain),
         background=background,
         timings=[(t.stage, "skipped" if t.skipped else f"{t.ms:.1f} ms") for t in ex.timings],
         cutout_data_url=cutout,

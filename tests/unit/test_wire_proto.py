@@ -10,7 +10,7 @@ samples are generated from the field types, so a new field is covered without ed
 from __future__ import annotations
 
 import types
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -68,6 +68,12 @@ def _strip_none(annotation: Any) -> tuple[Any, bool]:
 
 def _python_kind(annotation: Any) -> str:
     origin = get_origin(annotation)
+    if origin is Literal:
+        # a closed set of names (e.g. the fusion methods) travels as its values' type
+        kinds = {
+            _PYTHON_KINDS.get(type(value), f"unsupported {type(value)}") for value in get_args(annotation)
+        }
+        return kinds.pop() if len(kinds) == 1 else f"unsupported mixed {annotation}"
     if origin is dict:
         return "map"
     if origin in (list, tuple):
@@ -149,6 +155,8 @@ def test_the_comparison_notices_a_field_that_disagrees(model: type[BaseModel], p
 def _value(annotation: Any, name: str, default: Any) -> Any:
     """A value of this type that differs from the field's default."""
     kind = _python_kind(annotation)
+    if get_origin(annotation) is Literal:
+        return next(value for value in get_args(annotation) if value != default)
     if kind == "message":
         return sample(annotation)
     if kind.startswith("repeated"):
@@ -235,3 +243,5 @@ def test_a_field_missing_on_one_side_fails_loudly_instead_of_being_dropped() -> 
 def test_a_value_the_model_refuses_raises_its_validation_error() -> None:
     with pytest.raises(ValidationError, match="image_weight"):
         from_message(pb.ComposeOptions(image_weight=2.0), ComposeOptions)
+    with pytest.raises(ValidationError, match="fusion_method"):
+        from_message(pb.ComposeOptions(fusion_method="average"), ComposeOptions)

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from schemas.wire import ComposeOptions
+from schemas.wire import DEFAULT_DIRECTION_GAIN, DEFAULT_FUSION_METHOD, ComposeOptions, FusionMethod
 from vectorizer_service.compose.fusion import validate_template
 from vectorizer_service.compose.protocols import Caption, ComposeDeps
 from vectorizer_service.compose.vocab import Vocabulary
@@ -30,6 +30,8 @@ class ResolvedOptions:
     catalog_caption: str | None = None
     catalog_attributes: tuple[tuple[str, str], ...] = ()
     """A stored reference product's merchant data (name, value) pairs: they come first."""
+    fusion_method: FusionMethod = DEFAULT_FUSION_METHOD
+    direction_gain: float = DEFAULT_DIRECTION_GAIN
 
     @classmethod
     def resolve(cls, options: ComposeOptions, settings: ServiceSettings) -> ResolvedOptions:
@@ -52,6 +54,10 @@ class ResolvedOptions:
             if options.catalog_caption
             else None,
             catalog_attributes=tuple(sorted((options.catalog_attributes or {}).items())),
+            fusion_method=options.fusion_method or settings.fusion_method,
+            direction_gain=(
+                settings.direction_gain if options.direction_gain is None else options.direction_gain
+            ),
         )
 
 
@@ -72,6 +78,8 @@ class ComposeContext:
     attribute_sources: dict[str, str] | None = None
     """Per caption attribute: 'catalog' or 'zero-shot' (set when merchant data was given)."""
     fused_text: str | None = None
+    reference_text: str | None = None
+    """The caption as the template describes it without the change (the direction method's start)."""
     image_weight: float = 0.0
     """The weight of the reference image actually used (0 without an image)."""
     vector: npt.NDArray[np.float32] | None = None

@@ -131,3 +131,29 @@ def fuse(
     kept = _drop_overridden(Caption(caption_text, caption.attributes), modification, vocabulary)
     text = template.format(caption=kept.text, modification=modification)
     return Fusion(text=" ".join(text.split()), dropped=kept.dropped)
+
+
+_DANGLING = " \t,;:-–—"
+"""What a template leaves at either end of its text when the change is empty ("..., ")."""
+
+
+def reference_text(
+    caption: Caption | None, modification: str, template: str = DEFAULT_TEMPLATE
+) -> str | None:
+    """The text the ``direction`` fusion method starts from: the reference as the template
+    describes it without the change, so ``t(fused) - t(reference)`` is the change alone.
+
+    The whole caption (nothing dropped: the direction must remove the overridden value) in the
+    template with an empty modification, dangling separators trimmed
+    (``"a photo of a red floral cotton dress"``); the caption alone when the template has no
+    ``{caption}``. ``None`` without a caption (no reference to start from). With an empty
+    modification the fused text itself: there is no change, the direction is zero.
+    """
+    caption_text = " ".join(caption.text.split()) if caption is not None else ""
+    if not caption_text:
+        return None
+    modification = " ".join(modification.split())
+    if not modification:
+        return caption_text  # what fuse() embeds for an empty modification
+    filled = " ".join(template.format(caption=caption_text, modification="").split()).strip(_DANGLING)
+    return filled if caption_text in filled else caption_text

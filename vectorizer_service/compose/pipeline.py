@@ -103,6 +103,8 @@ class ComposePipeline:
             background_removed=ctx.background_removed,
             background_note=ctx.background_note or skipped_background,
             image_weight=ctx.image_weight,
+            fusion_method=ctx.options.fusion_method,
+            direction_gain=ctx.options.direction_gain if ctx.options.fusion_method == "direction" else None,
             timings=timings,
             cutout_png=_png(cutout) if cutout is not None else None,
         )

@@ -1,6 +1,6 @@
 // The search page's script: reads the form (a dropped photo as base64), posts it as JSON and
-// shows the server-rendered (escaped) fragment. Changing a stage switch or the image weight
-// searches again and marks how far each product moved.
+// shows the server-rendered (escaped) fragment. Changing a stage switch, the image weight or the
+// fusion method searches again and marks how far each product moved.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -55,6 +55,8 @@
       remove_background: $("remove-background").checked,
       caption: $("caption").checked,
       image_weight: $("default-weight").checked ? null : Number($("image-weight").value),
+      fusion_method: $("fusion-method").value || null,
+      direction_gain: num("direction-gain"),
       limit: num("limit") || 12,
     };
   }
@@ -117,7 +119,8 @@
     $("drop-text").textContent = "Drop a photo here, or choose one";
   });
   $("query").addEventListener("submit", (e) => { e.preventDefault(); previous = []; search(); });
-  ["remove-background", "caption", "default-weight"].forEach((id) => $(id).addEventListener("change", search));
+  ["remove-background", "caption", "default-weight", "fusion-method", "direction-gain"].forEach((id) =>
+    $(id).addEventListener("change", search));
   $("image-weight").addEventListener("input", () => {
     $("image-weight-value").textContent = Number($("image-weight").value).toFixed(2);
   });

@@ -1,13 +1,21 @@
-"""Embedding stage: the CLIP text vector of the fused text, optionally mixed with the image."""
+"""Embedding stage: the CLIP text vector of the query text, combined with the reference image's
+vector by the request's fusion method (the vector math: :mod:`vectorizer_service.compose.vector_fusion`)."""
 
 from __future__ import annotations
 
 import asyncio
 
-import numpy as np
-
 from schemas.errors import InvalidInputError
-from vectorizer_service.compose.context import ComposeContext, StageEnv
+from vectorizer_service.compose.context import ComposeContext, ResolvedOptions, StageEnv
+from vectorizer_service.compose.vector_fusion import (
+    SLERP_LINEAR_ABOVE,
+    Vector,
+    cosine,
+    direction,
+    image_anchor,
+    slerp,
+)
+from vectorizer_service.runtime.protocol import Vectors
 
 
 def query_text(ctx: ComposeContext) -> str:
@@ -19,9 +27,17 @@ def query_text(ctx: ComposeContext) -> str:
 
 
 class EmbeddingStage:
-    """``normalise((1 - w) * text + w * image)`` with ``w`` the image weight (default 0: text
-    only). The image is the working image, so a cut-out product is compared with catalog photos
-    rather than with its original background. Always runs: it makes the query vector."""
+    """The query vector from the text vector ``t``, the image vector ``v`` (of the working image,
+    so a cut-out product is compared with catalog photos rather than with its original
+    background) and, for ``direction``, the reference text's vector ``r``:
+
+    * ``image_anchor`` (default): ``normalise((1 - w) * t + w * v)``;
+    * ``direction``: ``normalise(w * normalise(v + g * D) + (1 - w) * normalise(r + g * D))``, ``D = t - r``;
+    * ``slerp``: the point ``w`` of the way from ``t`` to ``v`` on the unit sphere;
+
+    with ``w`` the image weight (0 without an image: the image is then not encoded) and ``g``
+    the direction gain. The note says which method ran, its parameters, and any fallback.
+    Always runs: it makes the query vector."""
 
     name = "embedding"
 
@@ -31,25 +47,65 @@ class EmbeddingStage:
     async def run(self, ctx: ComposeContext, env: StageEnv) -> str:
         text = query_text(ctx)
         ctx.fused_text = text
-        weight = ctx.options.image_weight if ctx.working_image is not None else 0.0
+        options = ctx.options
+        weight = options.image_weight if ctx.working_image is not None else 0.0
         ctx.image_weight = weight
-        if weight == 0.0:
-            text_vector = (await env.deps.encode_texts([text]))[0]
-            vector = text_vector
-            note = "text only"
-        else:
+        reference = ctx.reference_text if options.fusion_method == "direction" else None
+        texts = [text] if reference is None or reference == text else [text, reference]
+        image: Vector | None = None
+        text_vectors: Vectors
+        if weight > 0.0:
             assert ctx.working_image is not None
-            texts, images = await asyncio.gather(
-                env.deps.encode_texts([text]), env.deps.encode_images([ctx.working_image])
+            text_vectors, images = await asyncio.gather(
+                env.deps.encode_texts(texts), env.deps.encode_images([ctx.working_image])
             )
-            text_vector = texts[0]
-            vector = (1.0 - weight) * texts[0] + weight * images[0]
-            note = f"text mixed with the image at weight {weight:g}"
-        if ctx.options.image_weight > 0.0 and ctx.working_image is None:
-            note = "no reference image: text only"
-        norm = float(np.linalg.norm(vector))
-        if norm == 0.0:
-            # Text and image vectors cancel only if they are exact opposites at weight 0.5.
-            vector, norm = text_vector, float(np.linalg.norm(text_vector))
-        ctx.vector = (np.asarray(vector, dtype=np.float32) / norm).astype(np.float32)
-        return note
+            image = images[0]
+        else:
+            text_vectors = await env.deps.encode_texts(texts)
+        t = text_vectors[0]
+        if options.fusion_method == "direction":
+            r = None if reference is None else text_vectors[len(texts) - 1]
+            ctx.vector = direction(t, r, image, weight, options.direction_gain)
+            return _direction_note(ctx, options, weight)
+        if options.fusion_method == "slerp":
+            ctx.vector = slerp(t, image, weight)
+            return _slerp_note(options, t, image, weight)
+        ctx.vector = image_anchor(t, image, weight)
+        return _anchor_note(options, weight)
+
+
+def _text_only(options: ResolvedOptions, weight: float) -> str | None:
+    """The note when the image takes no part, or None when it does."""
+    if weight > 0.0:
+        return None
+    return "no reference image: text only" if options.image_weight > 0.0 else "text only"
+
+
+def _anchor_note(options: ResolvedOptions, weight: float) -> str:
+    return _text_only(options, weight) or f"text mixed with the image at weight {weight:g}"
+
+
+def _slerp_note(options: ResolvedOptions, text: Vector, image: Vector | None, weight: float) -> str:
+    alone = _text_only(options, weight)
+    if alone is not None or image is None:
+        return f"slerp: {alone}"
+    cos = cosine(text, image)
+    if abs(cos) > SLERP_LINEAR_ABOVE:
+        return f"slerp at image weight {weight:g}: image and text almost parallel (cos {cos:.4f}), linear"
+    return f"slerp from the text towards the image at weight {weight:g} (cos {cos:.3f})"
+
+
+def _direction_note(ctx: ComposeContext, options: ResolvedOptions, weight: float) -> str:
+    head = f"direction at gain {options.direction_gain:g}, image weight {weight:g}"
+    if ctx.reference_text is None:
+        why = "fusion switched off" if not options.fuse else "no caption"
+        change = f"{why}, so no reference text: D = t(query text), the image plus the change"
+    elif ctx.reference_text == ctx.fused_text:
+        change = "empty change: D = 0"
+    else:
+        change = f"D = t(fused text) - t({ctx.reference_text!r})"
+    parts = [head, change]
+    if weight == 0.0:
+        alone = "no reference image" if options.image_weight > 0.0 else "image weight 0"
+        parts.append(f"{alone}: the text side only, normalise(r + g * D)")
+    return "; ".join(parts)

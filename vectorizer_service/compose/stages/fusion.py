@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from vectorizer_service.compose.context import ComposeContext, StageEnv
-from vectorizer_service.compose.fusion import fuse
+from vectorizer_service.compose.fusion import fuse, reference_text
 
 
 class FusionStage:
-    """Writes ``ctx.fused_text``; when switched off the embedding stage uses the modification
-    alone (or the caption when there is no modification)."""
+    """Writes ``ctx.fused_text`` and ``ctx.reference_text`` (the caption without the change, for
+    the direction fusion method); when switched off the embedding stage uses the modification
+    alone (or the caption when there is no modification) and there is no reference text."""
 
     name = "fusion"
 
@@ -26,6 +27,7 @@ class FusionStage:
             drop_overridden=ctx.options.drop_overridden,
         )
         ctx.fused_text = fusion.text
+        ctx.reference_text = reference_text(ctx.caption, ctx.modification, ctx.options.template)
         if fusion.dropped:
             dropped = ", ".join(f"{name}={value}" for name, value in fusion.dropped.items())
             return f"dropped caption attributes the modification overrides: {dropped}"

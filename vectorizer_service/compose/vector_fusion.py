@@ -1,0 +1,104 @@
+"""The fusion methods of the embedding stage: pure functions of CLIP vectors.
+
+Notation (docs/composed-queries.md): ``t`` the fused query text's vector, ``r`` the reference
+text's vector (the caption in the template without the change), ``v`` the reference image's
+vector, ``w`` the image weight (the image side's share, 0..1), ``g`` the direction gain;
+``norm()`` scales to unit length. Every function returns a unit float32 vector and never
+divides by zero: a side that vanishes is dropped, and the text vector is the last resort.
+
+* ``image_anchor``: ``norm((1 - w) t + w v)`` (the sum baseline; SDR-CIR's image anchor).
+* ``direction`` (PDV, Tursun et al., WACV 2026, arXiv 2502.07215): ``D = t - r``;
+  ``norm(w norm(v + g D) + (1 - w) norm(r + g D))``. At ``w = 1``: ``norm(v + g D)``, the
+  change applied to the image; at ``g = 1`` the text side is ``t`` itself.
+* ``slerp`` (Jang et al., ECCV 2024, arXiv 2405.00571): the point a share ``w`` of the way
+  from ``t`` to ``v`` along the great circle, ``[sin(w th) v + sin((1 - w) th) t] / sin th``
+  with ``th = arccos(v . t)``; linear where ``|v . t|`` exceeds :data:`SLERP_LINEAR_ABOVE`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["SLERP_LINEAR_ABOVE", "Vector", "cosine", "direction", "image_anchor", "slerp"]
+
+Vector = npt.NDArray[np.float32]
+
+SLERP_LINEAR_ABOVE = 0.9995
+"""Above this ``|cos|`` between image and text, ``sin th`` is too small to divide by: slerp
+falls back to the linear mix (as Jang et al.'s implementation does), which is the same point
+to within rounding there."""
+
+
+def _unit(vector: npt.NDArray[np.floating], fallback: Vector) -> Vector:
+    norm = float(np.linalg.norm(vector))
+    if norm == 0.0 or not math.isfinite(norm):
+        vector, norm = fallback, float(np.linalg.norm(fallback))
+    return (np.asarray(vector, dtype=np.float32) / norm).astype(np.float32)
+
+
+def _check(weight: float, image: Vector | None) -> None:
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"image weight {weight} is outside [0, 1]")
+    if image is None and weight != 0.0:
+        raise ValueError("an image weight above 0 needs the image vector")
+
+
+def cosine(a: Vector, b: Vector) -> float:
+    """The cosine of the angle between ``a`` and ``b`` (0 when either is the zero vector)."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    norms = float(np.linalg.norm(a64) * np.linalg.norm(b64))
+    return float(np.clip(np.dot(a64, b64) / norms, -1.0, 1.0)) if norms > 0.0 else 0.0
+
+
+def image_anchor(text: Vector, image: Vector | None, weight: float) -> Vector:
+    """``norm((1 - w) t + w v)``; ``v`` may be ``None`` at ``w = 0``. When the two cancel
+    (opposite vectors at ``w = 0.5``) the text vector stands."""
+    _check(weight, image)
+    if image is None or weight == 0.0:
+        return _unit(text, text)
+    return _unit((1.0 - weight) * text + weight * image, text)
+
+
+def slerp(text: Vector, image: Vector | None, weight: float) -> Vector:
+    """Spherical interpolation from ``t`` (``w = 0``) to ``v`` (``w = 1``) over unit vectors."""
+    _check(weight, image)
+    t = _unit(text, text)
+    if image is None or weight == 0.0:
+        return t
+    v = _unit(image, t)
+    cos = cosine(t, v)
+    if abs(cos) > SLERP_LINEAR_ABOVE:
+        return image_anchor(t, v, weight)
+    theta = math.acos(cos)
+    mixed = math.sin(weight * theta) * v.astype(np.float64) + math.sin((1.0 - weight) * theta) * t
+    return _unit(mixed / math.sin(theta), t)
+
+
+def direction(
+    text: Vector, reference: Vector | None, image: Vector | None, weight: float, gain: float
+) -> Vector:
+    """``D = t - r``; ``norm(w norm(v + g D) + (1 - w) norm(r + g D))``.
+
+    ``reference`` ``None`` (no caption to start from) counts as the zero vector: ``D = t`` and
+    the query is ``norm(w norm(v + g t) + (1 - w) t)``, Pic2Word's ``v + t`` mixture at
+    ``w = 1, g = 1``. Each side is normalised before the mix so ``w`` weighs the two cosine
+    similarities, whatever length ``v + g D`` has. A side of zero length is left out.
+    """
+    _check(weight, image)
+    if gain < 0.0 or not math.isfinite(gain):
+        raise ValueError(f"direction gain {gain} must be a finite number >= 0")
+    t = text.astype(np.float64)
+    r = np.zeros_like(t) if reference is None else reference.astype(np.float64)
+    delta = t - r
+    sides: list[tuple[float, npt.NDArray[np.float64]]] = [(1.0 - weight, r + gain * delta)]
+    if image is not None and weight > 0.0:
+        sides.append((weight, image.astype(np.float64) + gain * delta))
+    mixed = np.zeros_like(t)
+    for share, side in sides:
+        norm = float(np.linalg.norm(side))
+        if share > 0.0 and norm > 0.0:
+            mixed += share * side / norm
+    return _unit(mixed, _unit(text, text))
