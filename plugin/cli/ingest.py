@@ -77,6 +77,11 @@ def _run(args: argparse.Namespace) -> int:
         f"unchanged: {report.skipped_existing}, failed: {len(report.failures)}, "
         f"in the store: {report.store_count}"
     )
+    if not report.counts_exact:
+        print(
+            "  (new / updated as read just before each write: if another import wrote the same "
+            "products at the same time, both may count them as new)"
+        )
     for failure in report.failures[:_FAILURES_SHOWN]:
         print(f"  row {failure.row} ({failure.product_id or 'no id'}): {failure.reason}")
     if len(report.failures) > _FAILURES_SHOWN:

@@ -39,6 +39,8 @@ CHUNK_ITEMS = 32
 """Items per EmbedStream message: well under the service's per-request limit."""
 _CHUNK_BYTES = 16 * 1024 * 1024
 _MAX_MESSAGE_BYTES = 128 * 1024 * 1024
+_TOO_LARGE = "message larger than max"
+"""What gRPC says (RESOURCE_EXHAUSTED) when a message is over the sender's or receiver's limit."""
 
 _ERROR_CLASSES: dict[ErrorKind, type[GroundedError]] = {
     ErrorKind.INVALID_INPUT: InvalidInputError,
@@ -65,6 +67,10 @@ def error_from_rpc(exc: grpc.RpcError, what: str) -> GroundedError:
     details = (exc.details() if isinstance(exc, grpc.Call) else None) or str(exc)
     if code is grpc.StatusCode.DEADLINE_EXCEEDED:
         return UpstreamError(f"{what}: the vectorizer service timed out")
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and _TOO_LARGE in details:
+        # Not overload: this request will never fit. As invalid input, a bulk caller retries
+        # its items one by one (the import does), so only the item too large for it fails.
+        return InvalidInputError(f"{what}: the request is larger than the service accepts ({details})")
     cls = _CLASS_BY_CODE.get(code.name, UpstreamError)
     return cls(details if cls is not UpstreamError else f"{what}: {details}")
 

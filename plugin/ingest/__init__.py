@@ -2,7 +2,8 @@
 (local paths or public URLs), auto-tagged, embedded and written to a store, with a report that
 names every row that failed.
 
-Modules: ``catalog`` (reading), ``image_fetch``, ``tagging``, ``report``, ``pipeline``.
+Modules: ``catalog`` (reading: ``records`` the row and its limits, ``lines`` bounded reading,
+``csv_rows`` the CSV format), ``image_fetch``, ``tagging``, ``report``, ``pipeline``.
 """
 
 from __future__ import annotations

@@ -12,95 +12,97 @@ those than commas: Excel writes semicolons wherever the decimal separator is a c
 French, ... locales). In a semicolon-separated file a price with a decimal comma (``49,90``) is
 read as ``49.90``, since that is how the same Excel writes numbers there.
 
-Rows are yielded lazily with their 1-based line number in the file (for CSV the header is line 1),
-and a row that cannot be read becomes a :class:`CatalogRow` with an ``error`` instead of stopping
-the import. Files are UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" writes one);
-a line holding bytes that are not UTF-8 is that row's error, and the rows around it still load.
+Rows are yielded lazily with their 1-based line number in the file (for CSV the header is line
+1; a row whose quoted cell spans lines is numbered by its first line), and a row that cannot be
+read becomes a :class:`CatalogRow` with an ``error`` instead of stopping the import. Files are
+UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" writes one); a line holding bytes
+that are not UTF-8 is that row's error, and the rows around it still load.
+
+Limits, each one row's error naming the row, the column and the limit (never the file's):
+:data:`MAX_TITLE_CHARS` per title, :data:`MAX_FIELD_CHARS` per value (a CSV cell, a JSONL string)
+and :data:`MAX_ROW_CHARS` per row (a JSONL line; a CSV row with all its lines). Files are read in
+pieces of at most a row, so a giant row is skipped in bounded memory, whatever the process-wide
+``csv.field_size_limit`` says. A CSV quote that is never closed (``a,"Red dress,img.png``) is the
+error of the row it opens on, and the lines it ran into are read again as rows of their own;
+a quoted cell that legitimately spans lines (a description with a line break) still loads.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from pydantic import ValidationError
-
+from plugin.ingest.csv_rows import ATTRIBUTE_COLUMN_PREFIX, read_csv
+from plugin.ingest.lines import CatalogLines, RowTooLongError
+from plugin.ingest.records import (
+    CATALOG_ENCODING,
+    MAX_FIELD_CHARS,
+    MAX_ROW_CHARS,
+    MAX_TITLE_CHARS,
+    UNDECODABLE,
+    CatalogRow,
+    product_row,
+    undecodable,
+    validation_message,
+)
 from schemas.errors import InvalidInputError
-from schemas.product import Product
 
-__all__ = ["ATTRIBUTE_COLUMN_PREFIX", "CatalogRow", "count_rows", "read_catalog", "validation_message"]
+__all__ = [
+    "ATTRIBUTE_COLUMN_PREFIX",
+    "MAX_FIELD_CHARS",
+    "MAX_ROW_CHARS",
+    "MAX_TITLE_CHARS",
+    "CatalogRow",
+    "count_rows",
+    "read_catalog",
+    "validation_message",
+]
 
-ATTRIBUTE_COLUMN_PREFIX = "attr_"
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
-# Files are read with errors="surrogateescape": each byte that is not UTF-8 becomes one of these
-# code points, so a bad row can be found and reported instead of aborting the whole read.
-_UNDECODABLE = re.compile("[\udc80-\udcff]")
-_ENCODING = "utf-8-sig"
-_CSV_DELIMITERS = (",", ";", "\t")
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
-
-
-def _undecodable(text: str) -> str | None:
-    """The error for a row holding non-UTF-8 bytes, or ``None``."""
-    found = _UNDECODABLE.search(text)
-    if found is None:
-        return None
-    byte = ord(found.group()) - 0xDC00
-    return f"not valid UTF-8 (byte 0x{byte:02x}); save the catalog as UTF-8"
-
-
-@dataclass(frozen=True)
-class CatalogRow:
-    """One line of the catalog: a valid product, or the reason it is not one."""
-
-    row: int
-    product: Product | None
-    error: str | None = None
-    product_id: str | None = None
-
-
-def validation_message(exc: ValidationError) -> str:
-    """A short, user-facing summary of a pydantic error: ``price: must be >= 0; title: missing``."""
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "row"
-        parts.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
-    return "; ".join(parts)
-
-
-def _product(row: int, data: Any) -> CatalogRow:
-    product_id = None
-    if isinstance(data, dict) and isinstance(data.get("id"), (str, int)) and data.get("id") != "":
-        product_id = str(data["id"])
-    if not isinstance(data, dict):
-        return CatalogRow(row, None, f"expected a JSON object, got {type(data).__name__}")
-    try:
-        return CatalogRow(row, Product.model_validate(data), product_id=product_id)
-    except ValidationError as exc:
-        return CatalogRow(row, None, validation_message(exc), product_id)
+_COUNT_PIECE = 1024 * 1024
+_LEADING_ID = re.compile(r'\s*\{\s*"id"\s*:\s*("(?:[^"\\]|\\.){1,512}"|\d{1,64})')
 
 
 def _readable_id(line: str) -> str | None:
     """The id of a JSONL line with bad bytes elsewhere, to name the row in the report."""
     try:
-        data = json.loads(_UNDECODABLE.sub("\ufffd", line))
+        data = json.loads(UNDECODABLE.sub("\ufffd", line))
     except json.JSONDecodeError:
         return None
     found = data.get("id") if isinstance(data, dict) else None
     return str(found) if isinstance(found, (str, int)) and "\ufffd" not in str(found) else None
 
 
+def _leading_id(text: str) -> str | None:
+    """The id of a JSONL line too long to parse, when it comes first (``{"id": "p1", ...``)."""
+    found = _LEADING_ID.match(text)
+    if found is None:
+        return None
+    try:
+        value = json.loads(found.group(1))
+    except json.JSONDecodeError:
+        return None
+    return str(value) if undecodable(str(value)) is None else None
+
+
 def _jsonl(path: Path) -> Iterator[CatalogRow]:
-    with path.open(encoding=_ENCODING, errors="surrogateescape") as fh:
-        for number, line in enumerate(fh, start=1):
+    with path.open(encoding=CATALOG_ENCODING, errors="surrogateescape") as fh:
+        lines = CatalogLines(fh, MAX_ROW_CHARS, quotes=False)
+        while True:
+            lines.start_row()
+            try:
+                line = next(lines)
+            except StopIteration:
+                return
+            except RowTooLongError as exc:
+                yield CatalogRow(exc.first, None, exc.message, _leading_id(exc.head[0]))
+                continue
+            number = lines.row[0][0]
             if not line.strip():
                 continue
-            bad_bytes = _undecodable(line)
+            bad_bytes = undecodable(line)
             if bad_bytes is not None:
                 yield CatalogRow(number, None, bad_bytes, _readable_id(line))
                 continue
@@ -109,86 +111,7 @@ def _jsonl(path: Path) -> Iterator[CatalogRow]:
             except json.JSONDecodeError as exc:
                 yield CatalogRow(number, None, f"bad JSON: {exc.msg} at column {exc.colno}")
                 continue
-            yield _product(number, data)
-
-
-def _delimiter(header: str) -> str:
-    """The separator of a CSV file, from its header row: a comma unless semicolons or tabs
-    outnumber commas outside quoted cells."""
-    counts = dict.fromkeys(_CSV_DELIMITERS, 0)
-    quoted = False
-    for char in header:
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char in counts:
-            counts[char] += 1
-    best = max(_CSV_DELIMITERS, key=lambda d: counts[d])  # a tie keeps the comma (listed first)
-    return best if counts[best] > 0 else ","
-
-
-def _csv_record(record: dict[str, Any], delimiter: str = ",") -> dict[str, Any] | str:
-    """CSV cells -> a Product-shaped dict, or an error message."""
-    data: dict[str, Any] = {}
-    attributes: dict[str, str] = {}
-    for key, value in record.items():
-        if key is None:
-            return "more cells than header columns"
-        cell = (value or "").strip()
-        if key.startswith(ATTRIBUTE_COLUMN_PREFIX):
-            if cell:
-                attributes[key[len(ATTRIBUTE_COLUMN_PREFIX) :]] = cell
-        elif key == "attributes":
-            if cell:
-                try:
-                    parsed = json.loads(cell)
-                except json.JSONDecodeError as exc:
-                    return f"attributes: bad JSON ({exc.msg})"
-                if not isinstance(parsed, dict):
-                    return "attributes: expected a JSON object"
-                attributes = {**parsed, **attributes}
-        elif key == "price":
-            if cell:
-                decimal_comma = delimiter == ";" and _DECIMAL_COMMA.match(cell)
-                data["price"] = cell.replace(",", ".") if decimal_comma else cell
-        elif cell or key in ("id", "title"):
-            data[key] = cell
-    if attributes:
-        data["attributes"] = attributes
-    return data
-
-
-def _empty_record(record: dict[Any, Any]) -> bool:
-    """A row of empty cells (``,,,``): a blank line, as spreadsheets leave below the data."""
-    cells = [v for k, v in record.items() if k is not None]
-    extra = record.get(None) or []
-    return all(not (cell or "").strip() for cell in [*cells, *extra])
-
-
-def _csv(path: Path) -> Iterator[CatalogRow]:
-    with path.open(encoding=_ENCODING, errors="surrogateescape", newline="") as fh:
-        delimiter = _delimiter(fh.readline())
-        fh.seek(0)
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        if not reader.fieldnames:
-            return
-        header_problem = _undecodable(",".join(reader.fieldnames))
-        if header_problem is not None:
-            raise InvalidInputError(f"catalog {path.name}: header row is {header_problem}")
-        for record in reader:
-            number = reader.line_num
-            if _empty_record(record):
-                continue
-            bad_bytes = _undecodable(",".join(str(v) for v in record.values() if v is not None))
-            if bad_bytes is not None:
-                record_id = record.get("id") or None
-                readable_id = record_id if record_id and _undecodable(record_id) is None else None
-                yield CatalogRow(number, None, bad_bytes, readable_id)
-                continue
-            data = _csv_record(record, delimiter)
-            if isinstance(data, str):
-                yield CatalogRow(number, None, data, record.get("id") or None)
-            else:
-                yield _product(number, data)
+            yield product_row(number, data)
 
 
 def read_catalog(path: Path) -> Iterator[CatalogRow]:
@@ -197,17 +120,26 @@ def read_catalog(path: Path) -> Iterator[CatalogRow]:
     if not path.is_file():
         raise InvalidInputError(f"catalog not found: {path}")
     if suffix == ".csv":
-        return _csv(path)
+        return read_csv(path)
     if suffix in _JSONL_SUFFIXES:
         return _jsonl(path)
     raise InvalidInputError(f"catalog {path.name}: unknown format {suffix!r} (use .jsonl or .csv)")
 
 
 def count_rows(path: Path) -> int | None:
-    """How many rows ``read_catalog`` will yield at most (for the progress bar; cheap line count)."""
+    """How many rows ``read_catalog`` will yield at most (for the progress bar): the lines that
+    are not blank, counted in pieces (a giant line is never held)."""
+    lines = 0
+    content = False
     try:
         with path.open("rb") as fh:
-            lines = sum(1 for line in fh if line.strip())
+            while piece := fh.read(_COUNT_PIECE):
+                parts = piece.split(b"\n")
+                for part in parts[:-1]:
+                    lines += content or bool(part.strip())
+                    content = False
+                content = content or bool(parts[-1].strip())
     except OSError:
         return None
+    lines += content
     return max(lines - 1, 0) if path.suffix.lower() == ".csv" else lines

@@ -34,6 +34,8 @@ __all__ = ["MAX_REDIRECTS", "ImageFetcher", "check_public_host", "is_url"]
 
 MAX_REDIRECTS = 5
 _REDIRECT_CODES = (301, 302, 303, 307, 308)
+_REF_SHOWN = 200
+"""Characters of an image path or URL quoted in an error message."""
 
 Resolver = Callable[[str], list[str]]
 
@@ -43,7 +45,13 @@ def _resolve(host: str) -> list[str]:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise UpstreamError(f"cannot resolve {host}: {exc.strerror}") from exc
+    except UnicodeError as exc:  # IDNA: an empty or over-long label, a character names cannot hold
+        raise InvalidInputError(f"not a valid host name: {_shown(host)} ({exc})") from exc
     return sorted({str(info[4][0]) for info in infos})
+
+
+def _shown(ref: str) -> str:
+    return repr(ref if len(ref) <= _REF_SHOWN else ref[:_REF_SHOWN] + "...")
 
 
 def is_url(ref: str) -> bool:
@@ -155,12 +163,19 @@ class ImageFetcher:
         return self._settings.max_image_pixels
 
     def load(self, ref: str | bytes) -> bytes:
-        """The encoded image file. Errors name the problem (not found, too large, refused ...)."""
+        """The encoded image file. Errors name the problem (not found, too large, refused ...);
+        every failure is a :class:`GroundedError`, so it is the row's, never the import's."""
         if isinstance(ref, bytes):
             return ref
-        if is_url(ref):
-            return self.fetch(ref)
-        return self._read_file(ref)
+        if "\x00" in ref:
+            # The OS cannot take one in a path (and a URL cannot hold one): ValueError there.
+            raise InvalidInputError(f"image {_shown(ref)} contains a NUL character (\\x00)")
+        try:
+            return self.fetch(ref) if is_url(ref) else self._read_file(ref)
+        # A path the OS refuses (too long, unreadable ...), a URL that does not parse.
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InvalidInputError(f"image {_shown(ref)} cannot be loaded: {reason}") from exc
 
     def _read_file(self, ref: str) -> bytes:
         if self._image_dir is None:
@@ -199,7 +214,7 @@ class ImageFetcher:
     def _fetch(self, url: str, deadline: _Deadline) -> bytes:
         extensions = {"trace": deadline.trace}
         for _hop in range(MAX_REDIRECTS + 1):
-            parts = urlsplit(url)
+            parts = urlsplit(url)  # ValueError for a malformed one (``http://[::1``): see load
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise InvalidInputError(f"not an http(s) image URL: {url}")
             if not self._settings.allow_private_image_urls:
@@ -214,6 +229,8 @@ class ImageFetcher:
                     if response.status_code != 200:
                         raise UpstreamError(f"image URL {url} answered HTTP {response.status_code}")
                     return self._read_limited(url, response)
+            except httpx.InvalidURL as exc:
+                raise InvalidInputError(f"not a valid image URL: {_shown(url)} ({exc})") from exc
             except httpx.TimeoutException as exc:
                 raise UpstreamError(f"image URL {url} timed out") from exc
             except httpx.HTTPError as exc:

@@ -3,7 +3,9 @@
 Rows go in batches: read and validate, load images, skip the ones stored already with the same
 content fingerprint (:mod:`plugin.store.fingerprint`: record, image bytes and model; deterministic
 UUIDs make a re-run resume instead of duplicating), compute vectors for the new and changed ones
-when the store does not embed objects itself, upsert (changed rows are updated in place).
+when the store does not embed objects itself, upsert (changed rows are updated in place). What
+counts as new, updated or unchanged is decided by the store as it writes (exactly under the
+embedded store's write lock), so two imports at once do not both report a product as new.
 Every failure - bad JSON, validation, missing or undecodable image, fetch failure, store
 rejection - is kept with its row number and reason and written to a JSONL
 report; none is silently dropped. Afterwards the stored objects are checked against the input.
@@ -118,6 +120,7 @@ class _Ingestor:
         self.upserted = 0
         self.updated = 0
         self.skipped = 0
+        self.counts_exact = True
 
     def fail(self, row: int, product_id: str | None, reason: str) -> None:
         self.failures.append(RowFailure(row, product_id, reason))
@@ -159,15 +162,22 @@ class _Ingestor:
         self._tag(loaded)
         rows = self._rows(loaded)
         by_uuid = {p.uuid: p for p, _ in loaded}
-        rejected = {err.uuid: err.message for err in self.store.upsert(rows)}
+        # The store decides what is new against what it holds when it writes: another import
+        # may have written some of these since the read above.
+        result = self.store.upsert_changed(rows)
+        self.counts_exact = self.counts_exact and result.exact
+        rejected = {err.uuid: err.message for err in result.errors}
         for r in rows:
             if r.uuid in rejected:
                 p = by_uuid[r.uuid]
                 self.fail(p.row, p.product.id, f"store rejected the object: {rejected[r.uuid]}")
+                continue
+            self.stored.append(r.uuid)
+            if r.uuid in result.unchanged:
+                self.skipped += 1
             else:
-                self.stored.append(r.uuid)
                 self.upserted += 1
-                self.updated += r.uuid in stored_fingerprints
+                self.updated += r.uuid in result.replaced
         self.bar.update(len(batch))
 
     def _tag(self, loaded: Sequence[tuple[_Pending, bytes]]) -> None:
@@ -363,6 +373,7 @@ def ingest_catalog(
         store_count=count,
         report_path=None,
         count_problem=problem,
+        counts_exact=ingestor.counts_exact,
     )
     if report_path is None and not report.ok:
         report_path = catalog.with_name(catalog.stem + ".ingest-report.jsonl")

@@ -35,6 +35,10 @@ class IngestReport:
     """Set when the objects found in the store after the import do not match the input."""
     updated: int = 0
     """Rows that were stored with other content (record, image or model) and were replaced."""
+    counts_exact: bool = True
+    """False where the store cannot tell what it held at the moment it wrote (Weaviate): new,
+    updated and unchanged then follow a read just before each write, and another import
+    writing the same products at the same time can make both count them as new."""
 
     @property
     def ok(self) -> bool:
@@ -54,5 +58,6 @@ def write_report(path: Path, report: IngestReport) -> None:
             "failed": len(report.failures),
             "store_count": report.store_count,
             "count_problem": report.count_problem,
+            "counts_exact": report.counts_exact,
         }
         fh.write(json.dumps({"summary": summary}) + "\n")

@@ -13,8 +13,6 @@ each product's vector is then read with :meth:`ProductStore.product`.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from plugin.search.query import MAX_SEARCH_LIMIT
+from plugin.store.export import write_csv
 from plugin.store.protocol import ProductStore
 from schemas.errors import InvalidInputError
 
@@ -182,8 +181,9 @@ def _rows(report: DuplicateReport) -> list[dict[str, object]]:
 
 
 def write_report(report: DuplicateReport, path: Path) -> None:
-    """One group per line (``.jsonl``) or one member per row (``.csv``: group, size,
-    product_id, title, similarity)."""
+    """One group per line (``.jsonl``, values exact) or one member per row (``.csv``: group,
+    size, product_id, title, similarity; text that would start a spreadsheet formula is written
+    with a leading single quote, see :mod:`plugin.store.export`)."""
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".csv"):
         raise InvalidInputError(f"report: expected a .jsonl or .csv path, got {path.name!r}")
@@ -204,8 +204,4 @@ def write_report(report: DuplicateReport, path: Path) -> None:
         ]
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         return
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["group", "size", "product_id", "title", "similarity"])
-    writer.writeheader()
-    writer.writerows(_rows(report))
-    path.write_text(buf.getvalue(), encoding="utf-8")
+    write_csv(path, ["group", "size", "product_id", "title", "similarity"], _rows(report))

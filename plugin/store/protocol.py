@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from plugin.store.fingerprint import FINGERPRINT_PROPERTY
 from schemas.collection import CollectionSpec
 from vectorizer_service import Vectors
 
@@ -42,6 +43,42 @@ class RowError:
 
 
 @dataclass(frozen=True)
+class UpsertResult:
+    """What :meth:`ProductStore.upsert_changed` did with each row (by UUID)."""
+
+    errors: list[RowError]
+    created: set[str]
+    """Written, and not stored before."""
+    replaced: set[str]
+    """Written over a stored object with another fingerprint."""
+    unchanged: set[str]
+    """Stored already with the same fingerprint (another import got there first): not written."""
+    exact: bool
+    """True when the store decided under its write lock. False where it cannot (Weaviate): the
+    sets then follow a read just before the write, and an import writing the same products at
+    the same moment can make both count a product as created."""
+
+
+def split_changed(
+    rows: Sequence[ProductRow], stored: Mapping[str, str]
+) -> tuple[list[ProductRow], set[str], set[str], set[str]]:
+    """The rows to write, and the created, replaced and unchanged UUIDs, given the stored
+    fingerprints (``stored``: UUID -> fingerprint). A row without a fingerprint is written."""
+    write: list[ProductRow] = []
+    created: set[str] = set()
+    replaced: set[str] = set()
+    unchanged: set[str] = set()
+    for row in rows:
+        fingerprint = row.properties.get(FINGERPRINT_PROPERTY)
+        if row.uuid in stored and fingerprint and stored[row.uuid] == fingerprint:
+            unchanged.add(row.uuid)
+            continue
+        write.append(row)
+        (replaced if row.uuid in stored else created).add(row.uuid)
+    return write, created, replaced, unchanged
+
+
+@dataclass(frozen=True)
 class StoredProduct:
     """A stored product read back whole: the reference of a "this product, but ..." query."""
 
@@ -73,6 +110,12 @@ class ProductStore(Protocol):
 
     def upsert(self, rows: Sequence[ProductRow]) -> list[RowError]:
         """Insert or replace by UUID; returns the rows that failed, never drops one silently."""
+        ...
+
+    def upsert_changed(self, rows: Sequence[ProductRow]) -> UpsertResult:
+        """Like :meth:`upsert`, but a row whose fingerprint (``FINGERPRINT_PROPERTY``) is the
+        stored one is not written; says which rows were created, replaced or unchanged (what an
+        import's report counts)."""
         ...
 
     def existing(self, uuids: Sequence[str]) -> set[str]:

@@ -267,3 +267,26 @@ def test_unset_properties_come_back_as_none(store: ProductStore) -> None:
     assert "image" not in shoe  # blobs only come back when asked for by name
     named = store.search(VECTORS["black-shoe"], limit=1, return_properties=["price", "brand"])[0]
     assert named.properties == {"price": None, "brand": "Bolt"}
+
+
+def test_upsert_changed_writes_and_counts_only_what_differs(store: ProductStore) -> None:
+    from plugin.store.fingerprint import FINGERPRINT_PROPERTY
+
+    def row(product: Product, fingerprint: str, title: str | None = None) -> ProductRow:
+        plain = _row(product, title=title)
+        return ProductRow(plain.uuid, {**plain.properties, FINGERPRINT_PROPERTY: fingerprint}, plain.vector)
+
+    red, fresh = CATALOG[0], Product(id="fresh", title="Fresh")
+    red_uuid, fresh_uuid = str(product_uuid(red.id)), str(product_uuid(fresh.id))
+    first = store.upsert_changed([row(red, "f1")])  # stored without a fingerprint: replaced
+    assert (first.errors, first.created, first.replaced, first.unchanged) == ([], set(), {red_uuid}, set())
+    same = store.upsert_changed([row(red, "f1", title="not written")])
+    assert (same.created, same.replaced, same.unchanged) == (set(), set(), {red_uuid})
+    assert store.search(VECTORS[red.id], limit=1)[0].properties["title"] == red.title
+    fresh_row = ProductRow(
+        fresh_uuid, {**product_properties(fresh, None), FINGERPRINT_PROPERTY: "f"}, [1.0] * DIM
+    )
+    both = store.upsert_changed([row(red, "f2", title="Red dress, new"), fresh_row])
+    assert (both.created, both.replaced, both.unchanged) == ({fresh_uuid}, {red_uuid}, set())
+    assert store.count() == len(CATALOG) + 1
+    assert store.search(VECTORS[red.id], limit=1)[0].properties["title"] == "Red dress, new"

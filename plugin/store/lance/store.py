@@ -26,7 +26,15 @@ from plugin.store.lance import index as indexes
 from plugin.store.lance import upkeep
 from plugin.store.lance.index import IndexPolicy, IndexStatus, SearchTuning
 from plugin.store.lance.sql import UUID_COLUMN, chunks, filter_sql, sql_literal, uuid_in
-from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit, StoredProduct
+from plugin.store.protocol import (
+    ProductFilter,
+    ProductRow,
+    RowError,
+    SearchHit,
+    StoredProduct,
+    UpsertResult,
+    split_changed,
+)
 from schemas.collection import (
     CollectionSpec,
     DataType,
@@ -141,32 +149,42 @@ class LanceStore:
     def upsert(self, rows: Sequence[ProductRow]) -> list[RowError]:
         """Insert or replace rows by UUID (``merge_insert``). A row that cannot be stored is
         returned with the reason; the others are still written."""
-        table = self._require()
+        return self._write(rows, changed_only=False).errors
+
+    def upsert_changed(self, rows: Sequence[ProductRow]) -> UpsertResult:
+        """:meth:`upsert` of the rows whose fingerprint is not the stored one, decided under the
+        write lock on the latest version: exact however many imports run at once."""
+        return self._write(rows, changed_only=True)
+
+    def _write(self, rows: Sequence[ProductRow], *, changed_only: bool) -> UpsertResult:
         errors: list[RowError] = []
         # The last row wins when a batch repeats a UUID, as in a Weaviate batch.
-        latest: dict[str, pa.Table] = {}
+        latest: dict[str, tuple[ProductRow, pa.Table]] = {}
         for row in rows:
             try:
-                latest[row.uuid] = self._row_table(row)
+                latest[row.uuid] = (row, self._row_table(row))
             except (InvalidInputError, pa.ArrowException, TypeError, ValueError) as exc:
                 message = exc.message if isinstance(exc, InvalidInputError) else str(exc)
                 errors.append(RowError(row.uuid, message))
                 latest.pop(row.uuid, None)
+        written: tuple[list[ProductRow], set[str], set[str], set[str]] = ([], set(), set(), set())
         if latest:
-            # One contiguous batch: merge_insert over thousands of 1-row chunks is ~300x slower.
-            data = pa.concat_tables(latest.values()).combine_chunks()
             try:
                 with self._locked():
+                    table = self._require()
                     table.checkout_latest()
-                    (
-                        table.merge_insert(UUID_COLUMN)
-                        .when_matched_update_all()
-                        .when_not_matched_insert_all()
-                        .execute(data)
-                    )
+                    stored = self.fingerprints(list(latest)) if changed_only else {}
+                    written = split_changed([row for row, _ in latest.values()], stored)
+                    if written[0]:
+                        # One contiguous batch: merge_insert over 1-row chunks is ~300x slower.
+                        data = pa.concat_tables([latest[r.uuid][1] for r in written[0]]).combine_chunks()
+                        merge = table.merge_insert(UUID_COLUMN).when_matched_update_all()
+                        merge.when_not_matched_insert_all().execute(data)
             except Exception as exc:
                 errors += [RowError(uuid, f"write failed: {exc}") for uuid in latest]
-        return errors
+                written = ([], set(), set(), set())
+        _, created, replaced, unchanged = written
+        return UpsertResult(errors, created, replaced, unchanged, exact=True)
 
     def existing(self, uuids: Sequence[str]) -> set[str]:
         table = self._require()

@@ -23,7 +23,15 @@ from weaviate.exceptions import WeaviateBaseError
 
 from plugin.settings import PluginSettings
 from plugin.store.fingerprint import FINGERPRINT_PROPERTY
-from plugin.store.protocol import ProductFilter, ProductRow, RowError, SearchHit, StoredProduct
+from plugin.store.protocol import (
+    ProductFilter,
+    ProductRow,
+    RowError,
+    SearchHit,
+    StoredProduct,
+    UpsertResult,
+    split_changed,
+)
 from plugin.store.weaviate.batches import by_encoded_size, encoded_size
 from plugin.store.weaviate.cluster import cluster_create_kwargs, scoped, validate_on_cluster
 from plugin.store.weaviate.drift import WAYS_OUT, config_differences
@@ -198,6 +206,16 @@ class WeaviateStore:
                 continue
             errors.extend(self._insert(part))
         return errors
+
+    def upsert_changed(self, rows: Sequence[ProductRow]) -> UpsertResult:
+        """:meth:`upsert` of the rows whose fingerprint is not the stored one, read just before
+        writing. Not exact under concurrent imports: Weaviate has no conditional batch write, so
+        two imports that both read before either writes each count a product as created."""
+        stored = self.fingerprints([row.uuid for row in rows])
+        write, created, replaced, unchanged = split_changed(rows, stored)
+        errors = self.upsert(write)
+        failed = {error.uuid for error in errors}
+        return UpsertResult(errors, created - failed, replaced - failed, unchanged, exact=False)
 
     def _insert(self, rows: Sequence[ProductRow]) -> list[RowError]:
         objects = [
