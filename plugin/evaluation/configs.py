@@ -12,6 +12,7 @@ from schemas.wire import ComposeOptions
 
 __all__ = [
     "BASE_CONFIGS",
+    "CANDIDATES",
     "DEFAULT",
     "DEFAULT_CONFIG",
     "DEFAULT_IMAGE_WEIGHTS",
@@ -25,6 +26,21 @@ __all__ = [
 DEFAULT_IMAGE_WEIGHTS = (0.0, 0.1, 0.2, 0.3)
 SWEEP = "sweep"
 """The ``--configs`` name of the image-weight sweep of the full pipeline."""
+CANDIDATES = "candidates"
+"""The ``--configs`` name of the default's candidates: each fusion method at a few image weights,
+everything else left to the service (background, caption), as the default would send it."""
+CANDIDATE_GRID: tuple[tuple[str, float], ...] = (
+    ("image_anchor", 0.3),
+    ("image_anchor", 0.5),
+    ("image_anchor", 0.7),
+    ("direction", 0.5),
+    ("direction", 0.8),
+    ("direction", 1.0),
+    ("slerp", 0.3),
+    ("slerp", 0.5),
+    ("slerp", 0.7),
+)
+"""(method, image weight): fixed before any val run, not fitted to it; the direction gain stays 1."""
 BG = "+bg"
 DEFAULT = "default"
 """The product's default: ``ComposeOptions()`` with nothing set, whatever the service's defaults are."""
@@ -123,17 +139,26 @@ def _sweep(weights: Sequence[float]) -> list[EvalConfig]:
     ]  # fmt: skip
 
 
+def _candidates() -> list[EvalConfig]:
+    return [
+        _base(f"{method}@{w:g}", f"candidate default: {method} at image weight {w:g}, the service's "
+              "background and caption defaults", True, True, fusion_method=method, image_weight=w)
+        for method, w in CANDIDATE_GRID
+    ]  # fmt: skip
+
+
 def build_configs(names: Sequence[str] | None, image_weights: Sequence[float]) -> list[EvalConfig]:
     """The chosen configurations in table order: ``default`` first (always, whatever ``names``
     says), then the chosen rows (none chosen: all, the sweep, and ``true_attributes``).
 
-    ``names`` are base names (``text_only``, ``fusion+bg``...), ``sweep`` and
+    ``names`` are base names (``text_only``, ``fusion+bg``...), ``sweep``, ``candidates`` and
     ``true_attributes``; an unknown name is an InvalidInputError listing the known ones."""
     by_name = {c.name: c for c in (DEFAULT_CONFIG, *BASE_CONFIGS, TRUE_ATTRIBUTES_CONFIG)}
+    groups = (SWEEP, CANDIDATES)
     chosen = list(names) if names else [*by_name, SWEEP]
-    unknown = [n for n in chosen if n not in by_name and n != SWEEP]
+    unknown = [n for n in chosen if n not in by_name and n not in groups]
     if unknown:
-        raise InvalidInputError(f"--configs: unknown {unknown}; choose from {[*by_name, SWEEP]}")
+        raise InvalidInputError(f"--configs: unknown {unknown}; choose from {[*by_name, *groups]}")
     for w in image_weights:
         if not 0.0 <= w <= 1.0:
             raise InvalidInputError(f"--image-weights: {w:g} is outside [0, 1]")
@@ -142,4 +167,6 @@ def build_configs(names: Sequence[str] | None, image_weights: Sequence[float]) -
     configs = [c for c in configs if not c.reference_truth]
     if SWEEP in chosen:
         configs.extend(_sweep(image_weights))
+    if CANDIDATES in chosen:
+        configs.extend(_candidates())
     return [*configs, *truth]
