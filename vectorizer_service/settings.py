@@ -117,6 +117,9 @@ class ServiceSettings(GroupedSettings):
                 "u2net_home",
                 "captioner",
                 "caption_model",
+                "caption_min_probability",
+                "caption_min_margin",
+                "caption_logit_scale",
                 "fusion_template",
                 "image_weight",
                 "fusion_method",
@@ -191,6 +194,27 @@ class ServiceSettings(GroupedSettings):
         "Salesforce/blip-image-captioning-base",
         description="transformers image-to-text model: hub id or local directory",
     )
+    caption_min_probability: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="the attribute captioner names a category or value only if its probability "
+        "reaches at least this (raised over each threshold of the vocabulary; chosen on the "
+        "product world's val split, see docs/composed-queries.md)",
+    )
+    caption_min_margin: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="... and only if it leads the runner-up by at least this (raised over each "
+        "threshold of the vocabulary); what is left out is listed in the caption stage's note",
+    )
+    caption_logit_scale: float | None = Field(
+        None,
+        gt=0.0,
+        description="softmax temperature of the attribute captioner's probabilities (default: the "
+        "one the model learned when its checkpoint has it, else the vocabulary's logit_scale)",
+    )
     vocabulary: Path | None = Field(
         None, description="attribute vocabulary JSON for the attribute captioner (default: bundled)"
     )
@@ -211,7 +235,11 @@ class ServiceSettings(GroupedSettings):
         le=MAX_DIRECTION_GAIN,
         description="default gain of the direction method (how far along t(fused) - t(caption))",
     )
-    remove_background: bool = Field(True, description="default of the background-removal switch")
+    remove_background: bool | Literal["auto"] = Field(
+        "auto",
+        description="default of the background-removal switch: true, false, or auto (keep the "
+        "background of studio photos, a plain border around a framed subject; cut the others out)",
+    )
     cutout_cache_size: int = Field(
         256, ge=0, description="cut-outs remembered for reference photos composed again (0: off)"
     )

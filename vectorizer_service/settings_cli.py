@@ -76,6 +76,12 @@ class _UsageWithoutSettings(argparse.HelpFormatter):
         own = [action for action in actions if action not in self._settings]
         super().add_usage(usage, own, groups, prefix)
 
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if isinstance(action, _SwitchOrChoice):
+            first, *negative = action.option_strings
+            return ", ".join([f"{first} [{action.metavar}]", *negative])
+        return super()._format_action_invocation(action)
+
 
 def add_settings_arguments(
     parser: argparse.ArgumentParser,
@@ -150,9 +156,58 @@ def settings_from_args(settings: type[_S], args: argparse.Namespace) -> _S:
     return settings(**given)
 
 
+class _SwitchOrChoice(argparse.Action):
+    """A ``bool | Literal[...]`` field: ``--flag`` (true), ``--no-flag`` (false), or
+    ``--flag VALUE`` with VALUE true, false or one of the literal's choices (``auto``)."""
+
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, *, words: Sequence[str], **kwargs: Any
+    ) -> None:
+        negative = [f"--no-{flag[2:]}" for flag in option_strings if flag.startswith("--")]
+        self._words = tuple(words)
+        super().__init__(
+            [*option_strings, *negative],
+            dest,
+            nargs="?",
+            metavar="|".join(("true", "false", *words)),
+            **kwargs,
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        negative = bool(option_string and option_string.startswith("--no-"))
+        if negative and values is not None:
+            parser.error(f"{option_string} takes no value")
+        word = str(values).strip().lower() if values is not None else ""
+        value: bool | str
+        if negative:
+            value = False
+        elif values is None or word in _TRUE_WORDS:
+            value = True
+        elif word in _FALSE_WORDS:
+            value = False
+        elif word in self._words:
+            value = word
+        else:
+            parser.error(f"{option_string}: expected true, false or {', '.join(self._words)}, got {values!r}")
+        setattr(namespace, self.dest, value)
+
+
+_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
 def _argument_type(field: FieldInfo) -> dict[str, Any]:
     annotation: Any = field.annotation
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    literals = [a for a in args if typing.get_origin(a) is Literal]
+    if bool in args and len(args) == 2 and literals:
+        return {"action": _SwitchOrChoice, "words": [str(w) for w in typing.get_args(literals[0])]}
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         annotation = args[0]  # T | None: the flag takes a T
         args = list(typing.get_args(annotation))

@@ -3,11 +3,18 @@
 It reuses the service's loaded CLIP (the :class:`Embedder`), so it needs no extra weights and
 costs one image encoding plus a few small matrix products per image. Every prompt vector is
 computed once at load (and kept on disk between processes, see ``prompt_cache``). The caption
-is rendered from the confident picks only, e.g. ``"a red floral cotton dress"``.
+is rendered from the sure picks only, e.g. ``"a red floral cotton dress"``; what it was unsure of
+is left out and said (:attr:`Caption.left_out`), and when nothing is sure the caption is empty.
+
+A pick is sure when its softmax probability and its lead over the runner-up reach the
+vocabulary's thresholds, each raised to the service's floor (:class:`ConfidenceFloor`, settings
+``caption_min_probability`` / ``caption_min_margin``): one rule over probabilities that applies
+to any vocabulary, chosen on the product world's val split (``benchmarks/caption_thresholds.py``).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from schemas.vocabulary import CATEGORY, AttributeSpec, CategorySpec, ValueSpec, Vocabulary
+from schemas.vocabulary import CATEGORY, AttributeSpec, ValueSpec, Vocabulary
 from vectorizer_service.compose.prompt_cache import cached_text_vectors
 from vectorizer_service.compose.protocols import Caption
 from vectorizer_service.compose.vocab import render_caption, with_article
@@ -28,6 +35,20 @@ _ENCODE_CHUNK = 64
 Matrix = npt.NDArray[np.float32]
 
 
+GROUP = "group"
+"""Name of the group's pick in the left-out notes (the category's family: bag, garment...)."""
+
+
+@dataclass(frozen=True)
+class ConfidenceFloor:
+    """Service-wide minimums raised over every threshold of a vocabulary: a category or value is
+    named only if its probability reaches ``max(vocabulary's min_probability, min_probability)``
+    and its lead over the runner-up ``max(vocabulary's min_margin, min_margin)``."""
+
+    min_probability: float = 0.0
+    min_margin: float = 0.0
+
+
 @dataclass(frozen=True)
 class AttributeGuess:
     """The most probable value of one attribute (or of the category) for one image."""
@@ -36,7 +57,17 @@ class AttributeGuess:
     value: str
     probability: float
     confident: bool
-    """Whether the vocabulary's own probability and margin gates pass (the caption uses it)."""
+    """Whether the probability and margin gates pass (the caption uses only these)."""
+    margin: float = 0.0
+    """The probability's lead over the runner-up's."""
+    runner_up: str | None = None
+    runner_up_probability: float = 0.0
+
+    def unsure_note(self) -> str:
+        """Why the caption leaves this out: ``"category unsure: 0.31 handbag / 0.28 backpack -
+        left out"``."""
+        second = f" / {self.runner_up_probability:.2f} {self.runner_up}" if self.runner_up else ""
+        return f"{self.name} unsure: {self.probability:.2f} {self.value}{second} - left out"
 
 
 @dataclass(frozen=True)
@@ -53,12 +84,33 @@ def _softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return result
 
 
-def _confident(probs: npt.NDArray[np.float32], min_probability: float, min_margin: float) -> int | None:
-    """Index of the top value if it is probable enough and clearly ahead of the runner-up."""
+def _guess(
+    name: str, names: Sequence[str], probs: npt.NDArray[np.float32], min_probability: float, min_margin: float
+) -> AttributeGuess:
+    """The top value with its runner-up; confident if probable enough and clearly ahead."""
     order = np.argsort(probs)[::-1]
     top = float(probs[order[0]])
     second = float(probs[order[1]]) if len(order) > 1 else 0.0
-    return int(order[0]) if top >= min_probability and top - second >= min_margin else None
+    return AttributeGuess(
+        name,
+        names[int(order[0])],
+        top,
+        top >= min_probability and top - second >= min_margin,
+        margin=top - second,
+        runner_up=names[int(order[1])] if len(order) > 1 else None,
+        runner_up_probability=second,
+    )
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """Everything the captioner concluded about one image."""
+
+    group: str
+    """The most probable group (decides which attribute prompts were scored)."""
+    group_guess: AttributeGuess
+    guesses: list[AttributeGuess]
+    """The category first, then each attribute that was scored."""
 
 
 class AttributeCaptioner:
@@ -68,11 +120,23 @@ class AttributeCaptioner:
     rather than every category, so the prompt count grows with groups, not with categories.
     """
 
-    def __init__(self, embedder: Embedder, vocabulary: Vocabulary, *, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        vocabulary: Vocabulary,
+        *,
+        cache_dir: Path | None = None,
+        floor: ConfidenceFloor | None = None,
+        logit_scale: float | None = None,
+    ) -> None:
         """``cache_dir``: keep the prompt vectors there between processes
-        (:mod:`~vectorizer_service.compose.prompt_cache`); None computes them every time."""
+        (:mod:`~vectorizer_service.compose.prompt_cache`); None computes them every time.
+        ``floor``: minimums over the vocabulary's thresholds (default: the vocabulary's alone).
+        ``logit_scale``: the softmax temperature (default: the vocabulary's ``logit_scale``)."""
         self._embedder = embedder
         self._vocabulary = vocabulary
+        self._floor = floor or ConfidenceFloor()
+        self._scale = logit_scale if logit_scale is not None else vocabulary.logit_scale
         self._categories = vocabulary.categories
         self._groups = sorted(vocabulary.groups)
         self._category_group = np.array([self._groups.index(c.group) for c in self._categories])
@@ -104,6 +168,15 @@ class AttributeCaptioner:
         return "attributes"
 
     @property
+    def vocabulary(self) -> Vocabulary:
+        return self._vocabulary
+
+    @property
+    def logit_scale(self) -> float:
+        """The softmax temperature its probabilities are read at."""
+        return self._scale
+
+    @property
     def prompt_count(self) -> int:
         """How many prompt vectors were cached at load."""
         return len(self._category_vectors) + sum(len(c.values) for c in self._choices.values())
@@ -132,58 +205,84 @@ class AttributeCaptioner:
         ]
         return np.concatenate(chunks).astype(np.float32)
 
-    def _score(self, image_vector: Matrix) -> tuple[str, list[AttributeGuess]]:
-        """The group that decides which attributes apply, and the top value of the category and
-        of each applicable attribute with its probability."""
-        scale = self._vocabulary.logit_scale
+    def _gates(self, min_probability: float, min_margin: float) -> tuple[float, float]:
+        return max(min_probability, self._floor.min_probability), max(min_margin, self._floor.min_margin)
+
+    def _score(self, image_vector: Matrix) -> _Reading:
+        """The category, its group and the top value of each applicable attribute, each with
+        its probability, runner-up and whether it is sure."""
+        vocabulary = self._vocabulary
+        scale = self._scale
+        category_gates = self._gates(vocabulary.category_min_probability, vocabulary.category_min_margin)
         probs = _softmax(scale * (self._category_vectors @ image_vector))
-        picked = _confident(
-            probs, self._vocabulary.category_min_probability, self._vocabulary.category_min_margin
-        )
-        top = int(np.argmax(probs))
-        guesses = [
-            AttributeGuess(CATEGORY, self._categories[top].name, float(probs[top]), picked is not None)
-        ]
-        category: CategorySpec | None = self._categories[picked] if picked is not None else None
+        category_guess = _guess(CATEGORY, [c.name for c in self._categories], probs, *category_gates)
+        category = vocabulary.category(category_guess.value) if category_guess.confident else None
+        group_probs = np.bincount(self._category_group, weights=probs, minlength=len(self._groups))
+        group_guess = _guess(GROUP, self._groups, group_probs.astype(np.float32), *category_gates)
         if category is not None:
-            group = category.group
+            group, group_sure = category.group, True
         else:
-            # No confident category: the most probable group still decides which attributes apply.
-            group_probs = np.bincount(self._category_group, weights=probs, minlength=len(self._groups))
-            group = self._groups[int(np.argmax(group_probs))]
-        for spec in self._vocabulary.attributes:
+            # No sure category: the most probable group still decides which prompts are scored.
+            group, group_sure = group_guess.value, group_guess.confident
+        guesses = [category_guess]
+        for spec in vocabulary.attributes:
             choices = self._choices.get((spec.name, group))
             if choices is None or not Vocabulary.applies(spec.applies_to, category, group):
                 continue
             allowed = [
                 i for i, v in enumerate(choices.values) if Vocabulary.applies(v.applies_to, category, group)
             ]
+            if not group_sure:
+                # Without a sure group only what applies to every group can be named.
+                allowed = [i for i in allowed if choices.values[i].applies_to is None]
+                if spec.applies_to is not None:
+                    continue
             if len(allowed) < 2:
                 continue
             value_probs = _softmax(scale * (choices.vectors[allowed] @ image_vector))
-            best = int(np.argmax(value_probs))
-            confident = _confident(value_probs, spec.min_probability, spec.min_margin) is not None
+            names = [choices.values[i].name for i in allowed]
             guesses.append(
-                AttributeGuess(
-                    spec.name, choices.values[allowed[best]].name, float(value_probs[best]), confident
-                )
+                _guess(spec.name, names, value_probs, *self._gates(spec.min_probability, spec.min_margin))
             )
-        return group, guesses
+        return _Reading(group, group_guess, guesses)
 
     def guesses(self, image_vectors: Matrix) -> list[list[AttributeGuess]]:
         """Per image vector (rows of unit vectors from the same model): the most probable
         category and value of each applicable attribute, confident or not, with its
         probability. Auto-tagging at ingestion applies its own threshold to these."""
-        return [self._score(row.astype(np.float32))[1] for row in np.atleast_2d(image_vectors)]
+        return [self._score(row.astype(np.float32)).guesses for row in np.atleast_2d(image_vectors)]
+
+    def with_floor(self, floor: ConfidenceFloor, *, logit_scale: float | None = None) -> AttributeCaptioner:
+        """The same captioner (sharing its prompt vectors) with another confidence floor, and
+        another temperature when ``logit_scale`` is given."""
+        twin = copy.copy(self)
+        twin._floor = floor
+        if logit_scale is not None:
+            twin._scale = logit_scale
+        return twin
+
+    def captions_from_vectors(self, image_vectors: Matrix) -> list[Caption]:
+        """One caption per image vector (rows of unit vectors from the same model)."""
+        return [self._describe(row.astype(np.float32)) for row in np.atleast_2d(image_vectors)]
 
     def _describe(self, image_vector: Matrix) -> Caption:
-        group, guesses = self._score(image_vector)
-        attributes = {g.name: g.value for g in guesses if g.confident}
-        return Caption(text=render_caption(self._vocabulary, attributes, group=group), attributes=attributes)
+        reading = self._score(image_vector)
+        attributes = {g.name: g.value for g in reading.guesses if g.confident}
+        left_out = [g.unsure_note() for g in reading.guesses if not g.confident]
+        guess = render_caption(
+            self._vocabulary, {g.name: g.value for g in reading.guesses}, group=reading.group
+        )
+        category_sure = CATEGORY in attributes
+        if not category_sure and not reading.group_guess.confident:
+            left_out.insert(1, reading.group_guess.unsure_note())
+            if not attributes:
+                return Caption(text="", attributes={}, left_out=tuple(left_out), guess=guess)
+        group = reading.group if category_sure or reading.group_guess.confident else None
+        text = render_caption(self._vocabulary, attributes, group=group)
+        return Caption(text=text, attributes=attributes, left_out=tuple(left_out), guess=guess)
 
     def caption(self, images: Sequence[Image.Image]) -> list[Caption]:
         """One caption per image, from a single batched image encoding."""
         if not images:
             return []
-        vectors = self._embedder.encode_images(images)
-        return [self._describe(row.astype(np.float32)) for row in vectors]
+        return self.captions_from_vectors(self._embedder.encode_images(images))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,8 @@ from vectorizer_service.settings import ServiceSettings
 class ResolvedOptions:
     """A request's :class:`ComposeOptions` with every ``None`` replaced by the server default."""
 
-    remove_background: bool
+    remove_background: bool | Literal["auto"]
+    """True or False: forced; "auto": the background stage decides per photo (studio or not)."""
     caption: bool
     fuse: bool
     template: str
@@ -41,7 +42,9 @@ class ResolvedOptions:
             return default if value is None else value
 
         return cls(
-            remove_background=pick(options.remove_background, settings.remove_background),
+            remove_background=(
+                settings.remove_background if options.remove_background is None else options.remove_background
+            ),
             caption=pick(options.caption, settings.captioner != "none"),
             fuse=pick(options.fuse, True),
             template=validate_template(

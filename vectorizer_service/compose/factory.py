@@ -14,19 +14,28 @@ log = logging.getLogger(__name__)
 
 def load_captioner(settings: ServiceSettings, embedder: Embedder) -> Captioner | None:
     """The captioner ``settings.captioner`` names: the attribute captioner (reusing the
-    embedder, with ``settings.vocabulary``), a transformers model, or none."""
+    embedder, with ``settings.vocabulary``), a transformers model, or none.
+
+    The attribute captioner reads its probabilities at ``settings.caption_logit_scale``, else
+    at the temperature the model learned (open_clip and transformers checkpoints carry one),
+    else at the vocabulary's ``logit_scale``: a fixed CLIP-sized 100 on a model trained to 19
+    makes every pick look certain, and no threshold could then tell sure from unsure."""
     if settings.captioner == "none":
         return None
     if settings.captioner == "transformers":
         from vectorizer_service.compose.hf_captioner import load_transformers_captioner
 
         return load_transformers_captioner(settings)
-    from vectorizer_service.compose.attributes import AttributeCaptioner
+    from vectorizer_service.compose.attributes import AttributeCaptioner, ConfidenceFloor
     from vectorizer_service.compose.prompt_cache import default_cache_dir
     from vectorizer_service.compose.vocab import load_vocabulary
 
     return AttributeCaptioner(
-        embedder, load_vocabulary(settings.vocabulary), cache_dir=default_cache_dir(settings.cache_dir)
+        embedder,
+        load_vocabulary(settings.vocabulary),
+        cache_dir=default_cache_dir(settings.cache_dir),
+        floor=ConfidenceFloor(settings.caption_min_probability, settings.caption_min_margin),
+        logit_scale=settings.caption_logit_scale or getattr(embedder, "logit_scale", None),
     )
 
 

@@ -27,6 +27,13 @@ class Caption:
     text: str
     attributes: dict[str, str] = field(default_factory=dict)
     """Attribute name -> chosen value (attribute captioner only)."""
+    left_out: tuple[str, ...] = ()
+    """What the captioner was unsure of and did not name, one note each
+    (``"category unsure: 0.31 handbag / 0.28 backpack - left out"``). An empty text with
+    notes here means nothing was sure: the query is the image and the change."""
+    guess: str = ""
+    """The most likely reading, sure or not (attribute captioner): what the caption would say
+    if every top pick were named. Used only when nothing is sure and there is no change either."""
 
 
 class BackgroundRemover(Protocol):

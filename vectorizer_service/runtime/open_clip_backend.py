@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vectorizer_service.runtime._normalize import to_unit_float32
+from vectorizer_service.runtime._normalize import learned_logit_scale, to_unit_float32
 from vectorizer_service.runtime.protocol import ModelInfo, Vectors
 from vectorizer_service.runtime.text_trimming import TrimmableTextTower, find_trimmable_text_tower
 
@@ -52,6 +52,14 @@ class OpenClipEmbedder:
             context_length=context_length,
             text_trimming=self._tower is not None,
         )
+
+    @property
+    def logit_scale(self) -> float | None:
+        """The softmax temperature the model was trained with (``exp`` of its learned
+        ``logit_scale``), or None when the checkpoint has none. The attribute captioner reads
+        its probabilities at this temperature, so its confidence thresholds mean the same
+        for every model."""
+        return learned_logit_scale(self._model)
 
     @property
     def info(self) -> ModelInfo:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vectorizer_service.runtime._normalize import to_unit_float32
+from vectorizer_service.runtime._normalize import learned_logit_scale, to_unit_float32
 from vectorizer_service.runtime.protocol import ModelInfo, Vectors
 
 __all__ = ["SUPPORTED_MODEL_TYPES", "TransformersEmbedder"]
@@ -69,6 +69,14 @@ class TransformersEmbedder:
             context_length=self._context_length,
             text_trimming=self._trim,
         )
+
+    @property
+    def logit_scale(self) -> float | None:
+        """The softmax temperature the model was trained with (``exp`` of its learned
+        ``logit_scale``), or None when the checkpoint has none. The attribute captioner reads
+        its probabilities at this temperature, so its confidence thresholds mean the same
+        for every model."""
+        return learned_logit_scale(self._model)
 
     @property
     def info(self) -> ModelInfo:

@@ -3,6 +3,9 @@
 When the reference is a stored product, its merchant data comes first: the catalog caption (its
 title) and attributes are the caption, and the captioner's zero-shot attributes fill in only the
 attributes the catalog does not have. ``ctx.attribute_sources`` says which came from where.
+
+The attribute captioner names only what it is sure of; the stage's note lists what it left out
+and why, and an empty caption (nothing sure) leaves the query to the image and the change.
 """
 
 from __future__ import annotations
@@ -56,6 +59,20 @@ class CaptionStage:
             return f"catalog caption, {len(catalog)} catalog attributes, {filled} zero-shot"
         assert zero_shot is not None  # see skip_reason
         ctx.caption = zero_shot
-        if ctx.caption.attributes:
-            return f"{len(ctx.caption.attributes)} attributes"
-        return "" if ctx.caption.text.strip() else "the captioner returned an empty caption"
+        if not zero_shot.text.strip() and zero_shot.guess and not ctx.modification:
+            # Nothing sure and no change to search for: the unsure reading beats no query at all.
+            ctx.caption = Caption(zero_shot.guess, {}, zero_shot.left_out, zero_shot.guess)
+            unsure = "; ".join(zero_shot.left_out)
+            return f"nothing sure and no change: the most likely reading, unsure: {unsure}"
+        return caption_note(zero_shot)
+
+
+def caption_note(caption: Caption) -> str:
+    """What the stage says: how many attributes were named, and what was left out and why."""
+    unsure = "; ".join(caption.left_out)
+    if not caption.text.strip():
+        if unsure:
+            return f"nothing sure, caption left empty: {unsure}"
+        return "the captioner returned an empty caption"
+    named = f"{len(caption.attributes)} attributes" if caption.attributes else ""
+    return "; ".join(part for part in (named, unsure) if part)
