@@ -115,8 +115,13 @@ BASE_CONFIGS: tuple[EvalConfig, ...] = (
     ),
     *_image_configs(background=False),
     *_image_configs(background=True),
+    # The simple sum with the service deciding about the background (auto: studio photos kept).
+    _base(
+        "image_text_sum+auto", "normalise(image + modification text), the service's background decision",
+        True, True, caption=False, fuse=False, image_weight=0.5,
+    ),
     *_method_configs(),
-)
+)  # fmt: skip
 
 
 DEFAULT_CONFIG = EvalConfig(
