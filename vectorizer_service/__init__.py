@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from schemas.model_info import ModelInfo
     from schemas.vocabulary import CATEGORY, Vocabulary
     from vectorizer_service.compose.attributes import AttributeCaptioner
+    from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND, frame_subject
+    from vectorizer_service.compose.remover import load_remover
+    from vectorizer_service.compose.stages.background import MAX_MASK_COVERAGE, MIN_MASK_COVERAGE
     from vectorizer_service.compose.vocab import load_vocabulary, with_article
     from vectorizer_service.compose.weights import default_u2net_home, fetch_u2netp
     from vectorizer_service.engine import EmbedResult, Engine
@@ -40,6 +43,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CATEGORY",
     "ENV_PREFIX",
+    "MAX_MASK_COVERAGE",
+    "MIN_MASK_COVERAGE",
+    "NEUTRAL_BACKGROUND",
     "OPEN_CLIP_WEIGHTS_NAME",
     "RANDOM_WEIGHTS_FILE",
     "TINY_OPEN_CLIP_CONFIG",
@@ -63,6 +69,8 @@ __all__ = [
     "default_u2net_home",
     "export_onnx",
     "fetch_u2netp",
+    "frame_subject",
+    "load_remover",
     "load_vocabulary",
     "mark_random",
     "resolve_device",
@@ -103,6 +111,11 @@ _LAZY = {
     "TINY_OPEN_CLIP_CONFIG": "vectorizer_service.runtime.random_weights",
     "save_random_open_clip": "vectorizer_service.runtime.random_weights",
     "default_u2net_home": "vectorizer_service.compose.weights",
+    "NEUTRAL_BACKGROUND": "vectorizer_service.compose.framing",
+    "frame_subject": "vectorizer_service.compose.framing",
+    "load_remover": "vectorizer_service.compose.remover",
+    "MAX_MASK_COVERAGE": "vectorizer_service.compose.stages.background",
+    "MIN_MASK_COVERAGE": "vectorizer_service.compose.stages.background",
     "fetch_u2netp": "vectorizer_service.compose.weights",
     "add_serve_arguments": "vectorizer_service.serve",
     "run_service": "vectorizer_service.serve",

@@ -27,6 +27,9 @@ def _run(args: argparse.Namespace) -> int:
         warmup_steps=args.warmup_steps,
         grad_clip=args.grad_clip,
         hard_batch_fraction=args.hard_batch_fraction,
+        scene_fraction=args.scene_fraction,
+        scene_variants=args.scene_variants,
+        scene_check=args.scene_check,
         lock_image=args.lock_image,
         lock_text=args.lock_text,
         val_fraction=args.val_fraction,
@@ -43,6 +46,9 @@ def _run(args: argparse.Namespace) -> int:
     # The exact command line as typed (every resolved option is in the card as well).
     result = train(options, command=["grounded", *sys.argv[1:]])
     print(format_metrics(result.metrics_before, result.metrics_after))
+    scenes = result.card["metrics"].get("scenes")
+    if scenes and scenes.get("before") is not None:
+        print(format_metrics(scenes["before"], scenes["after"], title="held-out, as shopper scenes"))
     training = result.card["training"]
     print(
         f"steps: {result.steps}/{result.total_steps}, loss {training['loss_first']:.4f} -> "
@@ -92,6 +98,19 @@ def register(commands: Commands) -> None:
         type=float,
         default=d.hard_batch_fraction,
         help="share of batches of products differing in one attribute",
+    )
+    add(
+        "--scene-fraction",
+        type=float,
+        default=d.scene_fraction,
+        help="share of batches showing products as shopper photos, cut out as queries are (0: off)",
+    )
+    add("--scene-variants", type=int, default=d.scene_variants, help="shopper scenes made per product")
+    add(
+        "--scene-check",
+        type=int,
+        default=d.scene_check,
+        help="scenes on which the cut-out stand-in is compared with the real background remover (0: none)",
     )
     add("--lock-image", action="store_true", help="freeze the image tower (LiT)")
     add("--lock-text", action="store_true", help="freeze the text tower")

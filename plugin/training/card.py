@@ -55,6 +55,7 @@ def build_card(
     hard_batches: int,
     metrics_before: dict[str, float] | None,
     metrics_after: dict[str, float] | None,
+    scenes: dict[str, Any],
     train_s: float,
     wall_s: float,
     pairs_per_s: float,
@@ -83,7 +84,13 @@ def build_card(
             "steps_per_epoch": plan.steps_per_epoch,
             "total_steps": total_steps,
         },
-        "metrics": {"held_out_text": HELD_OUT_TEXT, "before": metrics_before, "after": metrics_after},
+        "metrics": {
+            "held_out_text": HELD_OUT_TEXT,
+            "before": metrics_before,
+            "after": metrics_after,
+            "scenes": scenes.get("metrics"),
+        },
+        "scenes": {k: v for k, v in scenes.items() if k != "metrics"},
         "training": {
             "steps": steps,
             "complete": steps >= total_steps,
@@ -100,13 +107,16 @@ def build_card(
     }
 
 
-def format_metrics(before: dict[str, float] | None, after: dict[str, float] | None) -> str:
+def format_metrics(
+    before: dict[str, float] | None, after: dict[str, float] | None, title: str = "held-out retrieval"
+) -> str:
     """A small table of held-out retrieval before and after training (or a line saying why not)."""
     if before is None or after is None:
         return "no held-out split (--val-fraction 0): retrieval not measured"
     names = [f"{d}_R@{k}" for d in ("image_to_text", "text_to_image") for k in RECALL_KS]
-    lines = [f"{'held-out retrieval':<22} {'before':>8} {'after':>8}"]
+    width = max(22, len(title))
+    lines = [f"{title:<{width}} {'before':>8} {'after':>8}"]
     for name in names:
         label = name.replace("image_to_text", "image->text").replace("text_to_image", "text->image")
-        lines.append(f"{label:<22} {before[name]:>8.3f} {after[name]:>8.3f}")
+        lines.append(f"{label:<{width}} {before[name]:>8.3f} {after[name]:>8.3f}")
     return "\n".join(lines)

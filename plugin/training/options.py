@@ -32,6 +32,13 @@ class TrainOptions:
     warmup_steps: int = 50
     grad_clip: float = 1.0
     hard_batch_fraction: float = 0.5
+    scene_fraction: float = 0.5
+    """Share of batches that show each product as a shopper would photograph it, cut out and
+    framed the way a query is (:mod:`plugin.training.scene_bank`); 0 turns scenes off."""
+    scene_variants: int = 3
+    """Scenes made per training row, before the first step."""
+    scene_check: int = 32
+    """Scenes on which the stand-in cut-out is compared with the real background remover (0: none)."""
     lock_image: bool = False
     lock_text: bool = False
     val_fraction: float = 0.1
@@ -56,6 +63,12 @@ class TrainOptions:
             (self.weight_decay >= 0, f"--weight-decay must be >= 0, got {self.weight_decay}"),
             (self.warmup_steps >= 0, f"--warmup-steps must be >= 0, got {self.warmup_steps}"),
             (self.grad_clip > 0, f"--grad-clip must be positive, got {self.grad_clip}"),
+            (
+                0.0 <= self.scene_fraction <= 1.0,
+                f"--scene-fraction must be in [0, 1], got {self.scene_fraction}",
+            ),
+            (self.scene_variants >= 1, f"--scene-variants must be at least 1, got {self.scene_variants}"),
+            (self.scene_check >= 0, f"--scene-check must be >= 0, got {self.scene_check}"),
             (self.save_every >= 1, f"--save-every must be at least 1, got {self.save_every}"),
             (self.eval_batch_size >= 1, f"--eval-batch-size must be at least 1, got {self.eval_batch_size}"),
             (
@@ -107,6 +120,8 @@ TRAJECTORY_FIELDS = (
     "warmup_steps",
     "grad_clip",
     "hard_batch_fraction",
+    "scene_fraction",
+    "scene_variants",
     "lock_image",
     "lock_text",
     "val_fraction",

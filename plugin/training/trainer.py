@@ -39,6 +39,7 @@ from plugin.training.model_source import StartingModel, load_starting_model
 from plugin.training.options import TrainOptions
 from plugin.training.retrieval import retrieval_metrics
 from plugin.training.sampler import BatchPlan
+from plugin.training.scene_bank import SceneBank, SceneOptions, check_stand_in, held_out_views
 from schemas.errors import InvalidInputError
 from vectorizer_service import resolve_device
 
@@ -121,13 +122,19 @@ def _held_out(
 
 
 def _batch(
-    rows: np.ndarray, train_rows: Sequence[Example], starting: StartingModel, seed: int, step: int
+    rows: np.ndarray,
+    train_rows: Sequence[Example],
+    bank: SceneBank,
+    starting: StartingModel,
+    seed: int,
+    step: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     rng = np.random.default_rng([seed, _AUGMENT_STREAM, step])
     augment = Augmentation(size=starting.image_size)
     mean, std = starting.preprocess_cfg["mean"], starting.preprocess_cfg["std"]
     examples = [train_rows[int(i)] for i in rows]
-    pixels = torch.stack([to_normalized_tensor(augment(e.image, rng), mean, std) for e in examples])
+    images = bank.images(rows, train_rows, step)
+    pixels = torch.stack([to_normalized_tensor(augment(image, rng), mean, std) for image in images])
     tokens = starting.tokenizer([render_text(e.product, rng) for e in examples])
     return pixels, tokens
 
@@ -185,6 +192,18 @@ def train(
         seed=options.seed,
     )
     total_steps = options.epochs * plan.steps_per_epoch
+    scenes_started = time.perf_counter()
+    bank = SceneBank(train_rows, SceneOptions(options.scene_fraction, options.scene_variants), options.seed)
+    # Scenes only show what the model learns if they look like the real query path: measure.
+    stand_in = (
+        check_stand_in(train_rows, options.scene_check, options.seed, options.threads)
+        if options.scene_fraction > 0 and not options.resume
+        else {"measured": False, "reason": "scenes off"}
+    )
+    scene_val = held_out_views(val_rows, options.seed) if options.scene_fraction > 0 else []
+    scenes_s = time.perf_counter() - scenes_started
+    if options.scene_fraction > 0:
+        echo(f"shopper scenes: {sum(len(v) for v in bank.views)} views made in {scenes_s:.1f} s")
     model = starting.model.to(device)
     if options.lock_image:
         model.lock_image_tower()
@@ -204,9 +223,12 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         step, losses, hard_batches = int(state["step"]), list(state["losses"]), int(state["hard_batches"])
         metrics_before, train_s_before = state["metrics_before"], float(state["train_s"])
+        scene_before = state.get("scene_metrics_before")
+        stand_in = state.get("stand_in_check", stand_in)  # measured by the session that started
         echo(f"resuming from step {step} of {total_steps}")
     else:
         metrics_before = _held_out(starting, model, val_rows, device, options.eval_batch_size)
+        scene_before = _held_out(starting, model, scene_val, device, options.eval_batch_size)
 
     def snapshot(train_s: float) -> dict[str, Any]:
         return {
@@ -217,6 +239,8 @@ def train(
             "losses": losses,
             "hard_batches": hard_batches,
             "metrics_before": metrics_before,
+            "scene_metrics_before": scene_before,
+            "stand_in_check": stand_in,
             "train_s": train_s,
             "trajectory": options.trajectory(),
             "catalog_sha256": data.sha256,
@@ -234,7 +258,7 @@ def train(
     ) as bar:
         while step < end:
             rows, hard = plan.batch(step)
-            pixels, tokens = _batch(rows, train_rows, starting, options.seed, step)
+            pixels, tokens = _batch(rows, train_rows, bank, starting, options.seed, step)
             image_features = model.encode_image(pixels.to(device), normalize=True)
             text_features = model.encode_text(tokens.to(device), normalize=True)
             loss = loss_fn(image_features, text_features, model.logit_scale.exp())
@@ -259,6 +283,14 @@ def train(
     save_train_state(options.out, snapshot(train_s))
     model.eval()
     metrics_after = _held_out(starting, model, val_rows, device, options.eval_batch_size)
+    scene_after = _held_out(starting, model, scene_val, device, options.eval_batch_size)
+    scenes = {
+        **bank.as_json(),
+        "scene_batches": sum(bank.is_scene_batch(s) for s in range(step)),
+        "prepare_s": round(scenes_s, 3),
+        "stand_in_check": stand_in,
+        "metrics": {"before": scene_before, "after": scene_after} if scene_val else None,
+    }
     save_model(options.out, model, starting.model_cfg, starting.preprocess_cfg, save_dtype=options.save_dtype)
     card = build_card(
         options,
@@ -274,6 +306,7 @@ def train(
         hard_batches=hard_batches,
         metrics_before=metrics_before,
         metrics_after=metrics_after,
+        scenes=scenes,
         train_s=train_s,
         wall_s=time.perf_counter() - started,
         pairs_per_s=session_pairs_per_s,

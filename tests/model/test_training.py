@@ -45,7 +45,7 @@ def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _options(catalog: Path, config: Path, out: Path, **overrides: Any) -> TrainOptions:
     base = TrainOptions(
         catalog=catalog, out=out, model=str(config), epochs=2, batch_size=6, warmup_steps=1,
-        val_fraction=0.25, device="cpu", progress=False,
+        val_fraction=0.25, device="cpu", progress=False, scene_check=0,
     )  # fmt: skip
     return dataclasses.replace(base, **overrides)
 
@@ -156,7 +156,17 @@ def test_cli_trains_and_a_bad_catalog_exits_2(
     catalog: Path, tiny_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "cli"
-    common = ["--model", str(tiny_config), "--device", "cpu", "--no-progress", "--batch-size", "6"]
+    common = [
+        "--model",
+        str(tiny_config),
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--batch-size",
+        "6",
+        "--scene-check",
+        "0",
+    ]
     assert (
         main(["train", str(catalog), "--out", str(out), "--epochs", "1", "--val-fraction", "0.25", *common])
         == 0
@@ -176,7 +186,16 @@ def test_cli_skip_bad_rows_trains_on_the_rest_and_lists_each_skipped_row(
     folder = tmp_path / "shop"
     catalog = write_catalog(folder, copies=1, extra=[{"id": 77, "title": "broken", "image": "broken.jpg"}])
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 half a jpeg")
-    common = [str(catalog), "--model", str(tiny_config), "--device", "cpu", "--no-progress"]
+    common = [
+        str(catalog),
+        "--model",
+        str(tiny_config),
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--scene-check",
+        "0",
+    ]
     common += ["--batch-size", "4", "--epochs", "1", "--val-fraction", "0.25", "--stop-after-steps", "1"]
     out = tmp_path / "out"
     assert main(["train", *common, "--out", str(out)]) == 2
@@ -228,3 +247,28 @@ def test_a_model_with_a_large_input_trains_on_images_held_at_its_size(
     options = _options(folder / "catalog.jsonl", config, tmp_path / "out", batch_size=2, val_fraction=0.0)
     train(dataclasses.replace(options, stop_after_steps=1))
     assert held == [(400, 320)] * 4  # not 256: the model's own 320 pixels
+
+
+def test_the_card_records_the_shopper_scenes(trained: TrainResult) -> None:
+    scenes = trained.card["scenes"]
+    rows = trained.card["data"]["train_rows"]
+    assert scenes["fraction"] == 0.5 and scenes["variants"] == 3
+    assert scenes["views"] == 3 * (rows - scenes["rows_without_scenes"]) > 0
+    assert 0 < scenes["scene_batches"] < trained.steps or trained.steps < 4
+    assert scenes["stand_in_check"] == {"measured": False, "reason": "--scene-check 0"}
+    held_out = trained.card["metrics"]["scenes"]
+    assert set(held_out) == {"before", "after"} and "image_to_text_R@1" in held_out["after"]
+
+
+def test_the_stand_in_is_measured_against_the_real_remover(catalog: Path) -> None:
+    import os
+
+    from plugin.training.scene_bank import check_stand_in
+
+    home = os.environ.get("GROUNDED_U2NET_HOME")
+    if not home or not (Path(home) / "u2netp.onnx").is_file():
+        pytest.skip("u2netp weights not found (make weights; GROUNDED_U2NET_HOME)")
+    examples = load_catalog_examples(catalog).examples
+    check = check_stand_in(examples, 4, seed=0, threads=1)
+    assert check["measured"] is True and check["remover"] == "rembg:u2netp"
+    assert check["scenes"] >= 1 and 0.0 <= check["mask_iou"] <= 1.0

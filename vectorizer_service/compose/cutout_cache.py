@@ -4,6 +4,7 @@ configurations), and background removal is the slowest stage on a CPU."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -42,7 +43,8 @@ class CutoutCache:
             self.hits += 1
             return found
         self.misses += 1
-        cutout = await self._remove(image)
+        # The stages never read the mask (training does): not kept, so an entry costs what it did.
+        cutout = dataclasses.replace(await self._remove(image), alpha=None)
         self._entries[key] = cutout
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)

@@ -20,6 +20,9 @@ class Cutout:
     """Fraction of the image the foreground mask covers, 0..1."""
     box: tuple[int, int, int, int] | None = None
     """The foreground's bounding box (left, top, right, bottom), ``None`` when nothing is."""
+    alpha: Image.Image | None = None
+    """The remover's foreground probability as an ``L`` image (255 = surely product), when it
+    made one: what training compares its stand-in cut-outs with."""
 
 
 @dataclass(frozen=True)

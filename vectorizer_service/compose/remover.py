@@ -69,7 +69,7 @@ def _cut_out(rgb: Image.Image, mask: npt.NDArray[np.float32]) -> Cutout:
     background = Image.new("RGB", rgb.size, NEUTRAL_BACKGROUND)
     rows, cols = np.flatnonzero(foreground.any(axis=1)), np.flatnonzero(foreground.any(axis=0))
     box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1) if rows.size else None
-    return Cutout(image=Image.composite(rgb, background, alpha), coverage=coverage, box=box)
+    return Cutout(image=Image.composite(rgb, background, alpha), coverage=coverage, box=box, alpha=alpha)
 
 
 def _normalize(image: Image.Image, spec: _RawSpec) -> npt.NDArray[np.float32]:
