@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,18 @@ from plugin.store.lance import index as indexes
 from plugin.store.lance import upkeep
 from plugin.store.lance.arrow import arrow_schema
 from plugin.store.lance.index import IndexPolicy, IndexStatus, SearchTuning
+from plugin.store.lance.scan import scan_vectors
 from plugin.store.lance.sql import UUID_COLUMN, chunks, filter_sql, sql_literal, uuid_in
 from plugin.store.protocol import (
+    SCAN_BATCH,
     ProductFilter,
     ProductRow,
     RowError,
     SearchHit,
     StoredProduct,
     UpsertResult,
+    VectorBatch,
+    check_scan_batch,
     split_changed,
 )
 from schemas.collection import (
@@ -270,6 +274,24 @@ class LanceStore:
             uuid=str(record[UUID_COLUMN]),
             properties={name: record.get(name) for name in self._property_names},
             vector=[float(x) for x in vector] if vector is not None else None,
+        )
+
+    def iter_vectors(
+        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = ()
+    ) -> Iterator[VectorBatch]:
+        """Every row once, as Arrow batches of at most ``batch_size`` rows read from the table
+        version current when the scan starts (:mod:`plugin.store.lance.scan`)."""
+        check_scan_batch(batch_size)
+        names = self._return_properties(properties)
+        table = self._require()
+        table.checkout_latest()
+        return scan_vectors(
+            table,
+            uuid_column=UUID_COLUMN,
+            vector_column=self._spec.vector.name,
+            dimension=self._dimension,
+            batch_size=batch_size,
+            properties=names,
         )
 
     # --- indexes (plugin.store.lance.index) -----------------------------------------------------

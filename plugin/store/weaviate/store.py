@@ -9,7 +9,7 @@ are cosine, the same as the embedded LanceDB store, so scores mean the same in b
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,12 +24,15 @@ from weaviate.exceptions import WeaviateBaseError
 from plugin.settings import PluginSettings
 from plugin.store.fingerprint import FINGERPRINT_PROPERTY
 from plugin.store.protocol import (
+    SCAN_BATCH,
     ProductFilter,
     ProductRow,
     RowError,
     SearchHit,
     StoredProduct,
     UpsertResult,
+    VectorBatch,
+    check_scan_batch,
     split_changed,
 )
 from plugin.store.weaviate.batches import by_encoded_size, encoded_size
@@ -56,6 +59,10 @@ __all__ = [
 _EXISTING_CHUNK = 500
 # Ids per delete request: under Weaviate's default QUERY_MAXIMUM_RESULTS (10000).
 _DELETE_CHUNK = 5000
+DEFAULT_CURSOR_PAGE = 1000
+"""Objects per cursor request of a scan: a page of 512-d vectors and properties stays far below
+gRPC's message limit, and below Weaviate's default QUERY_MAXIMUM_RESULTS (every page is a search
+it bounds)."""
 DEFAULT_BATCH_BYTES = 50_000_000
 
 
@@ -142,6 +149,7 @@ class WeaviateStore:
         max_batch_bytes: int = DEFAULT_BATCH_BYTES,
         tenant: str | None = None,
         consistency_level: str | None = None,
+        cursor_page: int = DEFAULT_CURSOR_PAGE,
     ) -> None:
         check_tenant(spec.cluster, tenant, spec.name)
         self._client = client
@@ -150,6 +158,7 @@ class WeaviateStore:
         self._consistency_level = consistency_level
         self._clip_inference_url = clip_inference_url
         self._max_batch_bytes = max_batch_bytes
+        self._cursor_page = cursor_page
 
     @property
     def spec(self) -> CollectionSpec:
@@ -342,6 +351,44 @@ class WeaviateStore:
             # A named single vector is a flat list (multi-vectors are lists of lists: not ours).
             vector=[float(x) for x in vector] if vector else None,  # type: ignore[arg-type]
         )
+
+    def iter_vectors(
+        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = ()
+    ) -> Iterator[VectorBatch]:
+        """Every object with a vector once, through Weaviate's cursor API
+        (``collection.iterator``: pages ``after`` the last UUID, in UUID order), regrouped into
+        batches of at most ``batch_size``. Objects without the vector are skipped."""
+        check_scan_batch(batch_size)
+        names = list(dict.fromkeys(properties))
+        unknown = sorted(set(names) - {p.name for p in self._spec.properties})
+        if unknown:
+            raise InvalidInputError(f"properties: unknown {', '.join(unknown)}")
+        return self._scan(batch_size, names)
+
+    def _scan(self, batch_size: int, names: list[str]) -> Iterator[VectorBatch]:
+        vector_name = self._spec.vector.name
+        objects = self.collection.iterator(
+            include_vector=True, return_properties=names, cache_size=min(batch_size, self._cursor_page)
+        )
+        uuids: list[str] = []
+        rows: list[list[float]] = []
+        values: dict[str, list[Any]] = {name: [] for name in names}
+        try:
+            for obj in objects:
+                vector = obj.vector.get(vector_name) if obj.vector else None
+                if not vector:
+                    continue
+                uuids.append(str(obj.uuid))
+                rows.append(vector)  # type: ignore[arg-type]  # a single named vector is flat
+                for name in names:
+                    values[name].append(obj.properties.get(name))
+                if len(uuids) == batch_size:
+                    yield VectorBatch(uuids, np.asarray(rows, dtype=np.float32), values)
+                    uuids, rows, values = [], [], {name: [] for name in names}
+        except WeaviateBaseError as exc:
+            raise UpstreamError(f"cannot scan the collection: {exc}") from exc
+        if uuids:
+            yield VectorBatch(uuids, np.asarray(rows, dtype=np.float32), values)
 
     def count(self) -> int:
         try:
