@@ -6,8 +6,8 @@ two ways:
   once), sized so that it stays under ``block_bytes``; the work is ``n^2 d / 2``
   multiply-adds, done by BLAS on every core.
 * :func:`neighbour_pairs`: each product's ``k`` nearest neighbours from the store's own (ANN)
-  vector search, for catalogs too large to hold and compare whole; a pair is seen from both
-  sides, once from each.
+  vector search, batched (:meth:`ProductStore.search_many`), for catalogs too large to hold and
+  compare whole; a pair is usually seen from both sides.
 
 Both hand back pairs block by block (row indices into the scan's order and similarities), so
 the caller's memory holds one block's pairs at a time.
@@ -22,10 +22,13 @@ import numpy as np
 
 from plugin.store.protocol import ProductStore, VectorBatch
 
-__all__ = ["BLOCK_BYTES", "PairBlock", "exact_pairs", "neighbour_pairs", "unit_rows"]
+__all__ = ["BLOCK_BYTES", "SEARCH_BATCH", "PairBlock", "exact_pairs", "neighbour_pairs", "unit_rows"]
 
 BLOCK_BYTES = 256 * 2**20
 """Largest block of similarities computed at once (float32)."""
+
+SEARCH_BATCH = 256
+"""Queries per :meth:`ProductStore.search_many` request of :func:`neighbour_pairs`."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,16 @@ def exact_pairs(
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = unit[start:stop] @ unit[start:].T
-        r, c = np.nonzero(block >= threshold)
-        keep = c > r  # the diagonal block's lower half and the self-pairs
-        r, c = r[keep], c[keep]
+        # Columns are rows start.. of ``unit``: the leading square holds each pair of this
+        # block twice and every row with itself; keep its upper triangle only.
+        square = stop - start
+        lower = np.tril_indices(square)
+        block[:, :square][lower] = -np.inf
+        # Near-duplicates are rare: find the rows that have any (one fast reduction) before
+        # asking where, rather than a boolean matrix the size of the block.
+        hot = np.flatnonzero(block.max(axis=1) >= threshold)
+        r, c = np.nonzero(block[hot] >= threshold)
+        r = hot[r]
         similarity = block[r, c]
         del block
         yield PairBlock(r + start, c + start, similarity)
@@ -79,22 +89,29 @@ def neighbour_pairs(
     row: Callable[[str, dict[str, object]], int],
 ) -> PairBlock:
     """The pairs between each product of ``batch`` and its ``neighbours`` nearest products by
-    the store's search. ``row(uuid, properties)`` is a product's row index (given on first
-    sight, whether the scan or a search saw it first)."""
+    the store's search, :data:`SEARCH_BATCH` queries a request. ``row(uuid, properties)`` is a
+    product's row index (given on first sight, whether the scan or a search saw it first)."""
     first: list[int] = []
     second: list[int] = []
     similarity: list[float] = []
-    for i, (uid, vector) in enumerate(zip(batch.uuids, batch.vectors, strict=True)):
-        if not vector.any():
-            continue
-        own = row(uid, {name: values[i] for name, values in batch.properties.items()})
-        for hit in store.search(vector, limit=neighbours + 1, return_properties=list(properties)):
-            value = 1.0 - hit.distance
-            if hit.uuid == uid or value < threshold:
-                continue
-            first.append(own)
-            second.append(row(hit.uuid, hit.properties))
-            similarity.append(value)
+    rows = [
+        row(uid, {name: values[i] for name, values in batch.properties.items()})
+        for i, uid in enumerate(batch.uuids)
+    ]
+    searchable = np.flatnonzero(batch.vectors.any(axis=1))  # a zero vector is like nothing
+    for start in range(0, len(searchable), SEARCH_BATCH):
+        chosen = searchable[start : start + SEARCH_BATCH]
+        answers = store.search_many(
+            batch.vectors[chosen], limit=neighbours + 1, return_properties=list(properties)
+        )
+        for i, hits in zip(chosen.tolist(), answers, strict=True):
+            for hit in hits:
+                value = 1.0 - hit.distance
+                if hit.uuid == batch.uuids[i] or value < threshold:
+                    continue
+                first.append(rows[i])
+                second.append(row(hit.uuid, hit.properties))
+                similarity.append(value)
     return PairBlock(
         np.asarray(first, dtype=np.int64),
         np.asarray(second, dtype=np.int64),

@@ -174,6 +174,18 @@ class ProductStore(Protocol):
         return_properties: Sequence[str] | None = None,
     ) -> list[SearchHit]: ...
 
+    def search_many(
+        self,
+        vectors: np.ndarray,
+        *,
+        limit: int = 10,
+        return_properties: Sequence[str] | None = None,
+    ) -> list[list[SearchHit]]:
+        """:meth:`search` (no filters) for each row of ``vectors`` (``(m, dimension)``): the
+        hits of row ``i`` at ``[i]``. One request where the store takes several queries at once
+        (LanceDB), one per row otherwise (Weaviate)."""
+        ...
+
     def product(self, product_id: str) -> StoredProduct | None:
         """The stored product with this catalog id (properties incl. image, and its vector),
         ``None`` when there is none."""

@@ -329,3 +329,16 @@ def test_the_scan_refuses_a_bad_batch_size_or_property(store: ProductStore) -> N
         list(store.iter_vectors(batch_size=0))
     with pytest.raises(InvalidInputError):
         list(store.iter_vectors(properties=["no_such_property"]))
+
+
+def test_search_many_answers_each_row_as_search_does(store: ProductStore) -> None:
+    queries = np.stack([QUERY, VECTORS["blue-shirt"], -QUERY])
+    many = store.search_many(queries, limit=3, return_properties=["product_id"])
+    assert len(many) == 3
+    for query, hits in zip(queries, many, strict=True):
+        one = store.search(query, limit=3, return_properties=["product_id"])
+        assert [h.uuid for h in hits] == [h.uuid for h in one]
+        assert [h.distance for h in hits] == pytest.approx([h.distance for h in one], abs=1e-5)
+        assert all(set(h.properties) == {"product_id"} for h in hits)
+    (single,) = store.search_many(QUERY.reshape(1, -1), limit=2)
+    assert [h.uuid for h in single] == [h.uuid for h in store.search(QUERY, limit=2)]

@@ -216,6 +216,43 @@ class LanceStore:
                 hits = exact
         return hits
 
+    def search_many(
+        self,
+        vectors: np.ndarray,
+        *,
+        limit: int = 10,
+        return_properties: Sequence[str] | None = None,
+    ) -> list[list[SearchHit]]:
+        """One LanceDB query of several vectors (each through the ANN index as :meth:`search`);
+        row ``i``'s hits at ``[i]``, nearest first."""
+        if not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}")
+        queries = [
+            self._query_vector(v) for v in np.asarray(vectors, dtype=np.float32).reshape(-1, self._dimension)
+        ]
+        if not queries:
+            return []
+        properties = self._return_properties(return_properties)
+        builder = (
+            self._require()
+            .search(queries, vector_column_name=self._spec.vector.name)
+            .distance_type("cosine")
+            .select([UUID_COLUMN, *properties, "_distance"])
+            .limit(limit)
+        )
+        result = indexes.apply_tuning(builder, self._index_policy, None).to_arrow()
+        hits: list[list[SearchHit]] = [[] for _ in queries]
+        # One query comes back without the query_index column.
+        which = result.column("query_index").to_pylist() if "query_index" in result.column_names else None
+        for n, record in enumerate(result.to_pylist()):
+            props = {name: record.get(name) for name in properties}
+            hits[which[n] if which else 0].append(
+                SearchHit(record[UUID_COLUMN], props, float(record["_distance"]))
+            )
+        for found in hits:
+            found.sort(key=lambda h: h.distance)
+        return hits
+
     def _search(
         self,
         table: Any,

@@ -329,6 +329,17 @@ class WeaviateStore:
             for obj in res.objects
         ]
 
+    def search_many(
+        self,
+        vectors: np.ndarray,
+        *,
+        limit: int = 10,
+        return_properties: Sequence[str] | None = None,
+    ) -> list[list[SearchHit]]:
+        """One ``near_vector`` search per row (Weaviate's gRPC API takes one vector a query)."""
+        rows = np.asarray(vectors, dtype=np.float32)
+        return [self.search(row, limit=limit, return_properties=return_properties) for row in rows]
+
     def product(self, product_id: str) -> StoredProduct | None:
         """The stored product with this catalog id, its image and its vector, or ``None``."""
         name = self._spec.vector.name
