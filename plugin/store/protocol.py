@@ -102,7 +102,8 @@ class VectorBatch:
 
     uuids: list[str]
     vectors: np.ndarray
-    """``(len(uuids), dimension)`` float32, row ``i`` the vector of ``uuids[i]``, as stored."""
+    """``(len(uuids), dimension)`` float32, row ``i`` the vector of ``uuids[i]``, as stored
+    (``(len(uuids), 0)`` when the scan asked for properties only)."""
     properties: dict[str, list[Any]]
     """The properties the scan asked for, one value per UUID (``None`` when unset)."""
 
@@ -192,12 +193,14 @@ class ProductStore(Protocol):
         ...
 
     def iter_vectors(
-        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = ()
+        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = (), vectors: bool = True
     ) -> Iterator[VectorBatch]:
         """Every stored product that has a vector, exactly once, in batches of at most
         ``batch_size`` (no cap on the catalog, memory bounded by one batch), with the named
-        ``properties``: the scan whole-catalog work (duplicates, exports) reads. Order is the
-        store's own. A product written or deleted during the scan may or may not be seen."""
+        ``properties``: the scan whole-catalog work (duplicates, facets) reads. Order is the
+        store's own. A product written or deleted during the scan may or may not be seen.
+        ``vectors=False`` reads the properties alone (``VectorBatch.vectors`` is ``(n, 0)``),
+        of every product."""
         ...
 
     def count(self) -> int: ...

@@ -161,9 +161,11 @@ def test_the_progress_bar_goes_to_stderr_only_when_asked(
     assert "reading" in err and "comparing" in err and "13/13" in err
 
 
-def test_a_catalog_over_ten_thousand_products_is_compared_whole(tmp_path: Path) -> None:
-    """The search-based version listed products with one 10,000-hit search: a copy planted as
-    the 10,050th product was never seen."""
+def test_a_catalog_over_ten_thousand_products_is_read_whole(tmp_path: Path) -> None:
+    """The search-based versions listed products with one 10,000-hit search: a copy planted as
+    the 10,050th product was never seen, nor a category only it has (the page's facets)."""
+    from plugin.ui.facets import read_facets
+
     dim = 32
     rng = np.random.default_rng(1)
     vectors = rng.standard_normal((10_050, dim)).astype(np.float32)
@@ -171,11 +173,22 @@ def test_a_catalog_over_ten_thousand_products_is_compared_whole(tmp_path: Path) 
     lance = LanceStore(tmp_path, dimension=dim)
     lance.create_collection()
     rows = [
-        ProductRow(str(product_uuid(f"p{i}")), {"product_id": f"p{i}", "title": "t", "attributes": []}, v)
+        ProductRow(
+            str(product_uuid(f"p{i}")),
+            {
+                "product_id": f"p{i}",
+                "title": "t",
+                "attributes": [],
+                "category": "lamp" if i == 10_049 else "shirt",
+            },
+            v,
+        )
         for i, v in enumerate(vectors.tolist())
     ]
     assert lance.upsert(rows) == []
     report = find_duplicates(lance, threshold=0.99)
     assert report.products == 10_050 and not report.truncated
     assert _groups(report) == [{"p0", "p10049"}]
+    facets = read_facets(lance)
+    assert facets.products == 10_050 and facets.categories == ["lamp", "shirt"]
     lance.close()

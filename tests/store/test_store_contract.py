@@ -342,3 +342,10 @@ def test_search_many_answers_each_row_as_search_does(store: ProductStore) -> Non
         assert all(set(h.properties) == {"product_id"} for h in hits)
     (single,) = store.search_many(QUERY.reshape(1, -1), limit=2)
     assert [h.uuid for h in single] == [h.uuid for h in store.search(QUERY, limit=2)]
+
+
+def test_a_properties_only_scan_reads_no_vectors(store: ProductStore) -> None:
+    batches = list(store.iter_vectors(batch_size=4, properties=["category"], vectors=False))
+    assert all(b.vectors.shape == (len(b), 0) for b in batches)
+    categories = [c for b in batches for c in b.properties["category"]]
+    assert sorted(categories) == sorted(p.category for p in CATALOG)

@@ -33,27 +33,28 @@ def scan_vectors(
     table: Any,
     *,
     uuid_column: str,
-    vector_column: str,
+    vector_column: str | None,
     dimension: int,
     batch_size: int,
     properties: Sequence[str],
 ) -> Iterator[VectorBatch]:
-    """Every row with a vector, in batches of at most ``batch_size`` rows."""
+    """Every row with a vector, in batches of at most ``batch_size`` rows; every row, without
+    vectors, when ``vector_column`` is ``None``."""
     wanted = [name for name in dict.fromkeys(properties) if name not in (uuid_column, vector_column)]
-    reader = table.search().select([uuid_column, vector_column, *wanted]).to_batches(batch_size)
-    for batch in reader:
+    columns = [uuid_column, *([vector_column] if vector_column else []), *wanted]
+    for batch in table.search().select(columns).to_batches(batch_size):
+        # Rows loaded around upsert (which refuses them) can lack a vector: search never finds
+        # them, so neither does the scan.
+        if vector_column is not None and batch.column(vector_column).null_count:
+            batch = batch.filter(pc.is_valid(batch.column(vector_column)))
         if batch.num_rows == 0:
             continue
-        vectors = batch.column(vector_column)
-        if vectors.null_count:
-            # Rows loaded around upsert (which refuses them) can lack a vector: search never
-            # finds them, so neither does the scan.
-            batch = batch.filter(pc.is_valid(vectors))
-            if batch.num_rows == 0:
-                continue
-            vectors = batch.column(vector_column)
         yield VectorBatch(
             uuids=[str(u) for u in batch.column(uuid_column).to_pylist()],
-            vectors=vector_matrix(vectors, dimension),
+            vectors=(
+                vector_matrix(batch.column(vector_column), dimension)
+                if vector_column is not None
+                else np.empty((batch.num_rows, 0), dtype=np.float32)
+            ),
             properties={name: batch.column(name).to_pylist() for name in properties},
         )

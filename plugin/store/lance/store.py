@@ -294,7 +294,7 @@ class LanceStore:
         )
 
     def iter_vectors(
-        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = ()
+        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = (), vectors: bool = True
     ) -> Iterator[VectorBatch]:
         """Every row once, as Arrow batches of at most ``batch_size`` rows read from the table
         version current when the scan starts (:mod:`plugin.store.lance.scan`)."""
@@ -305,7 +305,7 @@ class LanceStore:
         return scan_vectors(
             table,
             uuid_column=UUID_COLUMN,
-            vector_column=self._spec.vector.name,
+            vector_column=self._spec.vector.name if vectors else None,
             dimension=self._dimension,
             batch_size=batch_size,
             properties=names,

@@ -137,6 +137,10 @@ def as_vector(vector: Vectors | Sequence[float]) -> list[float]:
     return [float(x) for x in arr]
 
 
+def _matrix(rows: list[list[float]], n: int) -> np.ndarray:
+    return np.asarray(rows, dtype=np.float32).reshape(n, -1)
+
+
 class WeaviateStore:
     """:class:`plugin.store.protocol.ProductStore` on a Weaviate collection."""
 
@@ -364,7 +368,7 @@ class WeaviateStore:
         )
 
     def iter_vectors(
-        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = ()
+        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = (), vectors: bool = True
     ) -> Iterator[VectorBatch]:
         """Every object with a vector once, through Weaviate's cursor API
         (``collection.iterator``: pages ``after`` the last UUID, in UUID order), regrouped into
@@ -374,12 +378,14 @@ class WeaviateStore:
         unknown = sorted(set(names) - {p.name for p in self._spec.properties})
         if unknown:
             raise InvalidInputError(f"properties: unknown {', '.join(unknown)}")
-        return self._scan(batch_size, names)
+        return self._scan(batch_size, names, vectors)
 
-    def _scan(self, batch_size: int, names: list[str]) -> Iterator[VectorBatch]:
+    def _scan(self, batch_size: int, names: list[str], with_vectors: bool) -> Iterator[VectorBatch]:
         vector_name = self._spec.vector.name
         objects = self.collection.iterator(
-            include_vector=True, return_properties=names, cache_size=min(batch_size, self._cursor_page)
+            include_vector=with_vectors,
+            return_properties=names,
+            cache_size=min(batch_size, self._cursor_page),
         )
         uuids: list[str] = []
         rows: list[list[float]] = []
@@ -387,19 +393,19 @@ class WeaviateStore:
         try:
             for obj in objects:
                 vector = obj.vector.get(vector_name) if obj.vector else None
-                if not vector:
+                if with_vectors and not vector:
                     continue
                 uuids.append(str(obj.uuid))
-                rows.append(vector)  # type: ignore[arg-type]  # a single named vector is flat
+                rows.append(vector if with_vectors else [])  # type: ignore[arg-type]  # a named vector is flat
                 for name in names:
                     values[name].append(obj.properties.get(name))
                 if len(uuids) == batch_size:
-                    yield VectorBatch(uuids, np.asarray(rows, dtype=np.float32), values)
+                    yield VectorBatch(uuids, _matrix(rows, len(uuids)), values)
                     uuids, rows, values = [], [], {name: [] for name in names}
         except WeaviateBaseError as exc:
             raise UpstreamError(f"cannot scan the collection: {exc}") from exc
         if uuids:
-            yield VectorBatch(uuids, np.asarray(rows, dtype=np.float32), values)
+            yield VectorBatch(uuids, _matrix(rows, len(uuids)), values)
 
     def count(self) -> int:
         try:
