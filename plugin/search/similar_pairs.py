@@ -65,9 +65,8 @@ def exact_pairs(
         block = unit[start:stop] @ unit[start:].T
         # Columns are rows start.. of ``unit``: the leading square holds each pair of this
         # block twice and every row with itself; keep its upper triangle only.
-        square = stop - start
-        lower = np.tril_indices(square)
-        block[:, :square][lower] = -np.inf
+        for i in range(stop - start):  # row by row: no index arrays the size of the square
+            block[i, : i + 1] = -np.inf
         # Near-duplicates are rare: find the rows that have any (one fast reduction) before
         # asking where, rather than a boolean matrix the size of the block.
         hot = np.flatnonzero(block.max(axis=1) >= threshold)
