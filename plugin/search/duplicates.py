@@ -51,8 +51,9 @@ DEFAULT_NEIGHBOURS = 10
 still found whole, through its members' own neighbours)."""
 
 DEFAULT_EXACT_LIMIT = 200_000
-"""Products up to which every pair is compared exactly (about two minutes at 512-d on two
-cores); above it, each product's neighbours come from the store's ANN index."""
+"""Products up to which every pair is compared exactly (400 MB of 512-d vectors; the work grows
+as n^2: 100k took 450 s on two heavily shared cores, docs/scale.md); above it, each product's
+neighbours come from the store's ANN index."""
 
 _WORD = re.compile(r"\w+")
 _PROPERTIES = ("product_id", "title")
