@@ -38,6 +38,7 @@ from plugin.store.protocol import (
 from plugin.store.weaviate.batches import by_encoded_size, encoded_size
 from plugin.store.weaviate.cluster import cluster_create_kwargs, scoped, validate_on_cluster
 from plugin.store.weaviate.drift import WAYS_OUT, config_differences
+from plugin.store.weaviate.scan import DEFAULT_CURSOR_PAGE, cursor_scan
 from plugin.store.weaviate.schema import product_filter, vector_config, weaviate_properties
 from schemas.cluster import ClusterSpec, check_tenant
 from schemas.collection import CollectionSpec, product_collection
@@ -59,10 +60,6 @@ __all__ = [
 _EXISTING_CHUNK = 500
 # Ids per delete request: under Weaviate's default QUERY_MAXIMUM_RESULTS (10000).
 _DELETE_CHUNK = 5000
-DEFAULT_CURSOR_PAGE = 1000
-"""Objects per cursor request of a scan: a page of 512-d vectors and properties stays far below
-gRPC's message limit, and below Weaviate's default QUERY_MAXIMUM_RESULTS (every page is a search
-it bounds)."""
 DEFAULT_BATCH_BYTES = 50_000_000
 
 
@@ -135,10 +132,6 @@ def as_vector(vector: Vectors | Sequence[float]) -> list[float]:
     if arr.ndim != 1:
         raise InvalidInputError(f"expected one query vector, got an array of shape {arr.shape}")
     return [float(x) for x in arr]
-
-
-def _matrix(rows: list[list[float]], n: int) -> np.ndarray:
-    return np.asarray(rows, dtype=np.float32).reshape(n, -1)
 
 
 class WeaviateStore:
@@ -378,34 +371,14 @@ class WeaviateStore:
         unknown = sorted(set(names) - {p.name for p in self._spec.properties})
         if unknown:
             raise InvalidInputError(f"properties: unknown {', '.join(unknown)}")
-        return self._scan(batch_size, names, vectors)
-
-    def _scan(self, batch_size: int, names: list[str], with_vectors: bool) -> Iterator[VectorBatch]:
-        vector_name = self._spec.vector.name
-        objects = self.collection.iterator(
-            include_vector=with_vectors,
-            return_properties=names,
-            cache_size=min(batch_size, self._cursor_page),
+        return cursor_scan(
+            self.collection,
+            self._spec.vector.name,
+            batch_size=batch_size,
+            page=self._cursor_page,
+            properties=names,
+            with_vectors=vectors,
         )
-        uuids: list[str] = []
-        rows: list[list[float]] = []
-        values: dict[str, list[Any]] = {name: [] for name in names}
-        try:
-            for obj in objects:
-                vector = obj.vector.get(vector_name) if obj.vector else None
-                if with_vectors and not vector:
-                    continue
-                uuids.append(str(obj.uuid))
-                rows.append(vector if with_vectors else [])  # type: ignore[arg-type]  # a named vector is flat
-                for name in names:
-                    values[name].append(obj.properties.get(name))
-                if len(uuids) == batch_size:
-                    yield VectorBatch(uuids, _matrix(rows, len(uuids)), values)
-                    uuids, rows, values = [], [], {name: [] for name in names}
-        except WeaviateBaseError as exc:
-            raise UpstreamError(f"cannot scan the collection: {exc}") from exc
-        if uuids:
-            yield VectorBatch(uuids, _matrix(rows, len(uuids)), values)
 
     def count(self) -> int:
         try:
