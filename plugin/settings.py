@@ -98,6 +98,7 @@ class PluginSettings(GroupedSettings):
             ),
         ),
         "ui": SettingsGroup("search page settings", ("ui_host", "ui_port")),
+        "duplicates": SettingsGroup("near-duplicate search settings", ("duplicates_exact_limit",)),
     }
 
     store: StoreBackend | None = Field(
@@ -208,6 +209,12 @@ class PluginSettings(GroupedSettings):
     lance_nprobes: int = Field(20, ge=1, description="IVF partitions the embedded store probes at least")
     lance_refine_factor: int = Field(
         10, ge=1, description="candidates per result the embedded store re-ranks on full vectors"
+    )
+    duplicates_exact_limit: int = Field(
+        200_000,
+        ge=0,
+        description="products up to which `grounded duplicates` compares every pair exactly (in memory: "
+        "n x dim x 4 bytes); above it, each product's nearest neighbours from the store's index",
     )
 
     def store_backend(self) -> StoreBackend:

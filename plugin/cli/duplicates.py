@@ -20,22 +20,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.report is not None and args.report.suffix.lower() not in (".jsonl", ".csv"):
         raise InvalidInputError(f"--report: expected a .jsonl or .csv path, got {args.report.name!r}")
     plugin = plugin_settings(args)
-    # The stored vectors are compared, nothing is embedded: the embedded table knows their size,
-    # Weaviate's listing probe takes it from the model (read once, without the compose models).
-    weaviate = plugin.store_backend() == "weaviate"
-    with open_session(plugin, service_settings(args), load_model=weaviate, compose_models=False) as session:
+    # The stored vectors are compared, nothing is embedded: no model is loaded.
+    with open_session(plugin, service_settings(args), load_model=False) as session:
         print(f"looking for near-duplicates in {store_description(plugin)}", file=sys.stderr)
         report = find_duplicates(
             session.store,
-            session.dimension,
             threshold=args.threshold,
             neighbours=args.neighbours,
             title_threshold=args.title_threshold,
+            exact_limit=plugin.duplicates_exact_limit,
+            progress=args.progress,
         )
     grouped = sum(len(g.members) for g in report.groups)
     print(
         f"products: {report.products}, groups: {len(report.groups)}, products in groups: {grouped}, "
-        f"threshold: {report.threshold}, {report.seconds:.1f} s"
+        f"threshold: {report.threshold}, {report.method}, {report.seconds:.1f} s"
     )
     if report.truncated:
         print(f"  only the first {report.products} products were checked (the store holds more)")
@@ -53,8 +52,7 @@ def register(commands: Commands) -> None:
     dup = commands.add(
         "duplicates",
         "find near-duplicate products (image vectors, optionally titles)",
-        # The model only tells Weaviate's probe the vector size: nothing is embedded.
-        settings=(*STORE, "service", "model"),
+        settings=(*STORE, "duplicates"),
     )
     dup.add_argument(
         "--threshold",
@@ -62,11 +60,19 @@ def register(commands: Commands) -> None:
         default=0.95,
         help="cosine similarity at and above which two products group",
     )
-    dup.add_argument("--neighbours", type=int, default=10, help="nearest products searched per product")
+    dup.add_argument(
+        "--neighbours",
+        type=int,
+        default=10,
+        help="nearest products searched per product (catalogs over --duplicates-exact-limit)",
+    )
     dup.add_argument(
         "--title-threshold",
         type=float,
         help="also require titles this similar (word overlap 0..1); default: vectors only",
     )
     dup.add_argument("--report", type=Path, help="write the groups here (.jsonl or .csv)")
+    dup.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar (stderr)"
+    )
     dup.set_defaults(run=_run)

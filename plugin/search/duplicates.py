@@ -1,33 +1,39 @@
 """Near-duplicate listings: groups of products whose stored vectors (and, optionally, titles)
 are closer than a threshold.
 
-Every product's neighbours come from the store's own vector search (LanceDB's or Weaviate's),
-``neighbours`` at a time, so the work is one search per product rather than an all-pairs loop
-here; pairs over the threshold are joined into groups (union-find: a re-render of a re-colour of
-a product lands in the same group as both).
+The products come from the store's scan (:meth:`ProductStore.iter_vectors`: every product once,
+with its vector and title, whatever the catalog's size). Pairs over the threshold
+(:mod:`plugin.search.similar_pairs`) are found
 
-The store protocol has no scan, so the products are listed by one search of up to
-:data:`plugin.search.query.MAX_SEARCH_LIMIT` hits (every product of a catalog that size or smaller);
-each product's vector is then read with :meth:`ProductStore.product`.
+* exactly, all pairs by blocked matrix products, when the catalog has at most ``exact_limit``
+  products (its unit vectors are held in memory: 200k x 512 float32 is 400 MB, plus one block
+  of at most :data:`~plugin.search.similar_pairs.BLOCK_BYTES`);
+* above that, from each product's ``neighbours`` nearest products by the store's own ANN index,
+  one search per product as the scan goes (memory: one scan batch and the pairs found).
+
+Pairs are joined into groups (union-find: a re-render of a re-colour of a product lands in the
+same group as both). A progress bar with its ETA goes to stderr when asked for.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from plugin.search.query import MAX_SEARCH_LIMIT
+from plugin.search.similar_pairs import BLOCK_BYTES, PairBlock, exact_pairs, neighbour_pairs, unit_rows
 from plugin.store.export import write_csv
-from plugin.store.protocol import ProductStore
+from plugin.store.protocol import SCAN_BATCH, ProductStore
 from schemas.errors import InvalidInputError
 
 __all__ = [
+    "DEFAULT_EXACT_LIMIT",
     "DEFAULT_NEIGHBOURS",
     "DEFAULT_THRESHOLD",
     "DuplicateGroup",
@@ -41,10 +47,16 @@ DEFAULT_THRESHOLD = 0.95
 """Cosine similarity of two products' vectors at and above which they are near-duplicates."""
 
 DEFAULT_NEIGHBOURS = 10
-"""Nearest products looked at per product (a group larger than this is still found whole,
-through its members' own neighbours)."""
+"""Nearest products looked at per product above ``exact_limit`` (a group larger than this is
+still found whole, through its members' own neighbours)."""
+
+DEFAULT_EXACT_LIMIT = 200_000
+"""Products up to which every pair is compared exactly (400 MB of 512-d vectors; the work grows
+as n^2: 100k took 450 s on two heavily shared cores, docs/scale.md); above it, each product's
+neighbours come from the store's ANN index."""
 
 _WORD = re.compile(r"\w+")
+_PROPERTIES = ("product_id", "title")
 
 
 @dataclass
@@ -64,10 +76,14 @@ class DuplicateGroup:
 class DuplicateReport:
     threshold: float
     products: int
+    """Products compared: every stored product that has a vector."""
     groups: list[DuplicateGroup] = field(default_factory=list)
     seconds: float = 0.0
     truncated: bool = False
-    """True when the store holds more products than one listing returns (only those were checked)."""
+    """Whether only part of the catalog was compared. The scan reads every product, so this is
+    False; kept for readers of earlier reports."""
+    method: str = "exact"
+    """``exact`` (all pairs) or ``neighbours`` (k nearest by the store's ANN index)."""
 
 
 def title_similarity(a: str, b: str) -> float:
@@ -79,45 +95,102 @@ def title_similarity(a: str, b: str) -> float:
 
 
 class _Groups:
-    """Union-find over product ids."""
+    """Union-find over row indices."""
 
     def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
+        self.parent: dict[int, int] = {}
 
-    def find(self, x: str) -> str:
+    def find(self, x: int) -> int:
         self.parent.setdefault(x, x)
         while self.parent[x] != x:
             self.parent[x] = self.parent[self.parent[x]]
             x = self.parent[x]
         return x
 
-    def union(self, a: str, b: str) -> None:
+    def union(self, a: int, b: int) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _listing(store: ProductStore, dimension: int) -> list[tuple[str, str]]:
-    """(product_id, title) of up to MAX_SEARCH_LIMIT stored products."""
-    probe = np.ones(dimension, dtype=np.float32) / np.sqrt(dimension)
-    hits = store.search(probe, limit=MAX_SEARCH_LIMIT, return_properties=["product_id", "title"])
-    return [(str(h.properties.get("product_id")), str(h.properties.get("title") or "")) for h in hits]
+class _Rows:
+    """The products seen, by row index: catalog id and title."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.titles: list[str] = []
+        self._by_uuid: dict[str, int] = {}
+
+    def add(self, uuid: str, properties: dict[str, object]) -> int:
+        self._by_uuid[uuid] = len(self.ids)
+        self.ids.append(str(properties.get("product_id")))
+        self.titles.append(str(properties.get("title") or ""))
+        return len(self.ids) - 1
+
+    def row(self, uuid: str, properties: dict[str, object]) -> int:
+        found = self._by_uuid.get(uuid)
+        return found if found is not None else self.add(uuid, properties)
+
+
+def _bar(progress: bool, total: int, desc: str) -> tqdm:  # type: ignore[type-arg]  # generic in stubs only
+    return tqdm(total=total, desc=desc, unit="product", disable=not progress, file=sys.stderr, smoothing=0.1)
+
+
+def _read_all(store: ProductStore, count: int, rows: _Rows, progress: bool) -> np.ndarray:
+    """Every product's unit vector, row ``i`` that of ``rows.ids[i]``."""
+    unit: np.ndarray | None = None
+    filled = 0
+    with _bar(progress, count, "reading") as bar:
+        for batch in store.iter_vectors(batch_size=SCAN_BATCH, properties=_PROPERTIES):
+            n = len(batch)
+            if unit is None:
+                unit = np.empty((max(count, n), batch.vectors.shape[1]), dtype=np.float32)
+            if filled + n > unit.shape[0]:  # written since the count
+                unit = np.concatenate([unit, np.empty((filled + n, unit.shape[1]), np.float32)])
+            unit[filled : filled + n] = batch.vectors
+            for i, uid in enumerate(batch.uuids):
+                rows.add(uid, {name: values[i] for name, values in batch.properties.items()})
+            filled += n
+            bar.update(n)
+    if unit is None:
+        return np.empty((0, 0), dtype=np.float32)
+    return unit_rows(unit[:filled])
+
+
+def _join(
+    block: PairBlock,
+    rows: _Rows,
+    groups: _Groups,
+    best: dict[int, float],
+    title_threshold: float | None,
+) -> None:
+    pairs = zip(block.first.tolist(), block.second.tolist(), block.similarity.tolist(), strict=True)
+    for a, b, value in pairs:
+        if title_threshold is not None and title_similarity(rows.titles[a], rows.titles[b]) < title_threshold:
+            continue
+        groups.union(a, b)
+        for r in (a, b):
+            best[r] = max(best.get(r, 0.0), value)
 
 
 def find_duplicates(
     store: ProductStore,
-    dimension: int,
+    dimension: int | None = None,
     *,
     threshold: float = DEFAULT_THRESHOLD,
     neighbours: int = DEFAULT_NEIGHBOURS,
     title_threshold: float | None = None,
-    progress: Callable[[Iterable[tuple[str, str]]], Iterable[tuple[str, str]]] | None = None,
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+    progress: bool = False,
+    block_bytes: int = BLOCK_BYTES,
 ) -> DuplicateReport:
-    """Groups of near-duplicate products, largest first. ``dimension`` is the stored vectors'
-    size (the listing searches with a probe of that size).
+    """Groups of near-duplicate products, largest first; within a group, members by product id.
 
-    ``title_threshold`` (0..1) additionally asks for titles that similar
-    (:func:`title_similarity`); ``None`` compares vectors only.
+    Up to ``exact_limit`` products every pair is compared; above it each product's
+    ``neighbours`` nearest by the store's search. ``title_threshold`` (0..1) additionally asks
+    for titles that similar (:func:`title_similarity`); ``None`` compares vectors only.
+    ``progress`` draws a bar with an ETA on stderr. ``dimension`` is not needed (the scan reads
+    the stored vectors): it is accepted for callers of the search-based version.
     """
     if not 0.0 < threshold <= 1.0:
         raise InvalidInputError(f"threshold must be in (0, 1], got {threshold}")
@@ -125,44 +198,42 @@ def find_duplicates(
         raise InvalidInputError(f"neighbours must be at least 1, got {neighbours}")
     if title_threshold is not None and not 0.0 <= title_threshold <= 1.0:
         raise InvalidInputError(f"title threshold must be in [0, 1], got {title_threshold}")
+    if exact_limit < 0:
+        raise InvalidInputError(f"exact limit must be at least 0, got {exact_limit}")
     started = time.perf_counter()
     count = store.count()
     if count == 0:
         return DuplicateReport(threshold, 0)
-    listing = _listing(store, dimension)
-    groups = _Groups()
-    best: dict[str, float] = {}
-    titles: dict[str, str] = {}
-    for product_id, title in progress(listing) if progress else listing:
-        titles[product_id] = title
-        stored = store.product(product_id)
-        if stored is None or stored.vector is None:
-            continue
-        hits = store.search(stored.vector, limit=neighbours + 1, return_properties=["product_id", "title"])
-        for hit in hits:
-            other = str(hit.properties.get("product_id"))
-            similarity = 1.0 - hit.distance
-            if other == product_id or similarity < threshold:
-                continue
-            other_title = str(hit.properties.get("title") or "")
-            if title_threshold is not None and title_similarity(title, other_title) < title_threshold:
-                continue
-            groups.union(product_id, other)
-            titles.setdefault(other, other_title)
-            for pid in (product_id, other):
-                best[pid] = max(best.get(pid, 0.0), similarity)
-    members: dict[str, list[DuplicateMember]] = {}
-    for pid in sorted(best):
-        members.setdefault(groups.find(pid), []).append(
-            DuplicateMember(pid, titles.get(pid, ""), round(best[pid], 4))
+    rows, groups = _Rows(), _Groups()
+    best: dict[int, float] = {}
+    if count <= exact_limit:
+        method = "exact"
+        unit = _read_all(store, count, rows, progress)
+        products = unit.shape[0]
+        with _bar(progress, products, "comparing") as bar:
+            for block in exact_pairs(unit, threshold, block_bytes=block_bytes, done=bar.update):
+                _join(block, rows, groups, best, title_threshold)
+        del unit
+    else:
+        method, products = "neighbours", 0
+        with _bar(progress, count, "searching") as bar:
+            for batch in store.iter_vectors(batch_size=SCAN_BATCH, properties=_PROPERTIES):
+                block = neighbour_pairs(store, batch, threshold, neighbours, _PROPERTIES, rows.row)
+                _join(block, rows, groups, best, title_threshold)
+                products += len(batch)
+                bar.update(len(batch))
+    members: dict[int, list[DuplicateMember]] = {}
+    for r in sorted(best, key=lambda r: rows.ids[r]):
+        members.setdefault(groups.find(r), []).append(
+            DuplicateMember(rows.ids[r], rows.titles[r], round(best[r], 4))
         )
     ordered = sorted(members.values(), key=lambda m: (-len(m), m[0].product_id))
     return DuplicateReport(
         threshold=threshold,
-        products=len(listing),
+        products=products,
         groups=[DuplicateGroup(m) for m in ordered],
         seconds=time.perf_counter() - started,
-        truncated=count > len(listing),
+        method=method,
     )
 
 

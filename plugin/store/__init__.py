@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 from plugin.settings import PluginSettings
 from plugin.store.protocol import (
+    SCAN_BATCH,
     ProductFilter,
     ProductRow,
     ProductStore,
     RowError,
     SearchHit,
     StoredProduct,
+    VectorBatch,
 )
 from schemas.collection import product_collection
 from schemas.errors import InvalidInputError, NotFoundError
@@ -27,12 +29,14 @@ if TYPE_CHECKING:
     from plugin.store.lance.store import LanceStore
 
 __all__ = [
+    "SCAN_BATCH",
     "ProductFilter",
     "ProductRow",
     "ProductStore",
     "RowError",
     "SearchHit",
     "StoredProduct",
+    "VectorBatch",
     "open_embedded_store",
     "open_store",
     "store_description",

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from plugin.store.fingerprint import FINGERPRINT_PROPERTY
 from schemas.collection import CollectionSpec
+from schemas.errors import InvalidInputError
 from vectorizer_service import Vectors
+
+SCAN_BATCH = 4096
+"""Products per batch of :meth:`ProductStore.iter_vectors` unless asked otherwise (8 MB of
+512-d float32 vectors)."""
+
+MAX_SCAN_BATCH = 100_000
+"""The largest batch a scan hands out: the bound on its memory."""
 
 
 class ProductFilter(BaseModel):
@@ -88,6 +97,27 @@ class StoredProduct:
 
 
 @dataclass(frozen=True)
+class VectorBatch:
+    """One batch of a whole-catalog scan (:meth:`ProductStore.iter_vectors`)."""
+
+    uuids: list[str]
+    vectors: np.ndarray
+    """``(len(uuids), dimension)`` float32, row ``i`` the vector of ``uuids[i]``, as stored
+    (``(len(uuids), 0)`` when the scan asked for properties only)."""
+    properties: dict[str, list[Any]]
+    """The properties the scan asked for, one value per UUID (``None`` when unset)."""
+
+    def __len__(self) -> int:
+        return len(self.uuids)
+
+
+def check_scan_batch(batch_size: int) -> None:
+    """Refuse a scan batch size outside ``1..MAX_SCAN_BATCH``."""
+    if not 1 <= batch_size <= MAX_SCAN_BATCH:
+        raise InvalidInputError(f"batch_size must be between 1 and {MAX_SCAN_BATCH}, got {batch_size}")
+
+
+@dataclass(frozen=True)
 class SearchHit:
     uuid: str
     properties: dict[str, Any]
@@ -145,9 +175,32 @@ class ProductStore(Protocol):
         return_properties: Sequence[str] | None = None,
     ) -> list[SearchHit]: ...
 
+    def search_many(
+        self,
+        vectors: np.ndarray,
+        *,
+        limit: int = 10,
+        return_properties: Sequence[str] | None = None,
+    ) -> list[list[SearchHit]]:
+        """:meth:`search` (no filters) for each row of ``vectors`` (``(m, dimension)``): the
+        hits of row ``i`` at ``[i]``. One request where the store takes several queries at once
+        (LanceDB), one per row otherwise (Weaviate)."""
+        ...
+
     def product(self, product_id: str) -> StoredProduct | None:
         """The stored product with this catalog id (properties incl. image, and its vector),
         ``None`` when there is none."""
+        ...
+
+    def iter_vectors(
+        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = (), vectors: bool = True
+    ) -> Iterator[VectorBatch]:
+        """Every stored product that has a vector, exactly once, in batches of at most
+        ``batch_size`` (no cap on the catalog, memory bounded by one batch), with the named
+        ``properties``: the scan whole-catalog work (duplicates, facets) reads. Order is the
+        store's own. A product written or deleted during the scan may or may not be seen.
+        ``vectors=False`` reads the properties alone (``VectorBatch.vectors`` is ``(n, 0)``),
+        of every product."""
         ...
 
     def count(self) -> int: ...

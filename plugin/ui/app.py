@@ -73,7 +73,7 @@ class _Page:
 
     async def index(self, request: Request) -> Response:
         if self.facets is None:
-            self.facets = await run_in_threadpool(read_facets, self.store, self.encoder)
+            self.facets = await run_in_threadpool(read_facets, self.store)
         return self.render(
             "page.html",
             facets=self.facets,
@@ -110,8 +110,7 @@ class _Page:
             threshold = float(request.query_params.get("threshold", DEFAULT_THRESHOLD))
         except ValueError:
             raise InvalidInputError("threshold must be a number") from None
-        dimension = self.encoder.model_info().dimension
-        report = await run_in_threadpool(find_duplicates, self.store, dimension, threshold=threshold)
+        report = await run_in_threadpool(find_duplicates, self.store, threshold=threshold)
         return self.render("duplicates.html", report=report)
 
 

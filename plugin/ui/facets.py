@@ -1,25 +1,20 @@
 """The filter choices the page offers, read from the store: categories, attribute values and
 the price range of the catalog.
 
-The store protocol has no "distinct values" query, so the facets come from one vector search
-that returns up to :data:`FACET_SAMPLE` products (every product of a catalog that size or
-smaller) without their images; they are read once, when the page's app starts.
+The store protocol has no "distinct values" query, so the facets come from the store's scan
+(:meth:`ProductStore.iter_vectors` with three properties and no vectors): every product, however
+large the catalog; they are read once, on the page's first request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from plugin.encoder.protocol import QueryEncoder
-from plugin.store.protocol import ProductStore
+from plugin.store.protocol import SCAN_BATCH, ProductStore
 from schemas.collection import ATTRIBUTE_SEPARATOR
 
-__all__ = ["FACET_SAMPLE", "Facets", "read_facets"]
+__all__ = ["Facets", "read_facets"]
 
-FACET_SAMPLE = 10_000
-"""Products read for the facets (the stores' largest search limit)."""
-
-_PROBE = "a product photo"
 _MAX_VALUES = 50
 """Values listed per attribute; a free-text attribute (a size chart) is left out past it."""
 
@@ -33,29 +28,38 @@ class Facets:
     products: int = 0
 
 
-def read_facets(store: ProductStore, encoder: QueryEncoder) -> Facets:
-    """Categories, attribute values (``key=value`` pairs split) and the price range."""
-    if store.count() == 0:
-        return Facets()
-    probe = encoder.embed_texts([_PROBE])[0]
-    hits = store.search(probe, limit=FACET_SAMPLE, return_properties=["category", "price", "attributes"])
+def read_facets(store: ProductStore) -> Facets:
+    """Categories, attribute values (``key=value`` pairs split) and the price range of every
+    product."""
     categories: set[str] = set()
     values: dict[str, set[str]] = {}
-    prices: list[float] = []
-    for hit in hits:
-        props = hit.properties
-        if props.get("category"):
-            categories.add(str(props["category"]))
-        if isinstance(props.get("price"), int | float):
-            prices.append(float(props["price"]))
-        for pair in props.get("attributes") or []:
-            key, sep, value = str(pair).partition(ATTRIBUTE_SEPARATOR)
-            if sep and key and value:
-                values.setdefault(key, set()).add(value)
+    low: float | None = None
+    high: float | None = None
+    products = 0
+    scan = store.iter_vectors(
+        batch_size=SCAN_BATCH, properties=["category", "price", "attributes"], vectors=False
+    )
+    for batch in scan:
+        products += len(batch)
+        for category, price, attributes in zip(
+            batch.properties["category"],
+            batch.properties["price"],
+            batch.properties["attributes"],
+            strict=True,
+        ):
+            if category:
+                categories.add(str(category))
+            if isinstance(price, int | float):
+                low = price if low is None else min(low, price)
+                high = price if high is None else max(high, price)
+            for pair in attributes or []:
+                key, sep, value = str(pair).partition(ATTRIBUTE_SEPARATOR)
+                if sep and key and value:
+                    values.setdefault(key, set()).add(value)
     return Facets(
         categories=sorted(categories),
         attributes={k: sorted(v) for k, v in sorted(values.items()) if len(v) <= _MAX_VALUES},
-        price_min=min(prices) if prices else None,
-        price_max=max(prices) if prices else None,
-        products=len(hits),
+        price_min=float(low) if low is not None else None,
+        price_max=float(high) if high is not None else None,
+        products=products,
     )

@@ -130,3 +130,65 @@ def test_cli_reports_groups_without_loading_a_model(
     assert (
         main(["duplicates", "--data-dir", str(tmp_path / "data"), "--collection", "Nope"]) == 1
     )  # not found
+
+
+def _members(report: object) -> list[list[tuple[str, float]]]:
+    return [[(m.product_id, m.similarity) for m in g.members] for g in report.groups]  # type: ignore[attr-defined]
+
+
+def test_the_ann_path_and_small_blocks_find_the_exact_groups(store: ProductStore) -> None:
+    exact = find_duplicates(store, threshold=0.95)
+    assert exact.method == "exact"
+    # Above the exact limit each product's neighbours come from the store's search instead.
+    ann = find_duplicates(store, threshold=0.95, exact_limit=0)
+    assert ann.method == "neighbours" and ann.products == 13
+    assert _groups(ann) == _groups(exact)
+    for a, b in zip(_members(ann), _members(exact), strict=True):
+        assert [pid for pid, _ in a] == [pid for pid, _ in b]
+        assert [s for _, s in a] == pytest.approx([s for _, s in b], abs=2e-4)
+    # Blocks of one row at a time (a 13-product catalog): the same pairs, the same report.
+    tiny = find_duplicates(store, threshold=0.95, block_bytes=1)
+    assert _members(tiny) == _members(exact)
+
+
+def test_the_progress_bar_goes_to_stderr_only_when_asked(
+    store: ProductStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    find_duplicates(store, threshold=0.95)
+    assert capsys.readouterr().err == ""
+    find_duplicates(store, threshold=0.95, progress=True)
+    err = capsys.readouterr().err
+    assert "reading" in err and "comparing" in err and "13/13" in err
+
+
+def test_a_catalog_over_ten_thousand_products_is_read_whole(tmp_path: Path) -> None:
+    """The search-based versions listed products with one 10,000-hit search: a copy planted as
+    the 10,050th product was never seen, nor a category only it has (the page's facets)."""
+    from plugin.ui.facets import read_facets
+
+    dim = 32
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((10_050, dim)).astype(np.float32)
+    vectors[-1] = vectors[0] + 0.01 * rng.standard_normal(dim).astype(np.float32)
+    lance = LanceStore(tmp_path, dimension=dim)
+    lance.create_collection()
+    rows = [
+        ProductRow(
+            str(product_uuid(f"p{i}")),
+            {
+                "product_id": f"p{i}",
+                "title": "t",
+                "attributes": [],
+                "category": "lamp" if i == 10_049 else "shirt",
+            },
+            v,
+        )
+        for i, v in enumerate(vectors.tolist())
+    ]
+    assert lance.upsert(rows) == []
+    report = find_duplicates(lance, threshold=0.99)
+    assert report.products == 10_050 and not report.truncated
+    assert _groups(report) == [{"p0", "p10049"}]
+    facets = read_facets(lance)
+    assert facets.products == 10_050 and facets.categories == ["lamp", "shirt"]
+    lance.close()

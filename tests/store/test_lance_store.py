@@ -112,3 +112,42 @@ def test_a_table_of_another_dimension_can_still_be_dropped_and_rebuilt(
     wider.create_collection()
     assert wider.count() == 0
     assert wider.upsert([_row("b", [1.0] * 8)]) == []
+
+
+def test_a_large_batch_is_written_whole_with_exact_counts(store: LanceStore) -> None:
+    """Past the lookup threshold the stored fingerprints come from one pass over the key
+    columns, new rows are appended and stored ones merged: counts and contents as before."""
+    from plugin.store.lance.writes import SCAN_LOOKUP
+
+    n = SCAN_LOOKUP + 50
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((n, 4)).tolist()
+
+    def rows(fingerprint: str, title: str) -> list[ProductRow]:
+        return [
+            ProductRow(
+                str(product_uuid(f"p{i}")),
+                {
+                    "product_id": f"p{i}",
+                    "title": title,
+                    "attributes": [],
+                    "fingerprint": f"{fingerprint}{i % 2}",
+                },
+                vectors[i],
+            )
+            for i in range(n)
+        ]
+
+    first = store.upsert_changed(rows("a", "first")[: n // 2])
+    assert len(first.created) == n // 2 and first.errors == []
+    # Half stored (p0 with its stored fingerprint, the others with another), half new.
+    second = store.upsert_changed(rows("a", "second")[:1] + rows("b", "second")[1:])
+    assert (len(second.created), len(second.unchanged), len(second.replaced)) == (n - n // 2, 1, n // 2 - 1)
+    assert store.count() == n
+    assert store.fingerprints([str(product_uuid("p1"))]) == {str(product_uuid("p1")): "b1"}
+    assert store.product("p0").properties["title"] == "first"  # type: ignore[union-attr]
+    assert store.product("p1").properties["title"] == "second"  # type: ignore[union-attr]
+    assert store.upsert(rows("c", "third")) == [] and store.count() == n
+    assert store.existing([str(product_uuid(f"p{i}")) for i in range(n + 5)]) == {
+        str(product_uuid(f"p{i}")) for i in range(n)
+    }

@@ -16,6 +16,7 @@ import weaviate.connect.v4
 from plugin.settings import PluginSettings
 from plugin.store import ProductFilter, ProductRow, ProductStore, open_store
 from schemas.collection import product_properties
+from schemas.errors import InvalidInputError
 from schemas.product import Product, product_uuid
 from tests.support.fake_weaviate import FakeWeaviate
 
@@ -290,3 +291,61 @@ def test_upsert_changed_writes_and_counts_only_what_differs(store: ProductStore)
     assert (both.created, both.replaced, both.unchanged) == ({fresh_uuid}, {red_uuid}, set())
     assert store.count() == len(CATALOG) + 1
     assert store.search(VECTORS[red.id], limit=1)[0].properties["title"] == "Red dress, new"
+
+
+def test_the_scan_yields_every_product_once_with_its_stored_vector(store: ProductStore) -> None:
+    """The whole-catalog scan (duplicates, exports): no cap, no search, each product once."""
+    seen: dict[str, str] = {}
+    for batch in store.iter_vectors(batch_size=4, properties=["product_id", "title"]):
+        assert 1 <= len(batch) <= 4
+        assert batch.vectors.dtype == np.float32 and batch.vectors.shape == (len(batch), DIM)
+        assert set(batch.properties) == {"product_id", "title"}
+        for i, uid in enumerate(batch.uuids):
+            pid = batch.properties["product_id"][i]
+            assert uid not in seen and uid == str(product_uuid(pid))
+            seen[uid] = pid
+            stored = store.product(pid)
+            assert stored is not None and stored.vector is not None
+            np.testing.assert_array_equal(batch.vectors[i], np.asarray(stored.vector, dtype=np.float32))
+            assert batch.properties["title"][i] == stored.properties["title"]
+    assert sorted(seen.values()) == sorted(p.id for p in CATALOG)
+
+
+def test_the_scan_batches_are_bounded_and_reads_only_what_is_asked(store: ProductStore) -> None:
+    sizes = [len(b) for b in store.iter_vectors(batch_size=1)]
+    assert sizes == [1] * len(CATALOG)
+    whole = list(store.iter_vectors(batch_size=len(CATALOG) + 10))
+    assert [len(b) for b in whole] == [len(CATALOG)] and whole[0].properties == {}
+
+
+def test_the_scan_of_an_empty_store_yields_nothing(store_factory: StoreFactory) -> None:
+    store = store_factory()
+    store.create_collection()
+    assert list(store.iter_vectors()) == []
+
+
+def test_the_scan_refuses_a_bad_batch_size_or_property(store: ProductStore) -> None:
+    with pytest.raises(InvalidInputError):
+        list(store.iter_vectors(batch_size=0))
+    with pytest.raises(InvalidInputError):
+        list(store.iter_vectors(properties=["no_such_property"]))
+
+
+def test_search_many_answers_each_row_as_search_does(store: ProductStore) -> None:
+    queries = np.stack([QUERY, VECTORS["blue-shirt"], -QUERY])
+    many = store.search_many(queries, limit=3, return_properties=["product_id"])
+    assert len(many) == 3
+    for query, hits in zip(queries, many, strict=True):
+        one = store.search(query, limit=3, return_properties=["product_id"])
+        assert [h.uuid for h in hits] == [h.uuid for h in one]
+        assert [h.distance for h in hits] == pytest.approx([h.distance for h in one], abs=1e-5)
+        assert all(set(h.properties) == {"product_id"} for h in hits)
+    (single,) = store.search_many(QUERY.reshape(1, -1), limit=2)
+    assert [h.uuid for h in single] == [h.uuid for h in store.search(QUERY, limit=2)]
+
+
+def test_a_properties_only_scan_reads_no_vectors(store: ProductStore) -> None:
+    batches = list(store.iter_vectors(batch_size=4, properties=["category"], vectors=False))
+    assert all(b.vectors.shape == (len(b), 0) for b in batches)
+    categories = [c for b in batches for c in b.properties["category"]]
+    assert sorted(categories) == sorted(p.category for p in CATALOG)

@@ -1,14 +1,20 @@
-"""The embedded table's Arrow schema, built from the collection description."""
+"""The embedded table's Arrow schema, built from the collection description, and rows to write
+converted to it in bulk."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 import pyarrow as pa
 
 from plugin.store.lance import upkeep
 from plugin.store.lance.sql import UUID_COLUMN
+from plugin.store.protocol import ProductRow, RowError
 from schemas.collection import CollectionSpec, DataType
 
-__all__ = ["arrow_schema"]
+__all__ = ["RowsTable", "arrow_schema", "rows_table"]
 
 _ARROW_TYPES: dict[DataType, pa.DataType] = {
     DataType.TEXT: pa.string(),
@@ -28,3 +34,101 @@ def arrow_schema(spec: CollectionSpec, dimension: int, model: str | None = None)
     metadata = {upkeep.MODEL_METADATA_KEY: model} if model else None
     fields.append(pa.field(spec.vector.name, pa.list_(pa.float32(), dimension), metadata=metadata))
     return pa.schema(fields)
+
+
+@dataclass
+class RowsTable:
+    """Rows to write as one Arrow table (row ``i`` of ``table`` is ``rows[i]``), and the rows
+    refused with the reason, in input order."""
+
+    rows: list[ProductRow]
+    table: pa.Table
+    errors: list[RowError]
+
+
+def rows_table(rows: Sequence[ProductRow], schema: pa.Schema, vector_name: str) -> RowsTable:
+    """``rows`` as one columnar table of ``schema``: the vectors as one float32 matrix, the
+    properties in one ``from_pylist``, so a large batch costs a few C loops, not a table per row.
+
+    A row is refused (never dropped silently) for an unknown property, a missing vector, a
+    vector of another size or with NaN/inf, or a value its column cannot hold. When a UUID
+    repeats, the last row wins (as in a Weaviate batch); a refused last row drops the UUID.
+    """
+    dimension = schema.field(vector_name).type.list_size
+    names = set(schema.names) - {UUID_COLUMN, vector_name}
+    problems: dict[int, str] = {}
+    for i, row in enumerate(rows):
+        unknown = sorted(set(row.properties) - names)
+        if unknown:
+            problems[i] = f"unknown properties: {', '.join(unknown)}"
+        elif row.vector is None:
+            problems[i] = "no vector: the embedded store needs the plugin to compute it"
+    vectors, position = _vectors(rows, dimension, problems)
+    props_schema = pa.schema([f for f in schema if f.name != vector_name])
+    kept = _last_per_uuid(rows, problems)
+    try:
+        props = _properties(rows, kept, props_schema)
+    except (pa.ArrowException, TypeError, ValueError):
+        for i in kept:  # find the rows whose values their columns cannot hold
+            try:
+                _properties(rows, [i], props_schema)
+            except (pa.ArrowException, TypeError, ValueError) as exc:
+                problems[i] = str(exc)
+        kept = _last_per_uuid(rows, problems)
+        props = _properties(rows, kept, props_schema)
+    matrix = vectors[[position[i] for i in kept]] if kept else np.empty((0, dimension), np.float32)
+    flat = pa.array(matrix.reshape(-1), type=pa.float32())
+    columns = [props.column(name) for name in props_schema.names]
+    columns.append(pa.chunked_array([pa.FixedSizeListArray.from_arrays(flat, dimension)]))
+    table = pa.Table.from_arrays(columns, names=[*props_schema.names, vector_name])
+    table = table.select(schema.names).cast(schema)
+    errors = [RowError(rows[i].uuid, problems[i]) for i in sorted(problems)]
+    return RowsTable([rows[i] for i in kept], table, errors)
+
+
+def _vectors(
+    rows: Sequence[ProductRow], dimension: int, problems: dict[int, str]
+) -> tuple[np.ndarray, dict[int, int]]:
+    """The unrefused rows' vectors as one float32 matrix and each row's place in it, refusing
+    the wrong-sized and non-finite ones."""
+    candidates = [i for i in range(len(rows)) if i not in problems]
+    try:  # one conversion for the whole batch: the common case
+        matrix = np.asarray([rows[i].vector for i in candidates], dtype=np.float32)
+    except (TypeError, ValueError):  # ragged (a wrong-sized vector) or not numbers
+        matrix = np.empty(0, dtype=np.float32)
+    if matrix.ndim != 2 or matrix.shape[1] != dimension:
+        good: list[np.ndarray] = []
+        place: dict[int, int] = {}
+        for i in candidates:
+            try:
+                vector = np.asarray(rows[i].vector, dtype=np.float32).reshape(-1)
+            except (TypeError, ValueError) as exc:
+                problems[i] = str(exc)
+                continue
+            if vector.shape[0] != dimension:
+                problems[i] = f"vector has {vector.shape[0]} dimensions, expected {dimension}"
+                continue
+            place[i] = len(good)
+            good.append(vector)
+        matrix = np.stack(good) if good else np.empty((0, dimension), np.float32)
+        candidates = list(place)
+    finite = np.asarray(np.isfinite(matrix).all(axis=1))
+    position: dict[int, int] = {}
+    for n, i in enumerate(candidates):
+        if finite[n]:
+            position[i] = n
+        else:
+            problems[i] = "vector contains NaN or infinite values"
+    return matrix, position
+
+
+def _last_per_uuid(rows: Sequence[ProductRow], problems: dict[int, str]) -> list[int]:
+    """The index of each UUID's last row, unless that row is refused (then none)."""
+    last = {row.uuid: i for i, row in enumerate(rows)}
+    return sorted(i for i in last.values() if i not in problems)
+
+
+def _properties(rows: Sequence[ProductRow], indices: Sequence[int], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{UUID_COLUMN: rows[i].uuid, **rows[i].properties} for i in indices], schema=schema
+    )

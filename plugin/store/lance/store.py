@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,19 +21,23 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from plugin.store.fingerprint import FINGERPRINT_PROPERTY
 from plugin.store.lance import index as indexes
 from plugin.store.lance import upkeep
-from plugin.store.lance.arrow import arrow_schema
+from plugin.store.lance.arrow import arrow_schema, rows_table
 from plugin.store.lance.index import IndexPolicy, IndexStatus, SearchTuning
+from plugin.store.lance.scan import scan_vectors
 from plugin.store.lance.sql import UUID_COLUMN, chunks, filter_sql, sql_literal, uuid_in
+from plugin.store.lance.writes import stored_fingerprints, write_rows
 from plugin.store.protocol import (
+    SCAN_BATCH,
     ProductFilter,
     ProductRow,
     RowError,
     SearchHit,
     StoredProduct,
     UpsertResult,
+    VectorBatch,
+    check_scan_batch,
     split_changed,
 )
 from schemas.collection import (
@@ -139,58 +143,38 @@ class LanceStore:
         return self._write(rows, changed_only=True)
 
     def _write(self, rows: Sequence[ProductRow], *, changed_only: bool) -> UpsertResult:
-        errors: list[RowError] = []
-        # The last row wins when a batch repeats a UUID, as in a Weaviate batch.
-        latest: dict[str, tuple[ProductRow, pa.Table]] = {}
-        for row in rows:
-            try:
-                latest[row.uuid] = (row, self._row_table(row))
-            except (InvalidInputError, pa.ArrowException, TypeError, ValueError) as exc:
-                message = exc.message if isinstance(exc, InvalidInputError) else str(exc)
-                errors.append(RowError(row.uuid, message))
-                latest.pop(row.uuid, None)
+        # One columnar table for the whole batch (plugin.store.lance.arrow.rows_table), built
+        # before the lock; under it only the fingerprint check and one merge_insert.
+        batch = rows_table(rows, self._schema, self._spec.vector.name)
+        errors = batch.errors
         written: tuple[list[ProductRow], set[str], set[str], set[str]] = ([], set(), set(), set())
-        if latest:
+        if batch.rows:
             try:
                 with self._locked():
                     table = self._require()
                     table.checkout_latest()
-                    stored = self.fingerprints(list(latest)) if changed_only else {}
-                    written = split_changed([row for row, _ in latest.values()], stored)
+                    uuids = [row.uuid for row in batch.rows]
+                    stored = stored_fingerprints(table, uuids)
+                    written = split_changed(batch.rows, stored if changed_only else {})
                     if written[0]:
-                        # One contiguous batch: merge_insert over 1-row chunks is ~300x slower.
-                        data = pa.concat_tables([latest[r.uuid][1] for r in written[0]]).combine_chunks()
-                        merge = table.merge_insert(UUID_COLUMN).when_matched_update_all()
-                        merge.when_not_matched_insert_all().execute(data)
+                        data = batch.table
+                        if len(written[0]) < len(batch.rows):
+                            wanted = {row.uuid for row in written[0]}
+                            data = data.filter(pa.array([uid in wanted for uid in uuids]))
+                        write_rows(table, data, stored.keys())
             except Exception as exc:
-                errors += [RowError(uuid, f"write failed: {exc}") for uuid in latest]
+                errors = errors + [RowError(row.uuid, f"write failed: {exc}") for row in batch.rows]
                 written = ([], set(), set(), set())
         _, created, replaced, unchanged = written
         return UpsertResult(errors, created, replaced, unchanged, exact=True)
 
     def existing(self, uuids: Sequence[str]) -> set[str]:
-        table = self._require()
-        found: set[str] = set()
-        for chunk in chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
-            result = table.search().where(uuid_in(chunk)).select([UUID_COLUMN]).limit(len(chunk)).to_arrow()
-            found.update(result.column(UUID_COLUMN).to_pylist())
-        return found
+        return set(stored_fingerprints(self._require(), uuids))
 
     def fingerprints(self, uuids: Sequence[str]) -> dict[str, str]:
         """The stored fingerprint of each of these UUIDs that is stored (``""`` for a row
         written before fingerprints existed)."""
-        table = self._require()
-        found: dict[str, str] = {}
-        columns = [UUID_COLUMN, FINGERPRINT_PROPERTY]
-        for chunk in chunks(list(dict.fromkeys(uuids)), _IN_CHUNK):
-            result = table.search().where(uuid_in(chunk)).select(columns).limit(len(chunk)).to_arrow()
-            for uid, fingerprint in zip(
-                result.column(UUID_COLUMN).to_pylist(),
-                result.column(FINGERPRINT_PROPERTY).to_pylist(),
-                strict=True,
-            ):
-                found[uid] = fingerprint or ""
-        return found
+        return stored_fingerprints(self._require(), uuids)
 
     def compact(self) -> None:
         """Merge the fragments an import wrote and prune old versions (after an import)."""
@@ -232,6 +216,43 @@ class LanceStore:
                 hits = exact
         return hits
 
+    def search_many(
+        self,
+        vectors: np.ndarray,
+        *,
+        limit: int = 10,
+        return_properties: Sequence[str] | None = None,
+    ) -> list[list[SearchHit]]:
+        """One LanceDB query of several vectors (each through the ANN index as :meth:`search`);
+        row ``i``'s hits at ``[i]``, nearest first."""
+        if not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}")
+        queries = [
+            self._query_vector(v) for v in np.asarray(vectors, dtype=np.float32).reshape(-1, self._dimension)
+        ]
+        if not queries:
+            return []
+        properties = self._return_properties(return_properties)
+        builder = (
+            self._require()
+            .search(queries, vector_column_name=self._spec.vector.name)
+            .distance_type("cosine")
+            .select([UUID_COLUMN, *properties, "_distance"])
+            .limit(limit)
+        )
+        result = indexes.apply_tuning(builder, self._index_policy, None).to_arrow()
+        hits: list[list[SearchHit]] = [[] for _ in queries]
+        # One query comes back without the query_index column.
+        which = result.column("query_index").to_pylist() if "query_index" in result.column_names else None
+        for n, record in enumerate(result.to_pylist()):
+            props = {name: record.get(name) for name in properties}
+            hits[which[n] if which else 0].append(
+                SearchHit(record[UUID_COLUMN], props, float(record["_distance"]))
+            )
+        for found in hits:
+            found.sort(key=lambda h: h.distance)
+        return hits
+
     def _search(
         self,
         table: Any,
@@ -270,6 +291,24 @@ class LanceStore:
             uuid=str(record[UUID_COLUMN]),
             properties={name: record.get(name) for name in self._property_names},
             vector=[float(x) for x in vector] if vector is not None else None,
+        )
+
+    def iter_vectors(
+        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = (), vectors: bool = True
+    ) -> Iterator[VectorBatch]:
+        """Every row once, as Arrow batches of at most ``batch_size`` rows read from the table
+        version current when the scan starts (:mod:`plugin.store.lance.scan`)."""
+        check_scan_batch(batch_size)
+        names = self._return_properties(properties)
+        table = self._require()
+        table.checkout_latest()
+        return scan_vectors(
+            table,
+            uuid_column=UUID_COLUMN,
+            vector_column=self._spec.vector.name if vectors else None,
+            dimension=self._dimension,
+            batch_size=batch_size,
+            properties=names,
         )
 
     # --- indexes (plugin.store.lance.index) -----------------------------------------------------
@@ -355,16 +394,6 @@ class LanceStore:
                 f"collection {self._spec.name!r} in {self._data_dir} {problem}. "
                 f"{_WAYS_OUT[0].upper()}{_WAYS_OUT[1:]}"
             )
-
-    def _row_table(self, row: ProductRow) -> pa.Table:
-        unknown = sorted(set(row.properties) - set(self._property_names))
-        if unknown:
-            raise InvalidInputError(f"unknown properties: {', '.join(unknown)}")
-        if row.vector is None:
-            raise InvalidInputError("no vector: the embedded store needs the plugin to compute it")
-        vector = self._as_vector(row.vector)
-        record = {UUID_COLUMN: row.uuid, **row.properties, self._spec.vector.name: vector}
-        return pa.Table.from_pylist([record], schema=self._schema)
 
     def _as_vector(self, vector: Vectors | Sequence[float]) -> list[float]:
         array = np.asarray(vector, dtype=np.float32).reshape(-1)

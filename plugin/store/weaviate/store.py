@@ -9,7 +9,7 @@ are cosine, the same as the embedded LanceDB store, so scores mean the same in b
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,17 +24,21 @@ from weaviate.exceptions import WeaviateBaseError
 from plugin.settings import PluginSettings
 from plugin.store.fingerprint import FINGERPRINT_PROPERTY
 from plugin.store.protocol import (
+    SCAN_BATCH,
     ProductFilter,
     ProductRow,
     RowError,
     SearchHit,
     StoredProduct,
     UpsertResult,
+    VectorBatch,
+    check_scan_batch,
     split_changed,
 )
 from plugin.store.weaviate.batches import by_encoded_size, encoded_size
 from plugin.store.weaviate.cluster import cluster_create_kwargs, scoped, validate_on_cluster
 from plugin.store.weaviate.drift import WAYS_OUT, config_differences
+from plugin.store.weaviate.scan import DEFAULT_CURSOR_PAGE, cursor_scan
 from plugin.store.weaviate.schema import product_filter, vector_config, weaviate_properties
 from schemas.cluster import ClusterSpec, check_tenant
 from schemas.collection import CollectionSpec, product_collection
@@ -142,6 +146,7 @@ class WeaviateStore:
         max_batch_bytes: int = DEFAULT_BATCH_BYTES,
         tenant: str | None = None,
         consistency_level: str | None = None,
+        cursor_page: int = DEFAULT_CURSOR_PAGE,
     ) -> None:
         check_tenant(spec.cluster, tenant, spec.name)
         self._client = client
@@ -150,6 +155,7 @@ class WeaviateStore:
         self._consistency_level = consistency_level
         self._clip_inference_url = clip_inference_url
         self._max_batch_bytes = max_batch_bytes
+        self._cursor_page = cursor_page
 
     @property
     def spec(self) -> CollectionSpec:
@@ -320,6 +326,17 @@ class WeaviateStore:
             for obj in res.objects
         ]
 
+    def search_many(
+        self,
+        vectors: np.ndarray,
+        *,
+        limit: int = 10,
+        return_properties: Sequence[str] | None = None,
+    ) -> list[list[SearchHit]]:
+        """One ``near_vector`` search per row (Weaviate's gRPC API takes one vector a query)."""
+        rows = np.asarray(vectors, dtype=np.float32)
+        return [self.search(row, limit=limit, return_properties=return_properties) for row in rows]
+
     def product(self, product_id: str) -> StoredProduct | None:
         """The stored product with this catalog id, its image and its vector, or ``None``."""
         name = self._spec.vector.name
@@ -341,6 +358,26 @@ class WeaviateStore:
             properties={**dict.fromkeys(p.name for p in self._spec.properties), **obj.properties},
             # A named single vector is a flat list (multi-vectors are lists of lists: not ours).
             vector=[float(x) for x in vector] if vector else None,  # type: ignore[arg-type]
+        )
+
+    def iter_vectors(
+        self, *, batch_size: int = SCAN_BATCH, properties: Sequence[str] = (), vectors: bool = True
+    ) -> Iterator[VectorBatch]:
+        """Every object with a vector once, through Weaviate's cursor API
+        (``collection.iterator``: pages ``after`` the last UUID, in UUID order), regrouped into
+        batches of at most ``batch_size``. Objects without the vector are skipped."""
+        check_scan_batch(batch_size)
+        names = list(dict.fromkeys(properties))
+        unknown = sorted(set(names) - {p.name for p in self._spec.properties})
+        if unknown:
+            raise InvalidInputError(f"properties: unknown {', '.join(unknown)}")
+        return cursor_scan(
+            self.collection,
+            self._spec.vector.name,
+            batch_size=batch_size,
+            page=self._cursor_page,
+            properties=names,
+            with_vectors=vectors,
         )
 
     def count(self) -> int:

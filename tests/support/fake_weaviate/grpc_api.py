@@ -21,7 +21,7 @@ from weaviate.proto.v1 import (
 
 from .cluster_rules import bucket
 from .filters import _matches, _schema_props
-from .objects import delete_matching, prepare_object, vector_search
+from .objects import cursor_page, delete_matching, prepare_object, vector_search
 from .state import FakeWeaviateError, FakeWeaviateState
 
 
@@ -121,9 +121,15 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):  # type: ignore[misc]
         filters = request.filters if request.HasField("filters") else None
         try:
             key = bucket(self.s.schema, request.collection, request.tenant)
-            scored = vector_search(
-                self.s, request.collection, query, target, filters, request.limit or 10, objects_key=key
-            )
+            if request.after:
+                try:
+                    scored = cursor_page(self.s, request.collection, request, objects_key=key)
+                except FakeWeaviateError as exc:  # the explorer's refusal, not a parse error
+                    context.abort(grpc.StatusCode.UNKNOWN, str(exc))
+            else:
+                scored = vector_search(
+                    self.s, request.collection, query, target, filters, request.limit or 10, objects_key=key
+                )
         except FakeWeaviateError as exc:
             context.abort(grpc.StatusCode.UNKNOWN, f"extract params: {exc}")
         wanted = _returned_properties(request, schema)

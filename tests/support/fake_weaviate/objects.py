@@ -3,22 +3,25 @@
 Each rule is Weaviate's: an object's named vectors must exist in the class and keep the index's
 dimension (adapters/repos/db/vector/hnsw/insert.go); a vector search names an existing target
 vector, or the class has only one (adapters/repos/db/shard_read.go); a delete removes at most
-``QUERY_MAXIMUM_RESULTS`` objects per request (adapters/repos/db/batch.go).
+``QUERY_MAXIMUM_RESULTS`` objects per request (adapters/repos/db/batch.go); the cursor API pages
+through objects in UUID order strictly after a UUID and refuses any other search parameter
+(entities/filters/cursor.go, usecases/traverser/explorer_validate_cursor.go).
 """
 
 from __future__ import annotations
 
+import uuid as uuid_module
 from typing import Any
 
 import numpy as np
-from weaviate.proto.v1 import base_pb2
+from weaviate.proto.v1 import base_pb2, search_get_pb2
 
 from .filters import _matches, _schema_props
 from .schema import vectorize_settings
 from .state import FakeWeaviateError, FakeWeaviateState, StoredObject
 from .vectorize import vectorize_object
 
-__all__ = ["delete_matching", "prepare_object", "vector_search"]
+__all__ = ["cursor_page", "delete_matching", "prepare_object", "vector_search"]
 
 
 def _named_vectors(cls: dict[str, Any] | None) -> dict[str, Any]:
@@ -116,3 +119,62 @@ def delete_matching(
         for oid in doomed:
             del objects[oid]
     return len(doomed), len(doomed)
+
+
+# Search parameters the explorer refuses beside a cursor with "other params cannot be set ...".
+_NOT_WITH_CURSOR = (
+    "near_vector",
+    "near_object",
+    "near_text",
+    "near_image",
+    "hybrid_search",
+    "bm25_search",
+    "group_by",
+    "generative",
+    "rerank",
+)
+
+
+def cursor_page(
+    state: FakeWeaviateState,
+    collection: str,
+    request: search_get_pb2.SearchRequest,
+    objects_key: str | None = None,
+) -> list[tuple[float, str, StoredObject]]:
+    """A gRPC search with ``after`` set: the cursor API. Weaviate (parse_search_request.go) turns
+    a non-empty ``after`` into a cursor of the request's limit (10 when unset); the explorer
+    refuses it beside a vector or keyword search, and ``ValidateCursor`` beside ``offset``,
+    ``where`` or ``sort``, or when ``after`` is not a UUID. The page is the next ``limit``
+    objects in UUID order (the objects bucket's key order, merged across shards by UUID),
+    strictly after ``after``, which need not exist any more; a page is at most
+    ``QUERY_MAXIMUM_RESULTS`` objects."""
+    prefix = "cursor api: invalid 'after' parameter: "
+    if any(request.HasField(name) for name in _NOT_WITH_CURSOR):
+        raise FakeWeaviateError(prefix + "other params cannot be set with after and limit parameters")
+    refused = [
+        name
+        for name, present in (
+            ("offset", request.offset > 0),
+            ("where", request.HasField("filters")),
+            ("sort", len(request.sort_by) > 0),
+        )
+        if present
+    ]
+    if refused:
+        raise FakeWeaviateError(prefix + ",".join(refused) + " cannot be set with after and limit parameters")
+    try:
+        after = str(uuid_module.UUID(request.after))
+    except ValueError as exc:
+        raise FakeWeaviateError(
+            f"{prefix}after parameter '{request.after}' is not a valid uuid: {exc}"
+        ) from exc
+    limit = request.limit or 10
+    with state.lock:
+        if collection not in state.schema:
+            raise FakeWeaviateError(f"class {collection!r} not found in schema")
+        if limit > state.query_maximum_results:
+            # db.Search's getTotalLimit: a cursor page is a search like any other.
+            raise FakeWeaviateError("query maximum results exceeded")
+        objects = dict(state.objects.get(objects_key or collection, {}))
+    page = sorted(oid for oid in objects if oid > after)[:limit]
+    return [(0.0, oid, objects[oid]) for oid in page]

@@ -1,0 +1,374 @@
+"""Near-duplicates and bulk writes at catalog scale (issue 24, items 2 and 3): a benchmark, not a test.
+
+Prints, from one run on one machine:
+
+1. the search-based ``find_duplicates`` of main (kept here verbatim as ``old_find_duplicates``:
+   products listed by one search capped at 10,000 hits, one ``product()`` read and one search
+   per product) beside the scan-based one (``plugin.search.duplicates``) at ``--compare`` sizes:
+   time ratio and whether the groups are the same;
+2. the scan-based one alone at ``--sizes``, exact all-pairs, and its ANN path (``exact_limit=0``:
+   k neighbours per product from the store's IVF index, batched) at ``--ann`` sizes beside the
+   exact groups;
+3. ``LanceStore.upsert`` / ``upsert_changed`` throughput of precomputed vectors, main's per-row
+   Arrow tables (``old_upsert``, verbatim) beside the columnar batch, ``--upsert`` rows in calls
+   of ``--upsert-batch``.
+
+Every duplicates run happens in a child process of its own, on a store the parent wrote to a
+temp dir, so its peak RSS (``ru_maxrss``) is that run's: interpreter and imports included
+(about 200 MB), vector generation not.
+
+    .venv/bin/python benchmarks/duplicates_scale.py                  # the table in docs/scale.md
+    .venv/bin/python benchmarks/duplicates_scale.py --compare 2000 --sizes 50000 --ann 0 --upsert 0
+
+Vectors: :func:`catalog_vectors.clustered_vectors` (unit, clustered like catalog embeddings, dim
+``--dim``) plus near-copies of ``--copies`` of them (noise ``--noise`` per dimension).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.catalog_vectors import clustered_vectors
+from plugin.store import ProductRow, ProductStore
+from plugin.store.fingerprint import FINGERPRINT_PROPERTY
+from plugin.store.lance.sql import chunks, uuid_in
+from plugin.store.lance.store import UUID_COLUMN, LanceStore, arrow_schema
+from plugin.store.protocol import RowError, UpsertResult, split_changed
+from schemas.errors import InvalidInputError
+
+COLLECTION = "Dups"
+
+
+# --- main's algorithms, verbatim but for names (the baselines) ---------------------------------
+
+_MAX_SEARCH_LIMIT = 10_000
+
+
+class _OldGroups:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def old_find_duplicates(
+    store: ProductStore, dimension: int, *, threshold: float = 0.95, neighbours: int = 10
+) -> tuple[list[list[tuple[str, float]]], int]:
+    """main's find_duplicates (vectors only): groups as [(product_id, similarity)], products."""
+    probe = np.ones(dimension, dtype=np.float32) / np.sqrt(dimension)
+    hits = store.search(probe, limit=_MAX_SEARCH_LIMIT, return_properties=["product_id", "title"])
+    listing = [(str(h.properties.get("product_id")), str(h.properties.get("title") or "")) for h in hits]
+    groups = _OldGroups()
+    best: dict[str, float] = {}
+    for product_id, _title in listing:
+        stored = store.product(product_id)
+        if stored is None or stored.vector is None:
+            continue
+        found = store.search(stored.vector, limit=neighbours + 1, return_properties=["product_id", "title"])
+        for hit in found:
+            other = str(hit.properties.get("product_id"))
+            similarity = 1.0 - hit.distance
+            if other == product_id or similarity < threshold:
+                continue
+            groups.union(product_id, other)
+            for pid in (product_id, other):
+                best[pid] = max(best.get(pid, 0.0), similarity)
+    members: dict[str, list[tuple[str, float]]] = {}
+    for pid in sorted(best):
+        members.setdefault(groups.find(pid), []).append((pid, round(best[pid], 4)))
+    return sorted(members.values(), key=lambda m: (-len(m), m[0][0])), len(listing)
+
+
+def _old_row_table(store: LanceStore, row: ProductRow) -> pa.Table:
+    names = [p.name for p in store.spec.properties]
+    unknown = sorted(set(row.properties) - set(names))
+    if unknown:
+        raise InvalidInputError(f"unknown properties: {', '.join(unknown)}")
+    if row.vector is None:
+        raise InvalidInputError("no vector: the embedded store needs the plugin to compute it")
+    array = np.asarray(row.vector, dtype=np.float32).reshape(-1)
+    if not np.all(np.isfinite(array)):
+        raise InvalidInputError("vector contains NaN or infinite values")
+    vector = [float(x) for x in array]
+    record = {UUID_COLUMN: row.uuid, **row.properties, store.spec.vector.name: vector}
+    return pa.Table.from_pylist([record], schema=store._schema)
+
+
+def _old_fingerprints(table: Any, uuids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    columns = [UUID_COLUMN, FINGERPRINT_PROPERTY]
+    for chunk in chunks(list(dict.fromkeys(uuids)), 500):
+        result = table.search().where(uuid_in(chunk)).select(columns).limit(len(chunk)).to_arrow()
+        for uid, fp in zip(
+            result.column(UUID_COLUMN).to_pylist(),
+            result.column(FINGERPRINT_PROPERTY).to_pylist(),
+            strict=True,
+        ):
+            found[uid] = fp or ""
+    return found
+
+
+def old_upsert(store: LanceStore, rows: list[ProductRow], *, changed_only: bool) -> UpsertResult:
+    """main's LanceStore._write: a one-row Arrow table per row, IN-list fingerprints, merge_insert."""
+    errors: list[RowError] = []
+    latest: dict[str, tuple[ProductRow, pa.Table]] = {}
+    for row in rows:
+        try:
+            latest[row.uuid] = (row, _old_row_table(store, row))
+        except (InvalidInputError, pa.ArrowException, TypeError, ValueError) as exc:
+            errors.append(RowError(row.uuid, str(exc)))
+            latest.pop(row.uuid, None)
+    with store._locked():
+        table = store._require()
+        table.checkout_latest()
+        stored = _old_fingerprints(table, list(latest)) if changed_only else {}
+        write, created, replaced, unchanged = split_changed([r for r, _ in latest.values()], stored)
+        if write:
+            data = pa.concat_tables([latest[r.uuid][1] for r in write]).combine_chunks()
+            merge = table.merge_insert(UUID_COLUMN).when_matched_update_all()
+            merge.when_not_matched_insert_all().execute(data)
+    return UpsertResult(errors, created, replaced, unchanged, exact=True)
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def catalog(n: int, dim: int, copies: float, noise: float, seed: int = 0) -> np.ndarray:
+    """``n`` unit vectors: clustered ones, the last ``copies`` of them near-copies of others."""
+    n_copies = int(n * copies)
+    base = clustered_vectors(n - n_copies, dim, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    sources = rng.integers(0, len(base), n_copies)
+    out = np.empty((n, dim), dtype=np.float32)
+    out[: len(base)] = base
+    for start in range(0, n_copies, 100_000):
+        part = sources[start : start + 100_000]
+        near = base[part] + noise * rng.standard_normal((len(part), dim)).astype(np.float32)
+        out[len(base) + start : len(base) + start + len(part)] = near / np.linalg.norm(
+            near, axis=1, keepdims=True
+        )
+    return out
+
+
+def load(data_dir: Path, vectors: np.ndarray, *, index: bool) -> None:
+    """The vectors straight into the embedded table (this measures duplicates, not ingestion)."""
+    dim = vectors.shape[1]
+    store = LanceStore(data_dir, dimension=dim, collection=COLLECTION)
+    store.create_collection()
+    schema = arrow_schema(store.spec, dim)
+    table = lancedb.connect(str(data_dir)).open_table(COLLECTION)
+    for start in range(0, len(vectors), 100_000):
+        stop = min(len(vectors), start + 100_000)
+        ids = [f"p{i}" for i in range(start, stop)]
+        columns: dict[str, Any] = {
+            name: pa.nulls(stop - start, schema.field(name).type) for name in schema.names
+        }
+        columns[UUID_COLUMN] = pa.array(ids)
+        columns["product_id"] = pa.array(ids)
+        columns["title"] = pa.array([f"product {i}" for i in range(start, stop)])
+        flat = pa.array(vectors[start:stop].reshape(-1))
+        columns[store.spec.vector.name] = pa.FixedSizeListArray.from_arrays(flat, dim)
+        table.add(pa.table([columns[name] for name in schema.names], schema=schema))
+    table.optimize()
+    if index:
+        store.build_indexes()
+    store.close()
+
+
+# --- one measurement in a child process --------------------------------------------------------
+
+
+def child(kind: str, data_dir: Path, dim: int, threshold: float) -> None:
+    from plugin.search.duplicates import find_duplicates
+
+    store = LanceStore(data_dir, dimension=dim, collection=COLLECTION)
+    started = time.perf_counter()
+    if kind == "old":
+        groups, products = old_find_duplicates(store, dim, threshold=threshold)
+    else:
+        report = find_duplicates(store, threshold=threshold, exact_limit=0 if kind == "ann" else 10**9)
+        groups = [[(m.product_id, m.similarity) for m in g.members] for g in report.groups]
+        products = report.products
+    seconds = time.perf_counter() - started
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "products": products, "groups": groups, "rss_mb": rss_mb}))
+
+
+def measure(kind: str, data_dir: Path, dim: int, threshold: float) -> dict[str, Any]:
+    args = [sys.executable, __file__, "--child", kind, "--dir", str(data_dir), "--dim", str(dim)]
+    out = subprocess.run([*args, "--threshold", str(threshold)], check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["sets"] = {frozenset(pid for pid, _ in g) for g in result["groups"]}
+    return result
+
+
+def _pairs(groups: set[frozenset[str]]) -> set[frozenset[str]]:
+    return {frozenset((a, b)) for g in groups for a in g for b in g if a < b}
+
+
+# --- the tables ----------------------------------------------------------------------------------
+
+
+def duplicates_tables(args: argparse.Namespace, tmp: Path) -> None:
+    print(f"\n### Duplicates, {args.dim}-d, threshold {args.threshold}\n")
+    print(
+        "| products | search-based (main) s | scan, exact s | x faster | same groups | groups | peak RSS MB |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for n in args.compare:
+        data = tmp / f"c{n}"
+        load(data, catalog(n, args.dim, args.copies, args.noise), index=False)
+        old = measure("old", data, args.dim, args.threshold)
+        new = measure("exact", data, args.dim, args.threshold)
+        same = (
+            "yes"
+            if old["sets"] == new["sets"]
+            else (
+                f"no: main misses {len(_pairs(new['sets']) - _pairs(old['sets']))} "
+                f"of {len(_pairs(new['sets']))} pairs"
+            )
+        )
+        print(
+            f"| {n:,} | {old['seconds']:.1f} | {new['seconds']:.1f} | "
+            f"{old['seconds'] / new['seconds']:.0f}x | {same} | {len(new['sets'])} | "
+            f"{old['rss_mb']:.0f} / {new['rss_mb']:.0f} |",
+            flush=True,
+        )
+    print("\n| products | method | seconds | products/s | groups | in groups | peak RSS MB | vs exact |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n in sorted(set(args.sizes) | set(args.ann)):
+        data = tmp / f"s{n}"
+        load(data, catalog(n, args.dim, args.copies, args.noise), index=n in args.ann)
+        exact = measure("exact", data, args.dim, args.threshold)
+        rows = [("exact all-pairs", exact, "")]
+        if n in args.ann:
+            ann = measure("ann", data, args.dim, args.threshold)
+            truth = _pairs(exact["sets"])
+            found = _pairs(ann["sets"]) & truth
+            same = (
+                "same groups"
+                if ann["sets"] == exact["sets"]
+                else f"pair recall {len(found) / max(1, len(truth)):.3f}"
+            )
+            rows.append(("ANN, 10 neighbours", ann, same))
+        for name, r, versus in rows:
+            members = sum(len(g) for g in r["sets"])
+            print(
+                f"| {n:,} | {name} | {r['seconds']:.1f} | {n / r['seconds']:,.0f} | {len(r['sets'])} | "
+                f"{members} | {r['rss_mb']:.0f} | {versus} |",
+                flush=True,
+            )
+
+
+def upsert_table(args: argparse.Namespace, tmp: Path) -> None:
+    n, per, dim = args.upsert, args.upsert_batch, args.dim
+    vectors = catalog(n, dim, 0.0, 0.0, seed=7)
+
+    def rows(fingerprint: str) -> list[ProductRow]:
+        return [
+            ProductRow(
+                f"{i:032x}",
+                {
+                    "product_id": f"p{i}",
+                    "title": f"product {i}",
+                    "attributes": ["colour=red"],
+                    "price": float(i),
+                    FINGERPRINT_PROPERTY: f"{fingerprint}{i}",
+                },
+                vectors[i].tolist(),
+            )
+            for i in range(n)
+        ]
+
+    first, second = rows("a"), rows("b")
+    print(f"\n### Upsert of precomputed {dim}-d vectors, {n:,} rows in calls of {per:,}\n")
+    print("| what | main rows/s | columnar rows/s | x |")
+    print("|---|---|---|---|")
+    results: dict[str, dict[str, float]] = {}
+    for version in ("main", "new"):
+        store = LanceStore(tmp / f"u{version}", dimension=dim)
+        store.create_collection()
+        timings = {}
+        for what, batch, changed_only in (
+            ("upsert, new rows", first, False),
+            ("upsert_changed, every row changed", second, True),
+            ("upsert_changed, nothing changed", second, True),
+        ):
+            started = time.perf_counter()
+            for start in range(0, n, per):
+                part = batch[start : start + per]
+                if version == "main":
+                    result = old_upsert(store, part, changed_only=changed_only)
+                    assert not result.errors
+                elif changed_only:
+                    assert not store.upsert_changed(part).errors
+                else:
+                    assert store.upsert(part) == []
+            timings[what] = n / (time.perf_counter() - started)
+        assert store.count() == n
+        results[version] = timings
+        store.close()
+    for what in results["main"]:
+        old, new = results["main"][what], results["new"][what]
+        print(f"| {what} | {old:,.0f} | {new:,.0f} | {new / old:.1f}x |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--compare", type=lambda s: [int(x) for x in s.split(",") if x], default=[2000, 10000]
+    )
+    parser.add_argument(
+        "--sizes", type=lambda s: [int(x) for x in s.split(",") if x], default=[50_000, 100_000]
+    )
+    parser.add_argument(
+        "--ann", type=lambda s: [int(x) for x in s.split(",") if x and x != "0"], default=[20_000]
+    )
+    parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--threshold", type=float, default=0.95)
+    parser.add_argument(
+        "--copies", type=float, default=0.02, help="fraction of products that are near-copies"
+    )
+    parser.add_argument("--noise", type=float, default=0.01, help="per-dimension noise of a near-copy")
+    parser.add_argument(
+        "--upsert", type=int, default=100_000, help="rows of the upsert comparison (0 = skip)"
+    )
+    parser.add_argument("--upsert-batch", type=int, default=50_000)
+    parser.add_argument("--child", choices=["old", "exact", "ann"], help=argparse.SUPPRESS)
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.dir, args.dim, args.threshold)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        duplicates_tables(args, Path(tmp))
+        if args.upsert:
+            upsert_table(args, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
