@@ -19,7 +19,7 @@ import io
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +30,7 @@ from schemas.images import image_shape_problem
 
 __all__ = [
     "ALLOWED_FORMATS",
+    "SERVICE_DRAFT_SIDE",
     "ImageLimits",
     "base64_to_bytes",
     "decode_image",
@@ -39,6 +40,12 @@ __all__ = [
 
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 """PIL format names the service decodes; anything else is rejected as not an image."""
+
+SERVICE_DRAFT_SIDE = 448
+"""The shorter side the service decodes a large JPEG to at least (JPEG decoders scale by 1/2,
+1/4 or 1/8 while decoding): twice the 224 px input of the common CLIP models, above the
+background remover's 320 and the BLIP captioner's 384, so every model still downsamples. A
+6000 x 6000 JPEG then decodes to 750 x 750 (0.56 M pixels instead of 36 M)."""
 
 _DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,")
 _WHITE = (255, 255, 255)
@@ -84,11 +91,20 @@ def _draft(image: Image.Image, shorter_side: int) -> None:
     image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
 
 
-def decode_image(data: bytes, limits: ImageLimits, *, draft_side: int | None = None) -> Image.Image:
+def decode_image(
+    data: bytes,
+    limits: ImageLimits,
+    *,
+    draft_side: int | None = None,
+    admit: Callable[[int], None] | None = None,
+) -> Image.Image:
     """Decode one encoded image to RGB, enforcing ``limits``; raises :class:`InvalidInputError`.
 
-    ``draft_side``: a caller that will shrink the image anyway (training's working copies) lets a
-    large JPEG decode straight to a reduced scale whose shorter side is still at least this.
+    ``draft_side``: a caller that will shrink the image anyway (the service, training's working
+    copies) lets a large JPEG decode straight to a reduced scale whose shorter side is still at
+    least this. ``admit`` is called with the number of pixels the decode will allocate (read
+    from the header, after that reduction) before any is allocated; it may raise to refuse
+    (the service's :class:`~vectorizer_service.admission.PixelBudget`).
     """
     if not data:
         raise InvalidInputError("empty image")
@@ -113,6 +129,9 @@ def decode_image(data: bytes, limits: ImageLimits, *, draft_side: int | None = N
         try:
             if draft_side is not None:
                 _draft(image, draft_side)
+            if admit is not None:
+                # After draft(), size is what the decoder will allocate (still header data only).
+                admit(image.width * image.height)
             image.seek(0)  # animated GIF / WebP: the first frame
             image.load()
             rgb = to_rgb(ImageOps.exif_transpose(image))

@@ -107,6 +107,7 @@ class ServiceSettings(GroupedSettings):
                 "max_request_bytes",
                 "max_image_bytes",
                 "max_image_pixels",
+                "pixel_budget",
                 "max_text_chars",
             ),
         ),
@@ -175,6 +176,13 @@ class ServiceSettings(GroupedSettings):
     max_request_bytes: int = Field(64 * 1024 * 1024, ge=1, description="largest request body")
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1, description="largest encoded image")
     max_image_pixels: int = Field(40_000_000, ge=1, description="largest decoded image (width x height)")
+    pixel_budget: int = Field(
+        120_000_000,
+        ge=0,
+        description="decoded pixels held at once across all requests (large JPEGs count at the "
+        "reduced scale they are decoded to); a request that would exceed it gets 429 / "
+        "RESOURCE_EXHAUSTED. Keep it >= max_image_pixels; 0 turns it off",
+    )
     max_text_chars: int = Field(
         10_000,
         ge=1,

@@ -255,6 +255,8 @@ class _ErrorBoundary:
             response = _json({"error": reply.message}, reply.status.http)
             if reply.kind is ErrorKind.UNAUTHENTICATED:
                 response.headers["WWW-Authenticate"] = "Bearer"
+            if reply.status.retry_after_s is not None:
+                response.headers["Retry-After"] = str(reply.status.retry_after_s)
             await response(scope, receive, send)
         finally:
             if outcome is None:
