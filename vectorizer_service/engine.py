@@ -20,9 +20,9 @@ from PIL import Image
 
 from schemas.errors import InvalidInputError, NotReadyError, item_error
 from schemas.wire import ComposeOptions, ComposeResult
+from vectorizer_service.admission import Admission, PixelBudget
 from vectorizer_service.batching import Batcher, InferenceRunner, gather_all
 from vectorizer_service.compose.protocols import BackgroundRemover, Caption, Captioner, ComposeDeps, Cutout
-from vectorizer_service.admission import Admission, PixelBudget
 from vectorizer_service.images import SERVICE_DRAFT_SIDE, ImageLimits, decode_image
 from vectorizer_service.metrics import ServiceMetrics
 from vectorizer_service.runtime.protocol import Embedder, ModelInfo, PreparedImage, Vectors

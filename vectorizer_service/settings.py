@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from schemas.limits import MAX_VECTORIZE_ITEMS
 from schemas.wire import DEFAULT_DIRECTION_GAIN, DEFAULT_FUSION_METHOD, MAX_DIRECTION_GAIN, FusionMethod
 
 __all__ = [
@@ -172,7 +173,9 @@ class ServiceSettings(GroupedSettings):
     torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's)")
 
     # --- input limits -------------------------------------------------------------------------
-    max_items_per_request: int = Field(256, ge=1, description="texts + images in one request")
+    max_items_per_request: int = Field(
+        256, ge=1, le=MAX_VECTORIZE_ITEMS, description="texts + images in one request"
+    )
     max_request_bytes: int = Field(64 * 1024 * 1024, ge=1, description="largest request body")
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1, description="largest encoded image")
     max_image_pixels: int = Field(40_000_000, ge=1, description="largest decoded image (width x height)")

@@ -50,7 +50,10 @@ def test_a_huge_jpeg_header_decodes_at_reduced_scale() -> None:
     attack = jpeg_header(6000, 6000)
     assert len(attack) < 1024
     admitted.clear()
-    assert decode_image(attack, LIMITS, draft_side=SERVICE_DRAFT_SIDE, admit=admitted.append).size == (750, 750)
+    assert decode_image(attack, LIMITS, draft_side=SERVICE_DRAFT_SIDE, admit=admitted.append).size == (
+        750,
+        750,
+    )
     assert admitted == [DRAFTED]
 
 

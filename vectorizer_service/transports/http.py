@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, SecretStr, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -99,9 +100,9 @@ async def meta(request: Request) -> Response:
 async def vectorize(request: Request) -> Response:
     """``{"texts": [...], "images": [base64...]}`` -> ``{"textVectors", "imageVectors"}``."""
     engine = _engine(request)
-    body = _parse(VectorizeRequest, await _read_body(request, engine.settings.max_request_bytes))
-    images = [_image_bytes(value, engine, index) for index, value in enumerate(body.images or [])]
-    result = await _unless_disconnected(request, engine.embed(body.texts or [], images))
+    raw = await _read_body(request, engine.settings.max_request_bytes)
+    texts, images = await run_in_threadpool(_vectorize_message, raw, engine)
+    result = await _unless_disconnected(request, engine.embed(texts, images))
     if result is None:
         return Response(status_code=_CLIENT_GONE)
     return _json({"textVectors": result.text_vectors.tolist(), "imageVectors": result.image_vectors.tolist()})
@@ -111,8 +112,8 @@ async def vectorize(request: Request) -> Response:
 async def compose(request: Request) -> Response:
     """Reference image + requested change -> ``ComposeResult``."""
     engine = _engine(request)
-    body = _parse(ComposeRequest, await _read_body(request, engine.settings.max_request_bytes))
-    image = _image_bytes(body.image, engine) if body.image else None
+    raw = await _read_body(request, engine.settings.max_request_bytes)
+    body, image = await run_in_threadpool(_compose_message, raw, engine)
     result = await _unless_disconnected(request, engine.compose(image, body.text, body.options))
     if result is None:
         return Response(status_code=_CLIENT_GONE)
@@ -151,6 +152,22 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise InvalidInputError(f"request body is over the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+# Parsing a body of up to max_request_bytes (JSON, then base64) takes long enough to stall every
+# other request and the probes: it runs in a worker thread (pydantic's JSON validation lets the
+# event loop run meanwhile).
+
+
+def _vectorize_message(raw: bytes, engine: Engine) -> tuple[list[str], list[bytes]]:
+    body = _parse(VectorizeRequest, raw)
+    images = [_image_bytes(value, engine, index) for index, value in enumerate(body.images or [])]
+    return body.texts or [], images
+
+
+def _compose_message(raw: bytes, engine: Engine) -> tuple[ComposeRequest, bytes | None]:
+    body = _parse(ComposeRequest, raw)
+    return body, _image_bytes(body.image, engine) if body.image else None
 
 
 def _parse(model: type[_M], body: bytes) -> _M:
