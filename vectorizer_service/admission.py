@@ -6,12 +6,13 @@ the bytes a request carries say nothing about the memory it costs. The pixels it
 and they are known from the image header before any pixel is allocated.
 
 Each decode reserves its pixels (the size it will decode to, after any reduced-scale JPEG
-decoding) before it allocates them, and gives them back when the decoded image is no longer
-held: after the model's preprocessing for ``/vectorize``, at the end of the pipeline for a
-composed query. When the reservation would take the pixels in flight over the budget, the
-request fails at once with :class:`~schemas.errors.OverloadedError` (HTTP 429 with
-``Retry-After``, gRPC ``RESOURCE_EXHAUSTED``): memory stays bounded whatever the request mix,
-and a client retries later instead of the process being killed.
+decoding) before it allocates them, keeps only those of the reduced image it returns, and gives
+those back when the decoded image is no longer held: after the model's preprocessing for
+``/vectorize``, at the end of the pipeline for a composed query. When a reservation would take
+the pixels in flight over the budget, the request fails at once with
+:class:`~schemas.errors.OverloadedError` (HTTP 429 with ``Retry-After``, gRPC
+``RESOURCE_EXHAUSTED``): memory stays bounded whatever the request mix, and a client retries
+later instead of the process being killed.
 
 Thread-safe: reservations are made in the decode threads and released from the event loop.
 """
@@ -82,6 +83,7 @@ class Admission:
     def __init__(self, budget: PixelBudget) -> None:
         self._budget = budget
         self._held = 0
+        self._last = 0
         self._closed = False
         self._lock = threading.Lock()
 
@@ -95,6 +97,17 @@ class Admission:
                 raise OverloadedError("the request ended before its image was decoded")
             self._budget._reserve(pixels)
             self._held += pixels
+            self._last = pixels
+
+    def keep(self, pixels: int) -> None:
+        """The image last admitted holds only ``pixels`` now (it was reduced after decoding):
+        give the rest back to the budget."""
+        with self._lock:
+            surplus = max(0, self._last - pixels)
+            self._held -= surplus
+            self._last -= surplus
+        if surplus:
+            self._budget._release(surplus)
 
     def close(self) -> None:
         """Give back everything this admission holds."""

@@ -305,7 +305,9 @@ class Engine:
 
 
 def _decode(data: bytes, limits: ImageLimits, admission: Admission) -> Image.Image:
-    return decode_image(data, limits, draft_side=SERVICE_DRAFT_SIDE, admit=admission.admit)
+    return decode_image(
+        data, limits, draft_side=SERVICE_DRAFT_SIDE, shrink_side=SERVICE_DRAFT_SIDE, hold=admission
+    )
 
 
 def _decode_reference(data: bytes, limits: ImageLimits, admission: Admission) -> Image.Image:

@@ -7,13 +7,17 @@ Retry-After, gRPC RESOURCE_EXHAUSTED), never a 5xx."""
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 import pytest
+from PIL import Image
 
 from schemas import grounded_pb2 as pb
+from schemas.errors import InvalidInputError
 from tests.support.reliability import big_jpeg, jpeg_header
 from tests.support.service import b64, grpc_stub, http_client, make_engine
 from vectorizer_service.admission import PixelBudget
@@ -40,33 +44,78 @@ class SlowEmbedder(FakeEmbedder):
         return super().encode_texts(texts)
 
 
+class Recorder:
+    """A :class:`~vectorizer_service.images.PixelHold` that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.admitted: list[int] = []
+        self.kept: list[int] = []
+
+    def admit(self, pixels: int) -> None:
+        self.admitted.append(pixels)
+
+    def keep(self, pixels: int) -> None:
+        self.kept.append(pixels)
+
+
+def service_decode(data: bytes, hold: Any = None) -> Image.Image:
+    side = SERVICE_DRAFT_SIDE
+    return decode_image(data, LIMITS, draft_side=side, shrink_side=side, hold=hold)
+
+
 def test_a_huge_jpeg_header_decodes_at_reduced_scale() -> None:
-    admitted: list[int] = []
-    image = decode_image(big_jpeg(6000, 6000), LIMITS, draft_side=SERVICE_DRAFT_SIDE, admit=admitted.append)
+    hold = Recorder()
+    image = service_decode(big_jpeg(6000, 6000), hold)
     assert image.size == (750, 750) and image.mode == "RGB"
     # The reservation is made from the header, at the reduced size, before the pixels exist.
-    assert admitted == [DRAFTED]
+    assert hold.admitted == [DRAFTED] and hold.kept == [DRAFTED]
     # The issue's attack file: under 1 KB, a 6000 x 6000 claim; it costs the reduced size too.
     attack = jpeg_header(6000, 6000)
     assert len(attack) < 1024
-    admitted.clear()
-    assert decode_image(attack, LIMITS, draft_side=SERVICE_DRAFT_SIDE, admit=admitted.append).size == (
-        750,
-        750,
-    )
-    assert admitted == [DRAFTED]
+    hold = Recorder()
+    assert service_decode(attack, hold).size == (750, 750)
+    assert hold.admitted == [DRAFTED]
+
+
+def test_other_formats_count_in_full_while_decoding_then_keep_a_reduced_copy() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 2000), (10, 200, 30)).save(buffer, format="PNG")
+    hold = Recorder()
+    image = service_decode(buffer.getvalue(), hold)
+    # No reduced-scale PNG decoding: the whole image is admitted; then it is reduced by 4
+    # (shorter side 500 >= 448), and only that is kept.
+    assert hold.admitted == [3000 * 2000]
+    assert image.size == (750, 500) and hold.kept == [750 * 500]
+    assert image.getpixel((10, 10)) == (10, 200, 30)
+
+
+def test_a_reduced_image_keeps_its_orientation() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed turned 90 degrees clockwise
+    buffer = io.BytesIO()
+    Image.new("RGB", (2000, 1000), (1, 2, 3)).save(buffer, format="PNG", exif=exif)
+    assert service_decode(buffer.getvalue()).size == (500, 1000)
 
 
 def test_a_refused_reservation_allocates_nothing() -> None:
     budget = PixelBudget(1000)
-
-    def refuse_all(pixels: int) -> None:
-        with budget.admission() as admission:
-            admission.admit(pixels)
-
-    with pytest.raises(Exception, match="more than the service's whole decoded-pixel budget"):
-        decode_image(jpeg_header(6000, 6000), LIMITS, draft_side=SERVICE_DRAFT_SIDE, admit=refuse_all)
+    with (
+        pytest.raises(InvalidInputError, match="more than the service's whole decoded-pixel budget"),
+        budget.admission() as admission,
+    ):
+        service_decode(jpeg_header(6000, 6000), admission)
     assert budget.in_flight == 0 and budget.peak == 0
+
+
+def test_an_admission_gives_back_what_a_reduced_image_does_not_keep() -> None:
+    budget = PixelBudget(10_000)
+    with budget.admission() as admission:
+        admission.admit(8000)
+        admission.keep(2000)
+        assert budget.in_flight == 2000
+        admission.admit(8000)  # fits now that the first image was reduced
+        assert budget.in_flight == 10_000 and budget.peak == 10_000
+    assert budget.in_flight == 0
 
 
 async def test_concurrent_huge_header_jpegs_are_served_or_refused_as_overload_within_the_budget() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
@@ -21,13 +22,20 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, SecretStr, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.errors import STATUS_BY_KIND, ErrorKind, InvalidInputError, NotReadyError, item_error
 from schemas.wire import ComposeRequest, ModelMeta, VectorizeRequest
 from vectorizer_service.engine import Engine
 from vectorizer_service.images import base64_to_bytes
-from vectorizer_service.metrics import CONTENT_TYPE, OUTCOME_CANCELLED, OUTCOME_OK, ServiceMetrics
+from vectorizer_service.metrics import (
+    CONTENT_TYPE,
+    OUTCOME_CANCELLED,
+    OUTCOME_CLIENT_CLOSED,
+    OUTCOME_OK,
+    ServiceMetrics,
+)
 from vectorizer_service.transports.auth import OPEN_HTTP_PATHS, check_bearer
 from vectorizer_service.transports.errors import describe_error, validation_message
 
@@ -41,6 +49,8 @@ _ROUTES = frozenset(
 )
 _OUTCOME_KEY = "grounded_outcome"
 _CLIENT_GONE = 499  # nobody reads it: the client has disconnected
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -72,13 +82,17 @@ def create_app(engine: Engine, *, manage_engine: bool = True) -> FastAPI:
 # --- routes ---------------------------------------------------------------------------------
 
 
-@router.get("/.well-known/live", status_code=204)
+# HEAD answers wherever GET does (RFC 9110 9.3.2); uvicorn sends no body for it.
+_GET = ["GET", "HEAD"]
+
+
+@router.api_route("/.well-known/live", methods=_GET, status_code=204)
 async def live() -> Response:
     """The process is up (even while the model loads)."""
     return Response(status_code=204)
 
 
-@router.get("/.well-known/ready", status_code=204)
+@router.api_route("/.well-known/ready", methods=_GET, status_code=204)
 async def ready(request: Request) -> Response:
     """204 once the model is loaded and warmed up, 503 before."""
     if not _engine(request).ready:
@@ -86,7 +100,7 @@ async def ready(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/meta", response_model=ModelMeta)
+@router.api_route("/meta", methods=_GET, response_model=ModelMeta)
 async def meta(request: Request) -> Response:
     """The model the service runs."""
     # The record's fields in declaration order, compact: the same bytes as ever (Weaviate reads them).
@@ -264,6 +278,11 @@ class _ErrorBoundary:
             if scope["path"] not in OPEN_HTTP_PATHS:
                 check_bearer(_header(scope, b"authorization"), self.api_key)
             await self.app(scope, receive, send_and_watch)
+        except ClientDisconnect:
+            # The client went away while sending its body: nobody to answer, nothing wrong here.
+            outcome = OUTCOME_CLIENT_CLOSED
+            log.info("%s %s: the client closed the connection before sending its whole body",
+                     scope["method"], scope["path"])  # fmt: skip
         except Exception as exc:
             reply = describe_error(exc, f"{scope['method']} {scope['path']}")
             outcome = reply.kind.value
