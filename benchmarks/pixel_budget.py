@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--levels", default="1,16,48")
     parser.add_argument("--kinds", default="jpeg,png", help="attack files: jpeg (the issue's), png")
     parser.add_argument("--before-ref", default=None, help="git commit whose code is measured as 'before'")
+    parser.add_argument("--before-tree", default=None, help="or a folder holding that code")
     parser.add_argument("--max-rss-mib", type=float, default=4096.0)
     parser.add_argument("--u2net-home", default=str(REPO / ".models" / "u2net"))
     args = parser.parse_args()
@@ -179,7 +180,9 @@ def main() -> None:
     kinds = args.kinds.split(",")
     model = tiny_model(Path(tempfile.mkdtemp(prefix="grounded-tiny-")))
     configs: list[tuple[str, Path, dict[str, str]]] = []
-    if args.before_ref:
+    if args.before_tree:
+        configs.append(("before", Path(args.before_tree), {}))
+    elif args.before_ref:
         configs.append((f"before ({args.before_ref})", source_tree(args.before_ref), {}))
     configs += [("budget off", REPO, {"GROUNDED_PIXEL_BUDGET": "0"}), ("budget on", REPO, {})]
     results: dict[tuple[str, str, int], dict[str, object]] = {}
@@ -212,7 +215,7 @@ def main() -> None:
             ]
             on = results["budget on", kind, level]
             ratios = []
-            for other in ("budget off", configs[0][0] if args.before_ref else None):
+            for other in ("budget off", configs[0][0] if args.before_ref or args.before_tree else None):
                 if other is None:
                     ratios.append("-")
                     continue
