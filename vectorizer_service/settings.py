@@ -133,7 +133,8 @@ class ServiceSettings(GroupedSettings):
         ),
         "vocabulary": SettingsGroup("attribute vocabulary and cache settings", ("vocabulary", "cache_dir")),
         "server": SettingsGroup(
-            "service server settings (HTTP, gRPC)", ("host", "api_key", "http_port", "grpc_port", "log_level")
+            "service server settings (HTTP, gRPC)",
+            ("host", "api_key", "http_port", "grpc_port", "http_read_timeout_s", "log_level"),
         ),
     }
 
@@ -279,6 +280,13 @@ class ServiceSettings(GroupedSettings):
     )
     http_port: int = Field(8000, ge=0, le=65535, description="HTTP port (Weaviate multi2vec-clip contract)")
     grpc_port: int = Field(50052, ge=0, le=65535, description="gRPC port; 0 disables gRPC")
+    http_read_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="seconds an HTTP client has to send a request's headers (from connecting, or "
+        "from the first byte of the next request on a kept-alive connection), and again its body; "
+        "slower connections are closed",
+    )
     log_level: str = Field("info", description="log level")
 
     @classmethod

@@ -36,6 +36,7 @@ from vectorizer_service.metrics import (
     OUTCOME_OK,
     ServiceMetrics,
 )
+from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.transports.auth import OPEN_HTTP_PATHS, check_bearer
 from vectorizer_service.transports.errors import describe_error, validation_message
 
@@ -114,7 +115,7 @@ async def meta(request: Request) -> Response:
 async def vectorize(request: Request) -> Response:
     """``{"texts": [...], "images": [base64...]}`` -> ``{"textVectors", "imageVectors"}``."""
     engine = _engine(request)
-    raw = await _read_body(request, engine.settings.max_request_bytes)
+    raw = await _read_body(request, engine.settings)
     texts, images = await run_in_threadpool(_vectorize_message, raw, engine)
     result = await _unless_disconnected(request, engine.embed(texts, images))
     if result is None:
@@ -126,7 +127,7 @@ async def vectorize(request: Request) -> Response:
 async def compose(request: Request) -> Response:
     """Reference image + requested change -> ``ComposeResult``."""
     engine = _engine(request)
-    raw = await _read_body(request, engine.settings.max_request_bytes)
+    raw = await _read_body(request, engine.settings)
     body, image = await run_in_threadpool(_compose_message, raw, engine)
     result = await _unless_disconnected(request, engine.compose(image, body.text, body.options))
     if result is None:
@@ -153,8 +154,18 @@ def _json(content: Any, status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type="application/json")
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing more than ``limit`` bytes without reading them all."""
+async def _read_body(request: Request, settings: ServiceSettings) -> bytes:
+    """The body, refusing more than ``max_request_bytes`` without reading them all, and a
+    body that takes longer than ``http_read_timeout_s`` to arrive (a client trickling it would
+    hold its connection and its memory for ever)."""
+    timeout = settings.http_read_timeout_s
+    try:
+        return await asyncio.wait_for(_body_within(request, settings.max_request_bytes), timeout)
+    except asyncio.TimeoutError:
+        raise InvalidInputError(f"the request body did not arrive within {timeout:g} s") from None
+
+
+async def _body_within(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise InvalidInputError(f"request body is {declared} bytes, over the limit of {limit}")
