@@ -23,7 +23,12 @@ from schemas.limits import (
     MAX_VECTORIZE_ITEMS,
 )
 from tests.support.service import grpc_stub, http_client, make_engine
-from vectorizer_service.transports.wire_count import MAX_MESSAGE_ELEMENTS, count_elements
+from vectorizer_service.transports.wire_count import (
+    MAX_JSON_ELEMENTS,
+    MAX_MESSAGE_ELEMENTS,
+    count_elements,
+    json_elements_exceed,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -58,8 +63,10 @@ async def test_200k_attributes_are_refused_fast_while_the_ready_probe_answers() 
         done.set()
         await prober
     assert answer.status_code == 400
-    error = answer.json()["error"]
-    assert "catalog_attributes" in error and f"at most {MAX_CATALOG_ATTRIBUTES} items" in error
+    # Refused from a count of its values, before the parser (which holds the GIL) sees it.
+    assert answer.json()["error"].startswith(
+        f"the request body holds more than {MAX_JSON_ELEMENTS} JSON values"
+    )
     assert elapsed < 1.0
     # The probe answered while the request was parsed (it did not queue behind it).
     assert len(probe_latencies) >= 2 and max(probe_latencies) < 0.25, probe_latencies
@@ -152,6 +159,27 @@ async def test_grpc_limits_list_entries_before_parsing_on_every_method() -> None
     # In a stream, that request fails alone.
     assert streamed[0].error.code == "INVALID_ARGUMENT" and len(streamed[1].text_vectors) == 1
     assert len(within.text_vectors) == 200
+
+
+async def test_a_request_within_the_value_count_is_judged_by_the_field_limits() -> None:
+    attributes = {f"attribute {i}": "v" for i in range(MAX_CATALOG_ATTRIBUTES + 1)}
+    async with http_client(make_engine()) as client:
+        answer = await client.post(
+            "/compose",
+            json={"text": "x", "options": {"catalog_caption": "c", "catalog_attributes": attributes}},
+        )
+    assert answer.status_code == 400
+    assert answer.json()["error"].startswith(
+        f"options.catalog_attributes: Dictionary should have at most {MAX_CATALOG_ATTRIBUTES} items"
+    )
+
+
+def test_counting_json_values_skips_strings_whatever_they_hold() -> None:
+    assert not json_elements_exceed(
+        json.dumps({"image": "A" * 1_000_000, "text": 'a, [b] {"c"}'}).encode(), 8
+    )
+    assert json_elements_exceed(b"[" + b"1," * 100 + b"1]", 100)
+    assert not json_elements_exceed(b"[" + b"1," * 99 + b"1]", 100)
 
 
 def test_counting_the_wire_matches_the_message() -> None:

@@ -39,6 +39,7 @@ from vectorizer_service.metrics import (
 from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.transports.auth import OPEN_HTTP_PATHS, check_bearer
 from vectorizer_service.transports.errors import describe_error, validation_message
+from vectorizer_service.transports.wire_count import MAX_JSON_ELEMENTS, json_elements_exceed
 
 __all__ = ["create_app"]
 
@@ -179,9 +180,9 @@ async def _body_within(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-# Parsing a body of up to max_request_bytes (JSON, then base64) takes long enough to stall every
-# other request and the probes: it runs in a worker thread (pydantic's JSON validation lets the
-# event loop run meanwhile).
+# Parsing a body of up to max_request_bytes (JSON, then base64) is CPU work: a worker thread. The
+# JSON parser holds the GIL throughout, so a body with more values than any accepted request is
+# refused from a count first (wire_count.json_elements_exceed), which lets the event loop run.
 
 
 def _vectorize_message(raw: bytes, engine: Engine) -> tuple[list[str], list[bytes]]:
@@ -196,6 +197,12 @@ def _compose_message(raw: bytes, engine: Engine) -> tuple[ComposeRequest, bytes 
 
 
 def _parse(model: type[_M], body: bytes) -> _M:
+    if json_elements_exceed(body):
+        # Parsing it would hold the GIL, and so every other request, for seconds.
+        raise InvalidInputError(
+            f"the request body holds more than {MAX_JSON_ELEMENTS} JSON values (strings, list "
+            "entries, fields); no accepted request has that many"
+        )
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""Count a protobuf message's elements from its wire bytes, before parsing it.
+"""Count a request's elements from its bytes, before parsing it (protobuf and JSON).
 
 Parsing holds the GIL for as long as it takes, and its cost follows the number of elements, not
 the bytes: 200,000 map entries (8 MB) take a second, during which neither transport answers
@@ -6,7 +6,8 @@ anything, probes included. Every accepted request is small in elements (at most
 :data:`~schemas.limits.MAX_VECTORIZE_ITEMS` texts and as many images, a hundred catalog
 attributes), so the wire is walked first, in Python (which yields the GIL to the event loop),
 and a message over :data:`MAX_MESSAGE_ELEMENTS` is refused after reading that many tags, naming
-the field that overflowed. ``bytes`` and ``string`` payloads are skipped, never copied.
+the field that overflowed. ``bytes`` and ``string`` payloads are skipped, never copied. A JSON
+body gets the same treatment (:func:`json_elements_exceed`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from google.protobuf.descriptor import Descriptor
 
 from schemas.limits import MAX_VECTORIZE_ITEMS
 
-__all__ = ["MAX_MESSAGE_ELEMENTS", "TooManyElementsError", "count_elements"]
+__all__ = [
+    "MAX_JSON_ELEMENTS",
+    "MAX_MESSAGE_ELEMENTS",
+    "TooManyElementsError",
+    "count_elements",
+    "json_elements_exceed",
+]
 
 MAX_MESSAGE_ELEMENTS = 2 * MAX_VECTORIZE_ITEMS + 1024
 """Fields and list or map entries of one request message, nested messages included."""
@@ -83,3 +90,44 @@ def _walk(
             pos += length
         else:
             return  # groups or garbage: leave it to the parser
+
+
+MAX_JSON_ELEMENTS = 4 * MAX_VECTORIZE_ITEMS + 1024
+"""Strings, commas and brackets of one JSON request body: a ``/vectorize`` request with the most
+texts and images has about ``4 * MAX_VECTORIZE_ITEMS`` (each a string and a comma)."""
+
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+
+
+def json_elements_exceed(body: bytes, limit: int = MAX_JSON_ELEMENTS) -> bool:
+    """Whether ``body`` (JSON text) holds more than ``limit`` strings, commas and opening
+    brackets outside strings: the JSON parser's and pydantic's work follows that count, and
+    both hold the GIL throughout. Python code, which lets the event loop run: a string is
+    skipped with one ``find`` however long it is, so an image costs nothing; it stops as soon as
+    ``limit`` is passed. Malformed JSON is left to the parser."""
+    count = pos = 0
+    end_of_body = len(body)
+    while pos < end_of_body:
+        quote = body.find(b'"', pos)
+        stop = end_of_body if quote < 0 else quote
+        count += body.count(b",", pos, stop) + body.count(b"[", pos, stop) + body.count(b"{", pos, stop)
+        if count > limit:
+            return True
+        if quote < 0:
+            break
+        end = quote + 1
+        while True:  # the closing quote: one not escaped by an odd number of backslashes
+            end = body.find(b'"', end)
+            if end < 0:
+                return False  # unterminated: the parser says so
+            backslashes = 0
+            while body[end - 1 - backslashes] == _BACKSLASH:
+                backslashes += 1
+            if backslashes % 2 == 0:
+                break
+            end += 1
+        count += 1
+        if count > limit:
+            return True
+        pos = end + 1
+    return False
