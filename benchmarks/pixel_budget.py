@@ -174,6 +174,9 @@ def main() -> None:
     parser.add_argument("--before-ref", default=None, help="git commit whose code is measured as 'before'")
     parser.add_argument("--before-tree", default=None, help="or a folder holding that code")
     parser.add_argument("--max-rss-mib", type=float, default=4096.0)
+    parser.add_argument(
+        "--budget", default=None, help="GROUNDED_PIXEL_BUDGET of 'budget on' (default: the default)"
+    )
     parser.add_argument("--u2net-home", default=str(REPO / ".models" / "u2net"))
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
@@ -184,7 +187,8 @@ def main() -> None:
         configs.append(("before", Path(args.before_tree), {}))
     elif args.before_ref:
         configs.append((f"before ({args.before_ref})", source_tree(args.before_ref), {}))
-    configs += [("budget off", REPO, {"GROUNDED_PIXEL_BUDGET": "0"}), ("budget on", REPO, {})]
+    on_env = {"GROUNDED_PIXEL_BUDGET": args.budget} if args.budget else {}
+    configs += [("budget off", REPO, {"GROUNDED_PIXEL_BUDGET": "0"}), ("budget on", REPO, on_env)]
     results: dict[tuple[str, str, int], dict[str, object]] = {}
     for kind in kinds:
         for level in levels:
