@@ -94,6 +94,7 @@ class PluginSettings(GroupedSettings):
                 "graphql_api_key",
                 "graphql_max_body_bytes",
                 "graphql_max_near_grounded",
+                "graphql_max_batch_items",
                 "graphql_auth_cache_s",
             ),
         ),
@@ -147,9 +148,17 @@ class PluginSettings(GroupedSettings):
         "Authorization: Bearer when Weaviate needs no credentials); unset = none",
     )
     graphql_max_body_bytes: int = Field(
-        32 * 1024 * 1024, gt=0, description="largest GraphQL request body (a base64 image fits)"
+        32 * 1024 * 1024,
+        gt=0,
+        description="largest request body on any path, GraphQL or passed through to Weaviate "
+        "(a base64 image fits); larger is refused with 413",
     )
-    graphql_max_near_grounded: int = Field(8, ge=1, description="most nearGrounded fields in one query")
+    graphql_max_near_grounded: int = Field(
+        8, ge=1, description="most nearGrounded fields in one HTTP request (a batch counts all its queries)"
+    )
+    graphql_max_batch_items: int = Field(
+        64, ge=1, description="most queries in one /v1/graphql/batch request that uses nearGrounded"
+    )
     graphql_auth_cache_s: float = Field(
         30.0, ge=0, description="how long Weaviate's answer on a caller's credentials is reused"
     )

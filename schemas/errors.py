@@ -31,11 +31,13 @@ class TransportStatus:
 
     http: int
     grpc: str
+    retry_after_s: int | None = None
+    """Sent as HTTP ``Retry-After`` (seconds): the failure is transient, try again then."""
 
 
 STATUS_BY_KIND: dict[ErrorKind, TransportStatus] = {
     ErrorKind.INVALID_INPUT: TransportStatus(400, "INVALID_ARGUMENT"),
-    ErrorKind.OVERLOADED: TransportStatus(429, "RESOURCE_EXHAUSTED"),
+    ErrorKind.OVERLOADED: TransportStatus(429, "RESOURCE_EXHAUSTED", retry_after_s=1),
     ErrorKind.NOT_READY: TransportStatus(503, "UNAVAILABLE"),
     ErrorKind.MODEL_UNAVAILABLE: TransportStatus(503, "UNAVAILABLE"),
     ErrorKind.UPSTREAM_FAILED: TransportStatus(502, "UNAVAILABLE"),
@@ -68,7 +70,7 @@ class InvalidInputError(GroundedError):
 
 
 class OverloadedError(GroundedError):
-    """The bounded queue is full; retry later."""
+    """The bounded queue is full, or the decoded-pixel budget is spent; retry later."""
 
     kind = ErrorKind.OVERLOADED
 

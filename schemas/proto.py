@@ -19,12 +19,15 @@ How "not set" crosses the wire (proto3 has no null):
 
 from __future__ import annotations
 
+import itertools
 import types
 from typing import Any, TypeVar, Union, get_args, get_origin
 
+from annotated_types import MaxLen
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 __all__ = ["from_message", "to_message"]
 
@@ -82,14 +85,18 @@ def _values(message: Message, model_cls: type[BaseModel]) -> dict[str, Any]:
             raise TypeError(_disagree(message.DESCRIPTOR, model_cls, field.name, "model"))
         nullable, inner = _split_optional(info.annotation)
         raw = getattr(message, field.name)
+        # A container over the model's max_length is refused by the model whatever lies past
+        # it: convert one item more than the limit, not 200,000 (issue 22's frozen event loop).
+        cap = _max_length(info) if field.is_repeated else None
+        cap = None if cap is None else cap + 1
         value: Any
         if _is_map(field):
-            value = dict(raw) or (None if nullable else {})
+            value = dict(itertools.islice(raw.items(), cap)) or (None if nullable else {})
         elif field.is_repeated and field.type == FieldDescriptor.TYPE_MESSAGE:
             item_cls = _model_class(get_args(inner)[0] if get_args(inner) else None, field)
-            value = [from_message(item, item_cls) for item in raw]
+            value = [from_message(item, item_cls) for item in itertools.islice(raw, cap)]
         elif field.is_repeated:
-            value = list(raw)
+            value = list(itertools.islice(raw, cap))
         elif field.type == FieldDescriptor.TYPE_MESSAGE:
             # An unset message reads as its defaults in proto3: None only where the model allows it.
             present = message.HasField(field.name) or not nullable
@@ -104,6 +111,13 @@ def _values(message: Message, model_cls: type[BaseModel]) -> dict[str, Any]:
             continue  # the model's own default stands in for an absent value
         values[field.name] = value
     return values
+
+
+def _max_length(info: FieldInfo) -> int | None:
+    for constraint in info.metadata:
+        if isinstance(constraint, MaxLen):
+            return int(constraint.max_length)
+    return None
 
 
 def _is_map(field: FieldDescriptor) -> bool:

@@ -8,10 +8,18 @@ contract exactly (camelCase), because a stock Weaviate is the client. The gRPC m
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from schemas.limits import (
+    MAX_ATTRIBUTE_NAME_CHARS,
+    MAX_ATTRIBUTE_VALUE_CHARS,
+    MAX_CATALOG_ATTRIBUTES,
+    MAX_CATALOG_CAPTION_CHARS,
+    MAX_TEMPLATE_CHARS,
+    MAX_VECTORIZE_ITEMS,
+)
 from schemas.model_info import ModelInfo
 
 FusionMethod = Literal["image_anchor", "direction", "slerp"]
@@ -31,8 +39,10 @@ class VectorizeRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    texts: list[str] | None = None
-    images: list[str] | None = Field(default=None, description="base64 images, optional data: prefix")
+    texts: list[str] | None = Field(default=None, max_length=MAX_VECTORIZE_ITEMS)
+    images: list[str] | None = Field(
+        default=None, max_length=MAX_VECTORIZE_ITEMS, description="base64 images, optional data: prefix"
+    )
 
 
 class VectorizeResponse(BaseModel):
@@ -51,6 +61,10 @@ class ErrorResponse(BaseModel):
     error: str
 
 
+_AttributeName = Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_NAME_CHARS)]
+_AttributeValue = Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_VALUE_CHARS)]
+
+
 class ComposeOptions(BaseModel):
     """Per-request switches of the composed-query pipeline. ``None`` means the server default."""
 
@@ -60,7 +74,9 @@ class ComposeOptions(BaseModel):
     caption: bool | None = None
     fuse: bool | None = None
     template: str | None = Field(
-        default=None, description="fusion template with {caption} and {modification}"
+        default=None,
+        max_length=MAX_TEMPLATE_CHARS,
+        description="fusion template with {caption} and {modification}",
     )
     image_weight: float | None = Field(
         default=None,
@@ -88,11 +104,12 @@ class ComposeOptions(BaseModel):
     return_cutout: bool = False
     catalog_caption: str | None = Field(
         default=None,
-        max_length=2000,
+        max_length=MAX_CATALOG_CAPTION_CHARS,
         description="a stored reference product's caption (its catalog title), used before a zero-shot one",
     )
-    catalog_attributes: dict[str, str] | None = Field(
+    catalog_attributes: dict[_AttributeName, _AttributeValue] | None = Field(
         default=None,
+        max_length=MAX_CATALOG_ATTRIBUTES,
         description="a stored reference product's catalog attributes: they win over the captioner's picks",
     )
 

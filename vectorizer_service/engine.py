@@ -20,9 +20,10 @@ from PIL import Image
 
 from schemas.errors import InvalidInputError, NotReadyError, item_error
 from schemas.wire import ComposeOptions, ComposeResult
+from vectorizer_service.admission import Admission, PixelBudget
 from vectorizer_service.batching import Batcher, InferenceRunner, gather_all
 from vectorizer_service.compose.protocols import BackgroundRemover, Caption, Captioner, ComposeDeps, Cutout
-from vectorizer_service.images import ImageLimits, decode_image, decode_images
+from vectorizer_service.images import SERVICE_DRAFT_SIDE, ImageLimits, decode_image
 from vectorizer_service.metrics import ServiceMetrics
 from vectorizer_service.runtime.protocol import Embedder, ModelInfo, PreparedImage, Vectors
 from vectorizer_service.settings import ServiceSettings
@@ -68,6 +69,8 @@ class Engine:
         self.settings = settings
         self.metrics = ServiceMetrics()
         self.image_limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+        self.pixel_budget = PixelBudget(settings.pixel_budget)
+        """Decoded pixels held at once, across requests (see :mod:`vectorizer_service.admission`)."""
         self._embedder = embedder
         self._remover = remover
         self._captioner = captioner
@@ -171,9 +174,15 @@ class Engine:
             raise InvalidInputError(
                 f"text: {len(text)} characters, over the limit of {self.settings.max_text_chars}"
             )
-        reference = await self._run_decoder(_decode_reference, image, self.image_limits) if image else None
         assert self._pipeline is not None  # built by start(), which _require_ready() checked
-        return await self._pipeline.run(reference, text, options)
+        # The reference is held through every stage, so its pixels stay reserved until the end.
+        with self.pixel_budget.admission() as admission:
+            reference = (
+                await self._run_decoder(_decode_reference, image, self.image_limits, admission)
+                if image
+                else None
+            )
+            return await self._pipeline.run(reference, text, options)
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -204,7 +213,18 @@ class Engine:
         return [self._embedder.prepare_image(image) for image in images]
 
     def _decode_and_prepare(self, images: list[bytes]) -> list[PreparedImage]:
-        return self._prepare(decode_images(images, self.image_limits))
+        # One image at a time, each decoded image dropped once prepared: a request holds at
+        # most one decoded image, not all of them, and its pixels are reserved only meanwhile.
+        prepared: list[PreparedImage] = []
+        for index, data in enumerate(images):
+            with self.pixel_budget.admission() as admission:
+                try:
+                    image = _decode(data, self.image_limits, admission)
+                except InvalidInputError as exc:
+                    raise item_error("images", index, exc.message) from None
+                prepared.append(self._prepare([image])[0])
+                del image
+        return prepared
 
     async def _run_decoder(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._decoder, fn, *args)
@@ -284,9 +304,15 @@ class Engine:
         return ComposePipeline(deps, self.settings)
 
 
-def _decode_reference(data: bytes, limits: ImageLimits) -> Image.Image:
+def _decode(data: bytes, limits: ImageLimits, admission: Admission) -> Image.Image:
+    return decode_image(
+        data, limits, draft_side=SERVICE_DRAFT_SIDE, shrink_side=SERVICE_DRAFT_SIDE, hold=admission
+    )
+
+
+def _decode_reference(data: bytes, limits: ImageLimits, admission: Admission) -> Image.Image:
     try:
-        return decode_image(data, limits)
+        return _decode(data, limits, admission)
     except InvalidInputError as exc:
         raise InvalidInputError(f"image: {exc.message}") from None
 

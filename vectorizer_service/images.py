@@ -21,6 +21,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,6 +31,7 @@ from schemas.images import image_shape_problem
 
 __all__ = [
     "ALLOWED_FORMATS",
+    "SERVICE_DRAFT_SIDE",
     "ImageLimits",
     "base64_to_bytes",
     "decode_image",
@@ -39,6 +41,12 @@ __all__ = [
 
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 """PIL format names the service decodes; anything else is rejected as not an image."""
+
+SERVICE_DRAFT_SIDE = 448
+"""The shorter side the service decodes a large JPEG to at least (JPEG decoders scale by 1/2,
+1/4 or 1/8 while decoding): twice the 224 px input of the common CLIP models, above the
+background remover's 320 and the BLIP captioner's 384, so every model still downsamples. A
+6000 x 6000 JPEG then decodes to 750 x 750 (0.56 M pixels instead of 36 M)."""
 
 _DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,")
 _WHITE = (255, 255, 255)
@@ -84,11 +92,50 @@ def _draft(image: Image.Image, shorter_side: int) -> None:
     image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
 
 
-def decode_image(data: bytes, limits: ImageLimits, *, draft_side: int | None = None) -> Image.Image:
+class PixelHold(Protocol):
+    """Admission of a decode's pixels (see :class:`~vectorizer_service.admission.Admission`)."""
+
+    def admit(self, pixels: int) -> None:
+        """Reserve ``pixels`` before they are allocated; raise to refuse the image."""
+
+    def keep(self, pixels: int) -> None:
+        """The decoded image holds only ``pixels`` now (after reduction): give back the rest."""
+
+
+_REDUCIBLE_MODES = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "I", "F", "CMYK", "YCbCr"})
+
+
+def _shrink(image: Image.Image, shorter_side: int) -> Image.Image:
+    # Image.reduce: a box filter over whole blocks, like a JPEG decoder's scaling, and cheap. The
+    # model then resizes from at least ``shorter_side``, so it still downsamples as before.
+    factor = min(image.size) // shorter_side
+    if factor < 2 or image.mode not in _REDUCIBLE_MODES:
+        return image
+    reduced = image.reduce(factor)
+    reduced.info = dict(image.info)  # keep the EXIF orientation and the transparency key
+    if "exif" in image.info or image.getexif():
+        reduced.getexif().update(image.getexif())
+    return reduced
+
+
+def decode_image(
+    data: bytes,
+    limits: ImageLimits,
+    *,
+    draft_side: int | None = None,
+    shrink_side: int | None = None,
+    hold: PixelHold | None = None,
+) -> Image.Image:
     """Decode one encoded image to RGB, enforcing ``limits``; raises :class:`InvalidInputError`.
 
-    ``draft_side``: a caller that will shrink the image anyway (training's working copies) lets a
-    large JPEG decode straight to a reduced scale whose shorter side is still at least this.
+    ``draft_side``: a caller that will shrink the image anyway (the service, training's working
+    copies) lets a large JPEG decode straight to a reduced scale whose shorter side is still at
+    least this. ``shrink_side``: any other format is reduced by a whole factor right after
+    decoding, keeping its shorter side at least this, so that every later copy (orientation,
+    RGB conversion, the composed-query stages) is of the small image. ``hold`` is told the
+    pixels the decode will allocate (read from the header, after the JPEG reduction) before any
+    is allocated, and may refuse; then the pixels the result keeps (the service's
+    :class:`~vectorizer_service.admission.Admission`).
     """
     if not data:
         raise InvalidInputError("empty image")
@@ -113,9 +160,15 @@ def decode_image(data: bytes, limits: ImageLimits, *, draft_side: int | None = N
         try:
             if draft_side is not None:
                 _draft(image, draft_side)
+            if hold is not None:
+                # After draft(), size is what the decoder will allocate (still header data only).
+                hold.admit(image.width * image.height)
             image.seek(0)  # animated GIF / WebP: the first frame
             image.load()
-            rgb = to_rgb(ImageOps.exif_transpose(image))
+            decoded: Image.Image = image if shrink_side is None else _shrink(image, shrink_side)
+            rgb = to_rgb(ImageOps.exif_transpose(decoded))
+            if hold is not None:
+                hold.keep(rgb.width * rgb.height)
         except Image.DecompressionBombError as exc:
             raise InvalidInputError(f"image is too large to decode ({exc})") from None
         except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:

@@ -11,11 +11,20 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from schemas.errors import ErrorKind, GroundedError
 
-__all__ = ["CONTENT_TYPE", "OUTCOME_CANCELLED", "OUTCOME_OK", "ServiceMetrics", "outcome_of"]
+__all__ = [
+    "CONTENT_TYPE",
+    "OUTCOME_CANCELLED",
+    "OUTCOME_CLIENT_CLOSED",
+    "OUTCOME_OK",
+    "ServiceMetrics",
+    "outcome_of",
+]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 OUTCOME_OK = "ok"
 OUTCOME_CANCELLED = "cancelled"
+OUTCOME_CLIENT_CLOSED = "client_closed"
+"""The client disconnected before its request was read whole: not a fault of ours."""
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)

@@ -19,6 +19,7 @@ import signal
 from collections.abc import Iterator
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.settings_cli import add_settings_arguments
@@ -69,6 +70,7 @@ async def serve_async(settings: ServiceSettings, stop: asyncio.Event | None = No
         log_level=settings.log_level.lower(),
         access_log=settings.log_level.lower() == "debug",  # per-request logging costs throughput
         timeout_graceful_shutdown=_HTTP_GRACE_S,
+        http=_slow_client_protocol(settings.http_read_timeout_s),
     )
     http = _Server(config)
     grpc_transport = (
@@ -107,6 +109,52 @@ async def serve_async(settings: ServiceSettings, stop: asyncio.Event | None = No
             await engine.stop()
     if failure:
         raise failure[0]
+
+
+def _slow_client_protocol(timeout_s: float) -> type[H11Protocol]:
+    """uvicorn's HTTP/1.1 protocol, but a client gets ``timeout_s`` to send a request's headers.
+
+    uvicorn closes a kept-alive connection that stays idle, but never one that sends nothing
+    after connecting, or trickles its headers a byte at a time: each such connection was held
+    forever. The request's body has the same time again (``transports.http``)."""
+
+    class SlowClientTimeout(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._between_requests():
+                self._arm()
+            super().data_received(data)
+            if not self._between_requests():
+                self._disarm()  # the headers are in: the request is the app's now
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _between_requests(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
+
+        def _arm(self) -> None:
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(timeout_s, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            if self._between_requests() and not self.transport.is_closing():
+                log.info("closed a connection that sent no complete request in %.0f s", timeout_s)
+                self.transport.close()
+
+    return SlowClientTimeout
 
 
 class _Server(uvicorn.Server):

@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from schemas.limits import MAX_VECTORIZE_ITEMS
 from schemas.wire import DEFAULT_DIRECTION_GAIN, DEFAULT_FUSION_METHOD, MAX_DIRECTION_GAIN, FusionMethod
 
 __all__ = [
@@ -107,6 +108,7 @@ class ServiceSettings(GroupedSettings):
                 "max_request_bytes",
                 "max_image_bytes",
                 "max_image_pixels",
+                "pixel_budget",
                 "max_text_chars",
             ),
         ),
@@ -131,7 +133,8 @@ class ServiceSettings(GroupedSettings):
         ),
         "vocabulary": SettingsGroup("attribute vocabulary and cache settings", ("vocabulary", "cache_dir")),
         "server": SettingsGroup(
-            "service server settings (HTTP, gRPC)", ("host", "api_key", "http_port", "grpc_port", "log_level")
+            "service server settings (HTTP, gRPC)",
+            ("host", "api_key", "http_port", "grpc_port", "http_read_timeout_s", "log_level"),
         ),
     }
 
@@ -171,10 +174,19 @@ class ServiceSettings(GroupedSettings):
     torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's)")
 
     # --- input limits -------------------------------------------------------------------------
-    max_items_per_request: int = Field(256, ge=1, description="texts + images in one request")
+    max_items_per_request: int = Field(
+        256, ge=1, le=MAX_VECTORIZE_ITEMS, description="texts + images in one request"
+    )
     max_request_bytes: int = Field(64 * 1024 * 1024, ge=1, description="largest request body")
     max_image_bytes: int = Field(20 * 1024 * 1024, ge=1, description="largest encoded image")
     max_image_pixels: int = Field(40_000_000, ge=1, description="largest decoded image (width x height)")
+    pixel_budget: int = Field(
+        120_000_000,
+        ge=0,
+        description="decoded pixels held at once across all requests (large JPEGs count at the "
+        "reduced scale they are decoded to); a request that would exceed it gets 429 / "
+        "RESOURCE_EXHAUSTED. Keep it >= max_image_pixels; 0 turns it off",
+    )
     max_text_chars: int = Field(
         10_000,
         ge=1,
@@ -268,6 +280,13 @@ class ServiceSettings(GroupedSettings):
     )
     http_port: int = Field(8000, ge=0, le=65535, description="HTTP port (Weaviate multi2vec-clip contract)")
     grpc_port: int = Field(50052, ge=0, le=65535, description="gRPC port; 0 disables gRPC")
+    http_read_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="seconds an HTTP client has to send a request's headers (from connecting, or "
+        "from the first byte of the next request on a kept-alive connection), and again its body; "
+        "slower connections are closed",
+    )
     log_level: str = Field("info", description="log level")
 
     @classmethod

@@ -22,17 +22,20 @@ import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from plugin.encoder.protocol import QueryEncoder
 from plugin.graphql.guard import (
+    PROBE_PATHS,
+    BadBodyError,
     BodyTooLargeError,
     CredentialCheck,
     api_key_ok,
     graphql_errors,
+    load_json,
     read_body,
     rest_error,
     stays_under_v1,
@@ -94,20 +97,21 @@ class _Proxy:
         assert self.client is not None
         target = path or request.url.path
         url = self.base_url + target + (f"?{request.url.query}" if request.url.query else "")
+        # HEAD is GET without the body (RFC 9110 9.3.2); Weaviate answers HEAD with 405.
+        method = "GET" if request.method == "HEAD" else request.method
         try:
-            upstream = await self.client.request(
-                request.method, url, headers=self._headers(request), content=body
-            )
+            upstream = await self.client.request(method, url, headers=self._headers(request), content=body)
         except httpx.HTTPError as exc:
             log.warning("Weaviate at %s failed: %s", self.base_url, exc)
             return rest_error(502, f"Weaviate is unreachable: {type(exc).__name__}")
         out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _DROP_RESPONSE}
-        return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
+        content = b"" if request.method == "HEAD" else upstream.content
+        return Response(content, status_code=upstream.status_code, headers=out_headers)
 
     async def passthrough(self, request: Request) -> Response:
         if not stays_under_v1(request.url.path):
             return rest_error(404, "not found: only paths under /v1/ are served")
-        return await self.forward(request, await request.body())
+        return await self._guarded(request, self.forward)
 
     async def _body(self, request: Request) -> bytes:
         try:
@@ -149,6 +153,8 @@ class _Proxy:
                 # nearGrounded.product reads the product with the caller's own credentials.
                 reference=weaviate_reference_lookup(self.base_url, headers),
             )
+        except RecursionError:
+            return rest_error(400, "the GraphQL query is nested too deeply")
         except GroundedError as exc:
             # Weaviate answers a search that cannot run (a failing vectorizer, a bad argument) as
             # a GraphQL error with HTTP 200; overload and model errors are such failures too.
@@ -167,6 +173,9 @@ class _Proxy:
             return await handler(request, await self._body(request))
         except _Refused as refused:
             return refused.response
+        except ClientDisconnect:
+            log.info("%s: the client closed the connection before sending its whole body", request.url.path)
+            return Response(status_code=499)  # nobody reads it
         except Exception:
             # No input may produce a non-Weaviate answer; the traceback goes to the log.
             log.exception("GraphQL endpoint failed")
@@ -175,10 +184,7 @@ class _Proxy:
     async def _graphql(self, request: Request, body: bytes) -> Response:
         if ARGUMENT.encode() not in body:
             return await self.forward(request, body)
-        try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return rest_error(_UNPROCESSABLE, "the request body is not JSON")
+        payload = _json_body(body)
         await self._check_credentials(request)
         rewrite = await self._rewrite(payload, self._headers(request))
         if isinstance(rewrite, Response):
@@ -188,18 +194,35 @@ class _Proxy:
         response = await self.forward(request, json.dumps(_rewritten(payload, rewrite)).encode())
         return _with_explanations(response, rewrite)
 
+    def _check_batch_size(self, payload: list[Any]) -> None:
+        """One HTTP request runs at most ``graphql_max_near_grounded`` composes, batch or not
+        (a batch of 100 queries of 8 each ran 800), in at most ``graphql_max_batch_items``
+        queries. Counted before anything runs; a mention in a string literal counts too."""
+        items, most = self.settings.graphql_max_batch_items, self.settings.graphql_max_near_grounded
+        if len(payload) > items:
+            message = f"a batch using {ARGUMENT} holds at most {items} queries, got {len(payload)}"
+            raise _Refused(rest_error(400, message))
+        total = sum(
+            item["query"].count(ARGUMENT)
+            for item in payload
+            if isinstance(item, dict) and isinstance(item.get("query"), str)
+        )
+        if total > most:
+            message = (
+                f"at most {most} {ARGUMENT} fields per request (all queries of a batch together), got {total}"
+            )
+            raise _Refused(rest_error(400, message))
+
     async def _batch(self, request: Request, body: bytes) -> Response:
         """``/v1/graphql/batch`` (handlers_graphql.go): a list of requests, a list of answers in
         the same order. Each is rewritten; one that fails gets its error in its own slot, like
         Weaviate's per-request errors, and only the others reach Weaviate."""
         if ARGUMENT.encode() not in body:
             return await self.forward(request, body)
-        try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return rest_error(_UNPROCESSABLE, "the request body is not JSON")
+        payload = _json_body(body)
         if not isinstance(payload, list) or not payload:
             return rest_error(_UNPROCESSABLE, "the batch must be a non-empty list of GraphQL requests")
+        self._check_batch_size(payload)
         await self._check_credentials(request)
         answers: list[Any] = [None] * len(payload)
         rewrites: dict[int, Rewrite | None] = {}
@@ -221,6 +244,13 @@ class _Proxy:
             for (i, r), answer in zip(rewrites.items(), upstream, strict=True):
                 answers[i] = _add_explanations(answer, r) if r is not None else answer
         return JSONResponse(answers)
+
+
+def _json_body(body: bytes) -> Any:
+    try:
+        return load_json(body)
+    except BadBodyError as exc:
+        raise _Refused(rest_error(exc.status, exc.message)) from None
 
 
 def _rewritten(payload: dict[str, Any], rewrite: Rewrite) -> dict[str, Any]:
@@ -269,7 +299,7 @@ class _ApiKeyMiddleware:
         self.key = key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope["path"] not in PROBE_PATHS:
             accepted, consumed = api_key_ok(Request(scope), self.key)
             if not accepted:
                 message = "this endpoint needs its API key (X-Grounded-Api-Key)"

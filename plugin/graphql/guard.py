@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from collections import OrderedDict
 from typing import Any
@@ -20,16 +21,68 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 __all__ = [
+    "MAX_JSON_DEPTH",
+    "PROBE_PATHS",
+    "BadBodyError",
     "BodyTooLargeError",
     "CredentialCheck",
     "api_key_ok",
     "graphql_errors",
+    "load_json",
     "read_body",
     "rest_error",
     "stays_under_v1",
 ]
 
 _API_KEY_HEADER = "x-grounded-api-key"
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects in a JSON body we parse (variables included). Real
+GraphQL variables nest a few levels (a where filter's operands a dozen); 900 levels made the
+rewrite recurse out of the stack (a 500), 100,000 made the JSON parser do so."""
+
+PROBE_PATHS = frozenset({"/v1/.well-known/ready", "/v1/.well-known/live"})
+"""Weaviate's probes, passed through without the endpoint's API key: Kubernetes sends none."""
+
+_UNPROCESSABLE = 422
+
+
+class BadBodyError(Exception):
+    """The body cannot be used; ``status`` and ``message`` are the answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def load_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """The parsed body; :class:`BadBodyError` when it is not JSON (422, as Weaviate answers) or
+    nests deeper than ``max_depth`` (400)."""
+    too_deep = BadBodyError(400, f"the JSON body is nested more than {max_depth} levels deep")
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise too_deep from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadBodyError(_UNPROCESSABLE, "the request body is not JSON") from None
+    if _depth_exceeds(payload, max_depth):
+        raise too_deep
+    return payload
+
+
+def _depth_exceeds(value: Any, max_depth: int) -> bool:
+    # Iterative: the point is that no input can exhaust the stack.
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > max_depth:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def graphql_errors(message: str) -> JSONResponse:

@@ -25,6 +25,12 @@ from plugin.encoder.protocol import QueryEncoder
 from plugin.store.protocol import ProductFilter, ProductStore, SearchHit, StoredProduct
 from schemas.collection import DEFAULT_VECTOR
 from schemas.errors import InvalidInputError, NotFoundError, UpstreamError
+from schemas.limits import (
+    MAX_ATTRIBUTE_NAME_CHARS,
+    MAX_ATTRIBUTE_VALUE_CHARS,
+    MAX_CATALOG_ATTRIBUTES,
+    MAX_CATALOG_CAPTION_CHARS,
+)
 from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult
 
 __all__ = [
@@ -95,10 +101,22 @@ def catalog_options(stored: StoredProduct, options: ComposeOptions | None) -> Co
         attributes = {}
     update: dict[str, Any] = {}
     if base.catalog_caption is None and props.get("title"):
-        update["catalog_caption"] = str(props["title"])
+        update["catalog_caption"] = str(props["title"])[:MAX_CATALOG_CAPTION_CHARS]
     if base.catalog_attributes is None and isinstance(attributes, dict) and attributes:
-        update["catalog_attributes"] = {str(k): str(v) for k, v in attributes.items()}
+        update["catalog_attributes"] = _within_limits({str(k): str(v) for k, v in attributes.items()})
     return base.model_copy(update=update)
+
+
+def _within_limits(attributes: dict[str, str]) -> dict[str, str]:
+    """The attributes a compose request accepts (:mod:`schemas.limits`): the first ones, in the
+    catalog's order, whose name and value fit. A caption needs a few attributes, not all of a
+    catalog row that ingestion accepted (values up to 100,000 characters)."""
+    kept = {
+        k: v
+        for k, v in attributes.items()
+        if len(k) <= MAX_ATTRIBUTE_NAME_CHARS and len(v) <= MAX_ATTRIBUTE_VALUE_CHARS
+    }
+    return dict(list(kept.items())[:MAX_CATALOG_ATTRIBUTES])
 
 
 def near_grounded(

@@ -85,6 +85,19 @@ def test_the_vectorizer_is_hardened_and_probed_on_its_real_endpoints(
         assert {"cpu", "memory"} <= set(container["resources"][kind])
 
 
+def test_the_graphql_probe_is_one_the_endpoint_answers_without_its_key() -> None:
+    # Issue 22, failure 10: with GROUNDED_GRAPHQL_API_KEY set the probe got 401 and the pod never
+    # became ready. Kubernetes sends no key, so the probe must be an open path.
+    from plugin.graphql.guard import PROBE_PATHS
+
+    manifests = kustomize(KUSTOMIZE / "overlays" / "cpu")
+    container = find(manifests, "Deployment", "grounded-graphql")["spec"]["template"]["spec"]["containers"][0]
+    for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
+        probe = container.get(kind, {}).get("httpGet")
+        if probe is not None:
+            assert probe["path"] in PROBE_PATHS and not probe.get("httpHeaders")
+
+
 def test_the_gpu_overlay_runs_the_cuda_image_on_one_gpu() -> None:
     manifests = kustomize(KUSTOMIZE / "overlays" / "gpu")
     container = _vectorizer(manifests)

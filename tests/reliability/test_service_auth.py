@@ -106,3 +106,45 @@ async def test_grpc_needs_the_key_in_metadata_health_stays_open() -> None:
     finally:
         await transport.stop(grace=None)
         await engine.stop()
+
+
+async def test_grpc_refuses_a_caller_without_the_key_before_reading_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 22: a 60 MiB message was read (+389 MB) before the key was checked. The key is in
+    # the call's metadata; the refusal's handler never asks grpc for the message.
+    import vectorizer_service.transports.grpc as transport_module
+
+    received: list[int] = []
+    original = transport_module._Encoded
+
+    class CountingEncoded(original):  # type: ignore[misc,valid-type]  # a test double of the message holder
+        def __init__(self, data: bytes) -> None:
+            received.append(len(data))
+            super().__init__(data)
+
+    monkeypatch.setattr(transport_module, "_Encoded", CountingEncoded)
+    engine = _engine(api_key=KEY, max_request_bytes=80 * 1024 * 1024)
+    await engine.start()
+    transport = GrpcTransport(engine, "127.0.0.1:0")
+    await transport.start()
+    big = pb.EmbedRequest(images=[b"\0" * (20 * 1024 * 1024)])
+    options = [("grpc.max_send_message_length", 100 * 1024 * 1024)]
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{transport.port}", options=options) as channel:
+            stub = pb_grpc.VectorizerStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.Embed(big, timeout=30)
+            assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
+            assert received == []
+            small = pb.EmbedRequest(texts=["a"])
+            await stub.Embed(small, metadata=(("authorization", f"Bearer {KEY}"),), timeout=10)
+            assert received == [small.ByteSize()]
+    finally:
+        await transport.stop(grace=None)
+        await engine.stop()
+    metrics = engine.metrics.render().decode()
+    assert (
+        'grounded_requests_total{outcome="unauthenticated",route="/grounded.v1.Vectorizer/Embed"} 1.0'
+        in metrics
+    )

@@ -97,3 +97,22 @@ def png_header(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def jpeg_header(width: int, height: int) -> bytes:
+    """A tiny JPEG (well under 1 KB) whose header claims ``width`` x ``height`` pixels: a real
+    8 x 8 JPEG with its frame header's size rewritten, as in issue 22's memory attack. Decoding
+    it allocates the claimed size, then finds the data truncated."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (90, 120, 150)).save(buffer, format="JPEG", quality=50)
+    data = bytearray(buffer.getvalue())
+    at = data.index(b"\xff\xc0")  # baseline start-of-frame: length (2), precision (1), height, width
+    data[at + 5 : at + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def big_jpeg(width: int, height: int) -> bytes:
+    """A valid JPEG of ``width`` x ``height`` pixels that compresses to a few hundred KB (one colour)."""
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 128).save(buffer, format="JPEG", quality=10)
+    return buffer.getvalue()

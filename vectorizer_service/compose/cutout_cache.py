@@ -4,6 +4,7 @@ configurations), and background removal is the slowest stage on a CPU."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 from collections import OrderedDict
@@ -36,7 +37,7 @@ class CutoutCache:
     async def __call__(self, image: Image.Image) -> Cutout:
         if self._size == 0:
             return await self._remove(image)
-        key = _key(image)
+        key = await asyncio.to_thread(_key, image)  # hashes every pixel: off the event loop
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from collections.abc import Sequence
@@ -84,7 +85,9 @@ class ComposePipeline:
             note = await stage.run(ctx, self._env)
             timings.append(StageTiming(stage=stage.name, ms=(time.perf_counter() - started) * 1e3, note=note))
         assert ctx.vector is not None, "the embedding stage always runs"
-        return ComposeResult(vector=ctx.vector.tolist(), explanation=self._explain(ctx, timings))
+        # The explanation may hold the cut-out as a PNG: encoding it is CPU work, off the loop.
+        explanation = await asyncio.to_thread(self._explain, ctx, timings)
+        return ComposeResult(vector=ctx.vector.tolist(), explanation=explanation)
 
     @staticmethod
     def _explain(ctx: ComposeContext, timings: list[StageTiming]) -> ComposeExplanation:

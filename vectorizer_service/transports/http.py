@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
@@ -19,16 +20,26 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, SecretStr, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.errors import STATUS_BY_KIND, ErrorKind, InvalidInputError, NotReadyError, item_error
 from schemas.wire import ComposeRequest, ModelMeta, VectorizeRequest
 from vectorizer_service.engine import Engine
 from vectorizer_service.images import base64_to_bytes
-from vectorizer_service.metrics import CONTENT_TYPE, OUTCOME_CANCELLED, OUTCOME_OK, ServiceMetrics
+from vectorizer_service.metrics import (
+    CONTENT_TYPE,
+    OUTCOME_CANCELLED,
+    OUTCOME_CLIENT_CLOSED,
+    OUTCOME_OK,
+    ServiceMetrics,
+)
+from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.transports.auth import OPEN_HTTP_PATHS, check_bearer
 from vectorizer_service.transports.errors import describe_error, validation_message
+from vectorizer_service.transports.wire_count import MAX_JSON_ELEMENTS, json_elements_exceed
 
 __all__ = ["create_app"]
 
@@ -40,6 +51,8 @@ _ROUTES = frozenset(
 )
 _OUTCOME_KEY = "grounded_outcome"
 _CLIENT_GONE = 499  # nobody reads it: the client has disconnected
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -71,13 +84,17 @@ def create_app(engine: Engine, *, manage_engine: bool = True) -> FastAPI:
 # --- routes ---------------------------------------------------------------------------------
 
 
-@router.get("/.well-known/live", status_code=204)
+# HEAD answers wherever GET does (RFC 9110 9.3.2); uvicorn sends no body for it.
+_GET = ["GET", "HEAD"]
+
+
+@router.api_route("/.well-known/live", methods=_GET, status_code=204)
 async def live() -> Response:
     """The process is up (even while the model loads)."""
     return Response(status_code=204)
 
 
-@router.get("/.well-known/ready", status_code=204)
+@router.api_route("/.well-known/ready", methods=_GET, status_code=204)
 async def ready(request: Request) -> Response:
     """204 once the model is loaded and warmed up, 503 before."""
     if not _engine(request).ready:
@@ -85,7 +102,7 @@ async def ready(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/meta", response_model=ModelMeta)
+@router.api_route("/meta", methods=_GET, response_model=ModelMeta)
 async def meta(request: Request) -> Response:
     """The model the service runs."""
     # The record's fields in declaration order, compact: the same bytes as ever (Weaviate reads them).
@@ -99,9 +116,9 @@ async def meta(request: Request) -> Response:
 async def vectorize(request: Request) -> Response:
     """``{"texts": [...], "images": [base64...]}`` -> ``{"textVectors", "imageVectors"}``."""
     engine = _engine(request)
-    body = _parse(VectorizeRequest, await _read_body(request, engine.settings.max_request_bytes))
-    images = [_image_bytes(value, engine, index) for index, value in enumerate(body.images or [])]
-    result = await _unless_disconnected(request, engine.embed(body.texts or [], images))
+    raw = await _read_body(request, engine.settings)
+    texts, images = await run_in_threadpool(_vectorize_message, raw, engine)
+    result = await _unless_disconnected(request, engine.embed(texts, images))
     if result is None:
         return Response(status_code=_CLIENT_GONE)
     return _json({"textVectors": result.text_vectors.tolist(), "imageVectors": result.image_vectors.tolist()})
@@ -111,8 +128,8 @@ async def vectorize(request: Request) -> Response:
 async def compose(request: Request) -> Response:
     """Reference image + requested change -> ``ComposeResult``."""
     engine = _engine(request)
-    body = _parse(ComposeRequest, await _read_body(request, engine.settings.max_request_bytes))
-    image = _image_bytes(body.image, engine) if body.image else None
+    raw = await _read_body(request, engine.settings)
+    body, image = await run_in_threadpool(_compose_message, raw, engine)
     result = await _unless_disconnected(request, engine.compose(image, body.text, body.options))
     if result is None:
         return Response(status_code=_CLIENT_GONE)
@@ -138,8 +155,18 @@ def _json(content: Any, status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type="application/json")
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing more than ``limit`` bytes without reading them all."""
+async def _read_body(request: Request, settings: ServiceSettings) -> bytes:
+    """The body, refusing more than ``max_request_bytes`` without reading them all, and a
+    body that takes longer than ``http_read_timeout_s`` to arrive (a client trickling it would
+    hold its connection and its memory for ever)."""
+    timeout = settings.http_read_timeout_s
+    try:
+        return await asyncio.wait_for(_body_within(request, settings.max_request_bytes), timeout)
+    except asyncio.TimeoutError:
+        raise InvalidInputError(f"the request body did not arrive within {timeout:g} s") from None
+
+
+async def _body_within(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise InvalidInputError(f"request body is {declared} bytes, over the limit of {limit}")
@@ -153,7 +180,29 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+# Parsing a body of up to max_request_bytes (JSON, then base64) is CPU work: a worker thread. The
+# JSON parser holds the GIL throughout, so a body with more values than any accepted request is
+# refused from a count first (wire_count.json_elements_exceed), which lets the event loop run.
+
+
+def _vectorize_message(raw: bytes, engine: Engine) -> tuple[list[str], list[bytes]]:
+    body = _parse(VectorizeRequest, raw)
+    images = [_image_bytes(value, engine, index) for index, value in enumerate(body.images or [])]
+    return body.texts or [], images
+
+
+def _compose_message(raw: bytes, engine: Engine) -> tuple[ComposeRequest, bytes | None]:
+    body = _parse(ComposeRequest, raw)
+    return body, _image_bytes(body.image, engine) if body.image else None
+
+
 def _parse(model: type[_M], body: bytes) -> _M:
+    if json_elements_exceed(body):
+        # Parsing it would hold the GIL, and so every other request, for seconds.
+        raise InvalidInputError(
+            f"the request body holds more than {MAX_JSON_ELEMENTS} JSON values (strings, list "
+            "entries, fields); no accepted request has that many"
+        )
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
@@ -247,6 +296,11 @@ class _ErrorBoundary:
             if scope["path"] not in OPEN_HTTP_PATHS:
                 check_bearer(_header(scope, b"authorization"), self.api_key)
             await self.app(scope, receive, send_and_watch)
+        except ClientDisconnect:
+            # The client went away while sending its body: nobody to answer, nothing wrong here.
+            outcome = OUTCOME_CLIENT_CLOSED
+            log.info("%s %s: the client closed the connection before sending its whole body",
+                     scope["method"], scope["path"])  # fmt: skip
         except Exception as exc:
             reply = describe_error(exc, f"{scope['method']} {scope['path']}")
             outcome = reply.kind.value
@@ -255,6 +309,8 @@ class _ErrorBoundary:
             response = _json({"error": reply.message}, reply.status.http)
             if reply.kind is ErrorKind.UNAUTHENTICATED:
                 response.headers["WWW-Authenticate"] = "Bearer"
+            if reply.status.retry_after_s is not None:
+                response.headers["Retry-After"] = str(reply.status.retry_after_s)
             await response(scope, receive, send)
         finally:
             if outcome is None:

@@ -8,6 +8,8 @@ remover; any other photo is cut out. The note gives the decision and its evidenc
 
 from __future__ import annotations
 
+import asyncio
+
 from vectorizer_service.compose.context import ComposeContext, StageEnv
 from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND, frame_subject
 from vectorizer_service.compose.studio import detect_studio
@@ -39,7 +41,8 @@ class BackgroundStage:
         assert ctx.image is not None and env.deps.remove_background is not None  # see skip_reason
         decided = ""
         if ctx.options.remove_background == AUTO:
-            verdict = detect_studio(ctx.image)
+            # Image work scales with the reference's pixels: a worker thread, not the event loop.
+            verdict = await asyncio.to_thread(detect_studio, ctx.image)
             if verdict.studio:
                 ctx.background_note = f"auto: {verdict.note}: kept the original image"
                 return ctx.background_note
@@ -55,7 +58,9 @@ class BackgroundStage:
             ctx.working_image = cutout.image
             framed = ""
             if cutout.box is not None:
-                ctx.working_image = frame_subject(cutout.image, cutout.box, NEUTRAL_BACKGROUND)
+                ctx.working_image = await asyncio.to_thread(
+                    frame_subject, cutout.image, cutout.box, NEUTRAL_BACKGROUND
+                )
                 framed = ", framed on the subject"
             ctx.background_removed = True
             note = f"background removed ({percent} of the image kept{framed})"
