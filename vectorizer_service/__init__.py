@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from schemas.model_info import ModelInfo
     from schemas.vocabulary import CATEGORY, Vocabulary
     from vectorizer_service.compose.attributes import AttributeCaptioner
+    from vectorizer_service.compose.pic2word import PIC2WORD_CAPTION_WORDINGS
     from vectorizer_service.compose.vocab import load_vocabulary, with_article
     from vectorizer_service.compose.weights import default_u2net_home, fetch_u2netp
     from vectorizer_service.engine import EmbedResult, Engine
@@ -27,6 +28,16 @@ if TYPE_CHECKING:
     from vectorizer_service.runtime.hub import HubAccess
     from vectorizer_service.runtime.loader import resolve_device
     from vectorizer_service.runtime.onnx_export import export_onnx
+    from vectorizer_service.runtime.pic2word import (
+        PIC2WORD_CONFIG_FILE,
+        PIC2WORD_TRAIN_PROMPT,
+        PIC2WORD_WEIGHTS_FILE,
+        Pic2WordMapper,
+        PseudoWordText,
+        encode_with_pseudo_word,
+        load_pic2word_mapper,
+        save_pic2word_mapper,
+    )
     from vectorizer_service.runtime.protocol import PreparedImage, Vectors
     from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE, mark_random
     from vectorizer_service.runtime.random_weights import (
@@ -41,6 +52,10 @@ __all__ = [
     "CATEGORY",
     "ENV_PREFIX",
     "OPEN_CLIP_WEIGHTS_NAME",
+    "PIC2WORD_CAPTION_WORDINGS",
+    "PIC2WORD_CONFIG_FILE",
+    "PIC2WORD_TRAIN_PROMPT",
+    "PIC2WORD_WEIGHTS_FILE",
     "RANDOM_WEIGHTS_FILE",
     "TINY_OPEN_CLIP_CONFIG",
     "AttributeCaptioner",
@@ -51,7 +66,9 @@ __all__ = [
     "ImageLimits",
     "ModelInfo",
     "OpenClipSource",
+    "Pic2WordMapper",
     "PreparedImage",
+    "PseudoWordText",
     "ServiceSettings",
     "SettingsGroup",
     "Vectors",
@@ -61,13 +78,16 @@ __all__ = [
     "base64_to_bytes",
     "decode_image",
     "default_u2net_home",
+    "encode_with_pseudo_word",
     "export_onnx",
     "fetch_u2netp",
+    "load_pic2word_mapper",
     "load_vocabulary",
     "mark_random",
     "resolve_device",
     "resolve_open_clip_source",
     "run_service",
+    "save_pic2word_mapper",
     "save_random_open_clip",
     "settings_from_args",
     "settings_from_namespace",
@@ -97,6 +117,15 @@ _LAZY = {
     "resolve_open_clip_source": "vectorizer_service.runtime",
     "resolve_device": "vectorizer_service.runtime.loader",
     "export_onnx": "vectorizer_service.runtime.onnx_export",
+    "PIC2WORD_CONFIG_FILE": "vectorizer_service.runtime.pic2word",
+    "PIC2WORD_TRAIN_PROMPT": "vectorizer_service.runtime.pic2word",
+    "PIC2WORD_WEIGHTS_FILE": "vectorizer_service.runtime.pic2word",
+    "Pic2WordMapper": "vectorizer_service.runtime.pic2word",
+    "PseudoWordText": "vectorizer_service.runtime.pic2word",
+    "encode_with_pseudo_word": "vectorizer_service.runtime.pic2word",
+    "load_pic2word_mapper": "vectorizer_service.runtime.pic2word",
+    "save_pic2word_mapper": "vectorizer_service.runtime.pic2word",
+    "PIC2WORD_CAPTION_WORDINGS": "vectorizer_service.compose.pic2word",
     "RANDOM_WEIGHTS_FILE": "vectorizer_service.runtime.random_marker",
     "mark_random": "vectorizer_service.runtime.random_marker",
     "OPEN_CLIP_WEIGHTS_NAME": "vectorizer_service.runtime.random_weights",
