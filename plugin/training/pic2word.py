@@ -202,7 +202,7 @@ def train_pic2word(
                 + torch.nn.functional.cross_entropy(logits.T, labels)
             ) / 2
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward untyped
             optimizer.step()
             scheduler.step()
             losses.append(float(loss.item()))

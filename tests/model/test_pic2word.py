@@ -85,7 +85,7 @@ def test_the_star_token_s_own_embedding_gives_encode_text_exactly(
 def test_the_token_lands_where_the_prompt_puts_it_and_only_that_slot_counts(
     text_side: tuple[Any, PseudoWordText],
 ) -> None:
-    model, pseudo = text_side
+    _, pseudo = text_side
     tokens, positions = pseudo.tokenize(["a photo of * , in blue", "* in blue"])
     assert positions.tolist() == [4, 1]  # after the start token: a, photo, of, *
     assert tokens[0, 4] == tokens[1, 1] == pseudo.token_id
