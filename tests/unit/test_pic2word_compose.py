@@ -88,7 +88,7 @@ async def test_pic2word_embeds_the_paper_s_prompt_with_the_image_as_its_star() -
 async def test_pic2word_caption_puts_the_caption_without_overridden_attributes_beside_the_star() -> None:
     rig = Rig()
     result = await rig.run(PHOTO, "in blue", fusion_method="pic2word_caption")
-    assert rig.asked[0][1] == "a photo of * that is a floral cotton dress , in blue"  # red dropped for blue
+    assert rig.asked[0][1] == "a photo of a floral cotton dress like * , in blue"  # red dropped for blue
     assert result.explanation.caption == "a red floral cotton dress"
     note = next(t.note for t in result.explanation.timings if t.stage == "embedding")
     assert "colour=red" in note
@@ -120,7 +120,9 @@ def test_prompts_keep_the_star_a_word_of_its_own() -> None:
         pic2word_prompt("a photo of *, {modification}", None, "with *stars*") == "a photo of * , with stars"
     )
     assert pic2word_prompt(PIC2WORD_CAPTION_TEMPLATE, "", "in blue") == "a photo of * , in blue"
-    assert pic2word_prompt(PIC2WORD_CAPTION_TEMPLATE, "a red dress", "") == "a photo of * that is a red dress"
+    assert pic2word_prompt(PIC2WORD_CAPTION_TEMPLATE, "a red dress", "") == "a photo of a red dress like *"
+    that_is = PIC2WORD_CAPTION_WORDINGS["that-is"]
+    assert pic2word_prompt(that_is, "a red dress", "") == "a photo of * that is a red dress"
 
 
 def test_requested_templates_are_checked() -> None:

@@ -3,8 +3,9 @@ through the trained mapper of :mod:`vectorizer_service.runtime.pic2word`) sits a
 
 * ``pic2word``: ``"a photo of * , {modification}"``, the paper's own prompt;
 * ``pic2word_caption``: the pseudo-word and the caption together,
-  :data:`PIC2WORD_CAPTION_TEMPLATE` (chosen on the world's val splits among
-  :data:`PIC2WORD_CAPTION_WORDINGS`; docs/composed-queries.md has the table).
+  :data:`PIC2WORD_CAPTION_TEMPLATE`, ``"a photo of {caption} like * , {modification}"``: the best
+  mean R@1/5/10 over the world's two val splits among :data:`PIC2WORD_CAPTION_WORDINGS`
+  (docs/composed-queries.md has the table; test never looked at).
 
 A request's ``template`` replaces the method's prompt when it holds a ``*``.
 """
@@ -33,7 +34,7 @@ PIC2WORD_CAPTION_WORDINGS: dict[str, str] = {
     "caption-first": "a photo of {caption} like * , {modification}",
 }
 """Wordings of the caption form compared on val (``grounded eval --configs pic2word_wordings``)."""
-PIC2WORD_CAPTION_TEMPLATE = PIC2WORD_CAPTION_WORDINGS["that-is"]
+PIC2WORD_CAPTION_TEMPLATE = PIC2WORD_CAPTION_WORDINGS["caption-first"]
 
 _STAR = re.compile(r"\s*\*\s*")
 _DANGLING = " \t,;:-–—"
