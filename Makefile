@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install weights browser proto proto-check lint typecheck compose-check deploy-check unit test test-integration demo serve bench up down world world-model world-eval world-choose
+.PHONY: install weights browser proto proto-check lint typecheck compose-check deploy-check unit test test-integration demo serve bench up down world world-model world-pic2word world-eval world-choose
 
 install: $(VENV)/.installed
 
@@ -103,6 +103,12 @@ world-model: world weights
 	  --epochs 120 --batch-size 64 --lr 5e-4 --seed 0 --threads 2 --device cpu --save-dtype fp16 --offline \
 	  --scene-fraction 0.5 --scene-variants 3 --no-progress
 	cp $(WORLD)/vocabulary.json $(WORLD_MODEL)/vocabulary.json
+
+# The Pic2Word mapper (docs/training.md) trained into the model folder on the world catalog's images:
+# the `pic2word` and `pic2word_caption` fusion methods and eval rows then work with $(WORLD_MODEL).
+world-pic2word: world
+	$(BIN)/grounded train-pic2word $(WORLD)/catalog-train.jsonl --model $(WORLD_MODEL) \
+	  --epochs 100 --batch-size 128 --lr 1e-4 --seed 0 --threads 2 --device cpu --offline
 
 WORLD_VAL ?= reports/world-val
 world-choose: world weights

@@ -22,10 +22,12 @@ from schemas.limits import (
 )
 from schemas.model_info import ModelInfo
 
-FusionMethod = Literal["image_anchor", "direction", "slerp"]
+FusionMethod = Literal["image_anchor", "direction", "slerp", "pic2word", "pic2word_caption"]
 """How the embedding stage combines the reference image vector with the text vectors
 (docs/composed-queries.md gives each formula and its source)."""
 FUSION_METHODS: tuple[FusionMethod, ...] = get_args(FusionMethod)
+PIC2WORD_METHODS: tuple[FusionMethod, ...] = ("pic2word", "pic2word_caption")
+"""The methods that put the image into the prompt as a pseudo-word (a trained mapper: Pic2Word)."""
 DEFAULT_FUSION_METHOD: FusionMethod = "image_anchor"
 """The method composed queries used before there was a choice: the server default's default."""
 DEFAULT_DIRECTION_GAIN = 1.0
@@ -76,7 +78,8 @@ class ComposeOptions(BaseModel):
     template: str | None = Field(
         default=None,
         max_length=MAX_TEMPLATE_CHARS,
-        description="fusion template with {caption} and {modification}",
+        description="fusion template with {caption} and {modification} (pic2word methods: a prompt "
+        "with the pseudo-word * as well)",
     )
     image_weight: float | None = Field(
         default=None,
@@ -88,7 +91,9 @@ class ComposeOptions(BaseModel):
     fusion_method: FusionMethod | None = Field(
         default=None,
         description="how the image and text vectors combine: image_anchor (linear mix), direction "
-        "(the change as a text direction applied to the image, PDV) or slerp (spherical interpolation)",
+        "(the change as a text direction applied to the image, PDV), slerp (spherical interpolation), "
+        "pic2word (the image as the pseudo-word * of 'a photo of * , {modification}', Saito et al.; "
+        "needs a trained mapper) or pic2word_caption (the pseudo-word and the caption together)",
     )
     direction_gain: float | None = Field(
         default=None,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from schemas.vocabulary import CATEGORY, Vocabulary
     from vectorizer_service.compose.attributes import AttributeCaptioner
     from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND, frame_subject
+    from vectorizer_service.compose.pic2word import PIC2WORD_CAPTION_WORDINGS
     from vectorizer_service.compose.remover import load_remover
     from vectorizer_service.compose.stages.background import MAX_MASK_COVERAGE, MIN_MASK_COVERAGE
     from vectorizer_service.compose.vocab import load_vocabulary, with_article
@@ -30,6 +31,16 @@ if TYPE_CHECKING:
     from vectorizer_service.runtime.hub import HubAccess
     from vectorizer_service.runtime.loader import resolve_device
     from vectorizer_service.runtime.onnx_export import export_onnx
+    from vectorizer_service.runtime.pic2word import (
+        PIC2WORD_CONFIG_FILE,
+        PIC2WORD_TRAIN_PROMPT,
+        PIC2WORD_WEIGHTS_FILE,
+        Pic2WordMapper,
+        PseudoWordText,
+        encode_with_pseudo_word,
+        load_pic2word_mapper,
+        save_pic2word_mapper,
+    )
     from vectorizer_service.runtime.protocol import PreparedImage, Vectors
     from vectorizer_service.runtime.random_marker import RANDOM_WEIGHTS_FILE, mark_random
     from vectorizer_service.runtime.random_weights import (
@@ -47,6 +58,10 @@ __all__ = [
     "MIN_MASK_COVERAGE",
     "NEUTRAL_BACKGROUND",
     "OPEN_CLIP_WEIGHTS_NAME",
+    "PIC2WORD_CAPTION_WORDINGS",
+    "PIC2WORD_CONFIG_FILE",
+    "PIC2WORD_TRAIN_PROMPT",
+    "PIC2WORD_WEIGHTS_FILE",
     "RANDOM_WEIGHTS_FILE",
     "TINY_OPEN_CLIP_CONFIG",
     "AttributeCaptioner",
@@ -57,7 +72,9 @@ __all__ = [
     "ImageLimits",
     "ModelInfo",
     "OpenClipSource",
+    "Pic2WordMapper",
     "PreparedImage",
+    "PseudoWordText",
     "ServiceSettings",
     "SettingsGroup",
     "Vectors",
@@ -67,15 +84,18 @@ __all__ = [
     "base64_to_bytes",
     "decode_image",
     "default_u2net_home",
+    "encode_with_pseudo_word",
     "export_onnx",
     "fetch_u2netp",
     "frame_subject",
+    "load_pic2word_mapper",
     "load_remover",
     "load_vocabulary",
     "mark_random",
     "resolve_device",
     "resolve_open_clip_source",
     "run_service",
+    "save_pic2word_mapper",
     "save_random_open_clip",
     "settings_from_args",
     "settings_from_namespace",
@@ -105,6 +125,15 @@ _LAZY = {
     "resolve_open_clip_source": "vectorizer_service.runtime",
     "resolve_device": "vectorizer_service.runtime.loader",
     "export_onnx": "vectorizer_service.runtime.onnx_export",
+    "PIC2WORD_CONFIG_FILE": "vectorizer_service.runtime.pic2word",
+    "PIC2WORD_TRAIN_PROMPT": "vectorizer_service.runtime.pic2word",
+    "PIC2WORD_WEIGHTS_FILE": "vectorizer_service.runtime.pic2word",
+    "Pic2WordMapper": "vectorizer_service.runtime.pic2word",
+    "PseudoWordText": "vectorizer_service.runtime.pic2word",
+    "encode_with_pseudo_word": "vectorizer_service.runtime.pic2word",
+    "load_pic2word_mapper": "vectorizer_service.runtime.pic2word",
+    "save_pic2word_mapper": "vectorizer_service.runtime.pic2word",
+    "PIC2WORD_CAPTION_WORDINGS": "vectorizer_service.compose.pic2word",
     "RANDOM_WEIGHTS_FILE": "vectorizer_service.runtime.random_marker",
     "mark_random": "vectorizer_service.runtime.random_marker",
     "OPEN_CLIP_WEIGHTS_NAME": "vectorizer_service.runtime.random_weights",

@@ -18,14 +18,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from PIL import Image
 
-from schemas.errors import InvalidInputError, NotReadyError, item_error
-from schemas.wire import ComposeOptions, ComposeResult
+from schemas.errors import InvalidInputError, ModelUnavailableError, NotReadyError, item_error
+from schemas.wire import PIC2WORD_METHODS, ComposeOptions, ComposeResult
 from vectorizer_service.admission import Admission, PixelBudget
 from vectorizer_service.batching import Batcher, InferenceRunner, gather_all
 from vectorizer_service.compose.protocols import BackgroundRemover, Caption, Captioner, ComposeDeps, Cutout
 from vectorizer_service.images import SERVICE_DRAFT_SIDE, ImageLimits, decode_image
 from vectorizer_service.metrics import ServiceMetrics
-from vectorizer_service.runtime.protocol import Embedder, ModelInfo, PreparedImage, Vectors
+from vectorizer_service.runtime.protocol import (
+    Embedder,
+    ModelInfo,
+    PreparedImage,
+    PseudoWordEmbedder,
+    Vectors,
+)
 from vectorizer_service.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -88,6 +94,7 @@ class Engine:
         self._images: Batcher[PreparedImage, _Row] | None = None
         self._cutouts: Batcher[Image.Image, Cutout] | None = None
         self._captions: Batcher[Image.Image, Caption] | None = None
+        self._pseudo_words: Batcher[tuple[_Row, str], _Row] | None = None
         self._pipeline: ComposePipeline | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -100,6 +107,11 @@ class Engine:
         self._runner = InferenceRunner()
         await self._runner.call(self._load_models)
         await self._runner.call(self._warm_up)
+        if self.settings.fusion_method in PIC2WORD_METHODS and self.pic2word_problem is not None:
+            raise ModelUnavailableError(
+                f"the default fusion method {self.settings.fusion_method} cannot be served: "
+                f"{self.pic2word_problem}"
+            )
         self._remover_runner = InferenceRunner("background") if self._remover is not None else None
         self._start_batchers(self._runner)
         self._pipeline = self._build_pipeline()
@@ -109,7 +121,7 @@ class Engine:
     async def stop(self) -> None:
         """Stop the batchers (queued work is cancelled) and release the threads."""
         self._ready = False
-        for batcher in (self._texts, self._images, self._cutouts, self._captions):
+        for batcher in (self._texts, self._images, self._cutouts, self._captions, self._pseudo_words):
             if batcher is not None:
                 await batcher.stop()
         if self._runner is not None:
@@ -131,6 +143,17 @@ class Engine:
         if not self._ready or self._embedder is None:
             raise NotReadyError("the model is still loading")
         return self._embedder.info
+
+    @property
+    def pic2word_problem(self) -> str | None:
+        """Why the pic2word fusion methods cannot be served here, or None when they can."""
+        embedder = self._embedder
+        if isinstance(embedder, PseudoWordEmbedder):
+            return embedder.pic2word_problem
+        backend = embedder.info.backend if embedder is not None else "unknown"
+        if backend == "onnx":
+            return "pic2word needs the torch backend (--backend open_clip); this service runs the onnx export"
+        return f"pic2word needs an open_clip model with a Pic2Word mapper; the {backend} backend has none"
 
     # --- embedding -----------------------------------------------------------------------------
 
@@ -158,6 +181,13 @@ class Engine:
         prepared = await self._run_decoder(self._prepare, list(images))
         _, image_batcher = self._batchers()
         return _stack(await image_batcher.submit_many(prepared), self._dimension())
+
+    async def embed_pseudo_word(self, items: Sequence[tuple[_Row, str]]) -> Vectors:
+        """Pic2Word text vectors of ``(image vector, prompt)`` pairs (for compose)."""
+        self._require_ready()
+        if self._pseudo_words is None:
+            raise InvalidInputError(self.pic2word_problem or "no Pic2Word mapper loaded")
+        return _stack(await self._pseudo_words.submit_many(list(items)), self._dimension())
 
     async def embed_texts(self, texts: Sequence[str]) -> Vectors:
         """Embed texts (no per-request limits: for callers inside the service, e.g. compose)."""
@@ -283,7 +313,9 @@ class Engine:
             self._cutouts = make("background", self._remover.remove, self._remover_runner or runner)
         if self._captioner is not None:
             self._captions = make("caption", self._captioner.caption)
-        for batcher in (self._texts, self._images, self._cutouts, self._captions):
+        if isinstance(embedder, PseudoWordEmbedder) and embedder.pic2word_problem is None:
+            self._pseudo_words = make("pic2word", lambda b: list(embedder.encode_pseudo_word_prompts(b)))
+        for batcher in (self._texts, self._images, self._cutouts, self._captions, self._pseudo_words):
             if batcher is not None:
                 batcher.start()
 
@@ -300,6 +332,8 @@ class Engine:
                 else None
             ),
             caption=self._captions.submit if self._captions is not None else None,
+            encode_pseudo_word=self.embed_pseudo_word if self._pseudo_words is not None else None,
+            pic2word_problem=self.pic2word_problem or "",
         )
         return ComposePipeline(deps, self.settings)
 

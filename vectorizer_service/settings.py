@@ -239,7 +239,9 @@ class ServiceSettings(GroupedSettings):
     fusion_method: FusionMethod = Field(
         DEFAULT_FUSION_METHOD,
         description="default way the image and text vectors combine: image_anchor (linear), direction "
-        "(PDV text direction applied to the image) or slerp (spherical); docs/composed-queries.md",
+        "(PDV text direction applied to the image), slerp (spherical), pic2word or pic2word_caption "
+        "(the image as a pseudo-word; needs pic2word.safetensors in the model folder); "
+        "docs/composed-queries.md",
     )
     direction_gain: float = Field(
         DEFAULT_DIRECTION_GAIN,

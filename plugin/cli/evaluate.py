@@ -13,6 +13,7 @@ from plugin.evaluation.configs import (
     BASE_CONFIGS,
     DEFAULT,
     DEFAULT_IMAGE_WEIGHTS,
+    PIC2WORD_WORDINGS,
     SWEEP,
     TRUE_ATTRIBUTES,
 )
@@ -103,7 +104,7 @@ def _choose(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands) -> None:
-    known = ", ".join([DEFAULT, *(c.name for c in BASE_CONFIGS), SWEEP, TRUE_ATTRIBUTES])
+    known = ", ".join([DEFAULT, *(c.name for c in BASE_CONFIGS), SWEEP, TRUE_ATTRIBUTES, PIC2WORD_WORDINGS])
     ev = commands.add(
         "eval",
         "composed-retrieval benchmarks: FashionIQ, CIRR, CIRCO",
@@ -124,7 +125,8 @@ def register(commands: Commands) -> None:
     ev.add_argument(
         "--configs",
         type=_names,
-        help=f"configurations, comma-separated (default: all; '{DEFAULT}' is always included): {known}",
+        help=f"configurations, comma-separated (default: all but the pic2word rows, which need a mapper; "
+        f"'{DEFAULT}' is always included): {known}",
     )
     ev.add_argument(
         "--image-weights",

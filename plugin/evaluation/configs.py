@@ -9,6 +9,7 @@ from typing import Any
 
 from schemas.errors import InvalidInputError
 from schemas.wire import ComposeOptions
+from vectorizer_service import PIC2WORD_CAPTION_WORDINGS
 
 __all__ = [
     "BASE_CONFIGS",
@@ -16,6 +17,7 @@ __all__ = [
     "DEFAULT",
     "DEFAULT_CONFIG",
     "DEFAULT_IMAGE_WEIGHTS",
+    "PIC2WORD_WORDINGS",
     "SWEEP",
     "TRUE_ATTRIBUTES",
     "TRUE_ATTRIBUTES_CONFIG",
@@ -41,6 +43,8 @@ CANDIDATE_GRID: tuple[tuple[str, float], ...] = (
     ("slerp", 0.7),
 )
 """(method, image weight): fixed before any val run, not fitted to it; the direction gain stays 1."""
+PIC2WORD_WORDINGS = "pic2word_wordings"
+"""The ``--configs`` name of the caption form of Pic2Word in each wording compared on val."""
 BG = "+bg"
 DEFAULT = "default"
 """The product's default: ``ComposeOptions()`` with nothing set, whatever the service's defaults are."""
@@ -109,6 +113,17 @@ def _method_configs() -> list[EvalConfig]:
     ]  # fmt: skip
 
 
+def _pic2word_configs() -> list[EvalConfig]:
+    """Pic2Word (a trained mapper in the model folder), alone and with the caption; background and
+    caption left to the service, as the default row sends them."""
+    return [
+        _base("pic2word", "Pic2Word (Saito et al.): t('a photo of * , {modification}'), * = mapper(image)",
+              True, True, fusion_method="pic2word"),
+        _base("pic2word+caption", "Pic2Word + caption: the pseudo-word and the (attribute-aware) caption in "
+              "one prompt", True, True, fusion_method="pic2word_caption"),
+    ]  # fmt: skip
+
+
 BASE_CONFIGS: tuple[EvalConfig, ...] = (
     _base(
         "text_only", "the modification text alone", False, True, caption=False, fuse=False, image_weight=0.0
@@ -121,6 +136,7 @@ BASE_CONFIGS: tuple[EvalConfig, ...] = (
         True, True, caption=False, fuse=False, image_weight=0.5,
     ),
     *_method_configs(),
+    *_pic2word_configs(),
 )  # fmt: skip
 
 
@@ -152,15 +168,29 @@ def _candidates() -> list[EvalConfig]:
     ]  # fmt: skip
 
 
+PIC2WORD_ROWS = ("pic2word", "pic2word+caption")
+
+
+def _pic2word_wordings() -> list[EvalConfig]:
+    return [
+        _base(f"pic2word+caption@{name}", f"Pic2Word + caption, prompt {template!r}", True, True,
+              fusion_method="pic2word_caption", template=template)
+        for name, template in PIC2WORD_CAPTION_WORDINGS.items()
+    ]  # fmt: skip
+
+
 def build_configs(names: Sequence[str] | None, image_weights: Sequence[float]) -> list[EvalConfig]:
     """The chosen configurations in table order: ``default`` first (always, whatever ``names``
     says), then the chosen rows (none chosen: all, the sweep, and ``true_attributes``).
 
-    ``names`` are base names (``text_only``, ``fusion+bg``...), ``sweep``, ``candidates`` and
-    ``true_attributes``; an unknown name is an InvalidInputError listing the known ones."""
+    ``names`` are base names (``text_only``, ``fusion+bg``...), ``sweep``, ``candidates``,
+    ``pic2word_wordings`` and ``true_attributes``; the Pic2Word rows (``pic2word``,
+    ``pic2word+caption``) run only when named, as they need a mapper in the model folder. An
+    unknown name is an InvalidInputError listing the known ones."""
     by_name = {c.name: c for c in (DEFAULT_CONFIG, *BASE_CONFIGS, TRUE_ATTRIBUTES_CONFIG)}
-    groups = (SWEEP, CANDIDATES)
-    chosen = list(names) if names else [*by_name, SWEEP]
+    groups = (SWEEP, CANDIDATES, PIC2WORD_WORDINGS)
+    # The Pic2Word rows need a mapper trained into the model folder: run when named, not by default.
+    chosen = list(names) if names else [*(n for n in by_name if n not in PIC2WORD_ROWS), SWEEP]
     unknown = [n for n in chosen if n not in by_name and n not in groups]
     if unknown:
         raise InvalidInputError(f"--configs: unknown {unknown}; choose from {[*by_name, *groups]}")
@@ -174,4 +204,6 @@ def build_configs(names: Sequence[str] | None, image_weights: Sequence[float]) -
         configs.extend(_sweep(image_weights))
     if CANDIDATES in chosen:
         configs.extend(_candidates())
+    if PIC2WORD_WORDINGS in chosen:
+        configs.extend(_pic2word_wordings())
     return [*configs, *truth]

@@ -72,7 +72,9 @@ class GroundedArgs(BaseModel):
     template: str | None = None
     imageWeight: float | None = Field(None, ge=0.0, le=1.0)
     fusionMethod: FusionMethod | None = Field(
-        None, description="image_anchor, direction or slerp (a string or an enum value)"
+        None,
+        description="image_anchor, direction, slerp, pic2word or pic2word_caption "
+        "(a string or an enum value)",
     )
     directionGain: float | None = Field(None, ge=0.0, le=MAX_DIRECTION_GAIN)
     product: str | None = Field(None, description="a stored product's id as the reference (no upload)")

@@ -77,21 +77,21 @@ def save_model(
     return weights
 
 
-def save_train_state(out: Path, state: dict[str, Any]) -> Path:
+def save_train_state(out: Path, state: dict[str, Any], name: str = STATE_NAME) -> Path:
     """Write the resumable state (a dict of tensors, numbers and plain data) atomically."""
     out.mkdir(parents=True, exist_ok=True)
-    path = out / STATE_NAME
+    path = out / name
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     _replace(tmp, path)
     return path
 
 
-def load_train_state(out: Path) -> dict[str, Any]:
+def load_train_state(out: Path, name: str = STATE_NAME) -> dict[str, Any]:
     """The state :func:`save_train_state` wrote into ``out``; an error names a missing file."""
-    path = out / STATE_NAME
+    path = out / name
     if not path.is_file():
-        raise InvalidInputError(f"--resume: no {STATE_NAME} in {out} (nothing to resume)")
+        raise InvalidInputError(f"--resume: no {name} in {out} (nothing to resume)")
     # Our own file: weights_only would refuse the plain-data dicts (options, RNG states) it holds.
     state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False)
     return state

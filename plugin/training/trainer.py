@@ -43,7 +43,7 @@ from plugin.training.scene_bank import SceneBank, SceneOptions, check_stand_in, 
 from schemas.errors import InvalidInputError
 from vectorizer_service import resolve_device
 
-__all__ = ["TrainResult", "encode_examples", "train"]
+__all__ = ["TrainResult", "encode_examples", "train", "warmup_cosine"]
 
 _MAX_LOGIT_SCALE = math.log(100)
 _AUGMENT_STREAM = 1
@@ -68,7 +68,9 @@ class TrainResult:
         return self.steps >= self.total_steps
 
 
-def _schedule(warmup: int, total: int) -> Callable[[int], float]:
+def warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
+    """The learning-rate factor of a step: linear warmup over ``warmup`` steps, then cosine to 0."""
+
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
@@ -210,7 +212,7 @@ def train(
     if options.lock_text:
         model.lock_text_tower()
     optimizer = _optimizer(model, options)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(options.warmup_steps, total_steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(options.warmup_steps, total_steps))
     from open_clip.loss import ClipLoss
 
     loss_fn = ClipLoss()

@@ -19,7 +19,7 @@ from plugin.store.lance.store import LanceStore
 from plugin.ui import UiConfig, create_ui_app
 from schemas.collection import product_properties
 from schemas.product import Product, product_uuid
-from schemas.wire import ComposeOptions, ComposeResult
+from schemas.wire import FUSION_METHODS, ComposeOptions, ComposeResult
 from tests.support.fake_weaviate import FakeEncoder
 from vectorizer_service.images import ImageLimits
 
@@ -76,7 +76,7 @@ def test_the_page_offers_the_methods_with_the_server_default_first(client: TestC
     assert '<select id="fusion-method">' in page
     options = page.split('<select id="fusion-method">')[1].split("</select>")[0]
     values = [part.split('"')[0] for part in options.split('<option value="')[1:]]
-    assert values == ["", "image_anchor", "direction", "slerp"]
+    assert values == ["", *FUSION_METHODS]  # every method the wire accepts, in its order
     assert 'id="direction-gain"' in page
 
 

@@ -9,8 +9,15 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from schemas.wire import DEFAULT_DIRECTION_GAIN, DEFAULT_FUSION_METHOD, ComposeOptions, FusionMethod
+from schemas.wire import (
+    DEFAULT_DIRECTION_GAIN,
+    DEFAULT_FUSION_METHOD,
+    PIC2WORD_METHODS,
+    ComposeOptions,
+    FusionMethod,
+)
 from vectorizer_service.compose.fusion import validate_template
+from vectorizer_service.compose.pic2word import PIC2WORD_TEMPLATE, resolve_pic2word_template
 from vectorizer_service.compose.protocols import Caption, ComposeDeps
 from vectorizer_service.compose.vocab import Vocabulary
 from vectorizer_service.settings import ServiceSettings
@@ -33,6 +40,8 @@ class ResolvedOptions:
     """A stored reference product's merchant data (name, value) pairs: they come first."""
     fusion_method: FusionMethod = DEFAULT_FUSION_METHOD
     direction_gain: float = DEFAULT_DIRECTION_GAIN
+    pic2word_template: str = PIC2WORD_TEMPLATE
+    """The prompt of the pic2word methods, with the pseudo-word ``*`` (unused by the others)."""
 
     @classmethod
     def resolve(cls, options: ComposeOptions, settings: ServiceSettings) -> ResolvedOptions:
@@ -41,6 +50,8 @@ class ResolvedOptions:
         def pick(value: bool | None, default: bool) -> bool:
             return default if value is None else value
 
+        method = options.fusion_method or settings.fusion_method
+        pic2word = method in PIC2WORD_METHODS
         return cls(
             remove_background=(
                 settings.remove_background if options.remove_background is None else options.remove_background
@@ -48,7 +59,9 @@ class ResolvedOptions:
             caption=pick(options.caption, settings.captioner != "none"),
             fuse=pick(options.fuse, True),
             template=validate_template(
-                options.template if options.template is not None else settings.fusion_template
+                options.template
+                if options.template is not None and not (pic2word and "*" in options.template)
+                else settings.fusion_template
             ),
             image_weight=settings.image_weight if options.image_weight is None else options.image_weight,
             drop_overridden=pick(options.drop_overridden, True),
@@ -57,9 +70,12 @@ class ResolvedOptions:
             if options.catalog_caption
             else None,
             catalog_attributes=tuple(sorted((options.catalog_attributes or {}).items())),
-            fusion_method=options.fusion_method or settings.fusion_method,
+            fusion_method=method,
             direction_gain=(
                 settings.direction_gain if options.direction_gain is None else options.direction_gain
+            ),
+            pic2word_template=(
+                resolve_pic2word_template(method, options.template) if pic2word else PIC2WORD_TEMPLATE
             ),
         )
 

@@ -101,6 +101,18 @@ def _drop_overridden(caption: Caption, modification: str, vocabulary: Vocabulary
     return Fusion(text=text, dropped=dropped)
 
 
+def kept_caption(
+    caption: Caption, modification: str, vocabulary: Vocabulary | None, *, drop_overridden: bool = True
+) -> Fusion:
+    """The caption as :func:`fuse` puts it into the template: without the attributes the
+    modification overrides (all of it with ``drop_overridden=False``)."""
+    caption_text = " ".join(caption.text.split())
+    modification = " ".join(modification.split())
+    if not drop_overridden or not modification or not caption_text:
+        return Fusion(text=caption_text)
+    return _drop_overridden(Caption(caption_text, caption.attributes), modification, vocabulary)
+
+
 def fuse(
     caption: Caption | None,
     modification: str,

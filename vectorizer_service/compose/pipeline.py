@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from PIL import Image
 
 from schemas.errors import InvalidInputError
-from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult, StageTiming
+from schemas.wire import PIC2WORD_METHODS, ComposeExplanation, ComposeOptions, ComposeResult, StageTiming
 from vectorizer_service.compose.context import ComposeContext, ResolvedOptions, Stage, StageEnv
 from vectorizer_service.compose.fusion import validate_template
 from vectorizer_service.compose.protocols import ComposeDeps
@@ -57,6 +57,13 @@ class ComposePipeline:
         return [stage.name for stage in self._stages]
 
     def _check_something_to_embed(self, ctx: ComposeContext) -> None:
+        if ctx.options.fusion_method in PIC2WORD_METHODS:
+            if self._env.deps.encode_pseudo_word is None:
+                raise InvalidInputError(
+                    f"fusion_method {ctx.options.fusion_method}: {self._env.deps.pic2word_problem}"
+                )
+            if ctx.image is not None:
+                return  # "a photo of *": the image alone is a query
         will_caption = bool(ctx.options.catalog_caption) or (
             ctx.image is not None and ctx.options.caption and self._env.deps.caption is not None
         )

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 from vectorizer_service.runtime.protocol import Vectors
@@ -66,3 +68,9 @@ class ComposeDeps:
     encode_images: Callable[[Sequence[Image.Image]], Awaitable[Vectors]]
     remove_background: Callable[[Image.Image], Awaitable[Cutout]] | None
     caption: Callable[[Image.Image], Awaitable[Caption]] | None
+    encode_pseudo_word: (
+        Callable[[Sequence[tuple[npt.NDArray[np.float32], str]]], Awaitable[Vectors]] | None
+    ) = None
+    """Pic2Word: text vectors of ``(image vector, prompt)`` pairs, the image as the prompt's ``*``."""
+    pic2word_problem: str = "no Pic2Word mapper loaded"
+    """Why ``encode_pseudo_word`` is None: the error a pic2word request gets."""

@@ -30,6 +30,8 @@ from vectorizer_service.settings import ServiceSettings
 if TYPE_CHECKING:
     import torch
 
+    from vectorizer_service.runtime.pic2word import Pic2WordMapper
+
 __all__ = ["is_offline", "load_embedder", "resolve_device", "resolve_dtype"]
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,7 @@ def _load_open_clip(
             f"{exc}. {sources.HOW_TO_SUPPLY}"
         ) from exc
     model.eval()
+    mapper, no_mapper = _pic2word_mapper(settings.model)
     return OpenClipEmbedder(
         model,
         preprocess,  # type: ignore[arg-type]  # open_clip's transforms are untyped callables
@@ -137,6 +140,28 @@ def _load_open_clip(
         device=device,
         dtype=dtype,
         trim_text=settings.trim_text,
+        mapper=mapper,
+        no_mapper=no_mapper,
+    )
+
+
+def _pic2word_mapper(model: str) -> tuple[Pic2WordMapper | None, str]:
+    """The Pic2Word mapper saved in the model folder, if any, and else why there is none."""
+    from vectorizer_service.runtime.pic2word import PIC2WORD_WEIGHTS_FILE, load_pic2word_mapper
+
+    folder = Path(model.removeprefix("local-dir:")).expanduser()
+    if not folder.is_dir():
+        return None, (
+            f"no Pic2Word mapper: the model {model!r} is not a model folder, and a mapper lives in one "
+            f"({PIC2WORD_WEIGHTS_FILE} beside open_clip_config.json); train it with "
+            "`grounded train-pic2word CATALOG --model FOLDER`"
+        )
+    mapper = load_pic2word_mapper(folder)
+    if mapper is not None:
+        log.info("Pic2Word mapper loaded from %s", folder / PIC2WORD_WEIGHTS_FILE)
+    return mapper, (
+        f"no Pic2Word mapper loaded: expected {folder / PIC2WORD_WEIGHTS_FILE}; train it with "
+        f"`grounded train-pic2word CATALOG --model {folder}`"
     )
 
 

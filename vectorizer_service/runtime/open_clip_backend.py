@@ -9,7 +9,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from schemas.errors import ModelUnavailableError
 from vectorizer_service.runtime._normalize import learned_logit_scale, to_unit_float32
+from vectorizer_service.runtime.pic2word import Pic2WordMapper, PseudoWordText
 from vectorizer_service.runtime.protocol import ModelInfo, Vectors
 from vectorizer_service.runtime.text_trimming import TrimmableTextTower, find_trimmable_text_tower
 
@@ -34,6 +36,8 @@ class OpenClipEmbedder:
         device: torch.device,
         dtype: torch.dtype,
         trim_text: bool,
+        mapper: Pic2WordMapper | None = None,
+        no_mapper: str = "no Pic2Word mapper loaded",
     ) -> None:
         self._model: Any = model
         self._preprocess = preprocess
@@ -52,6 +56,44 @@ class OpenClipEmbedder:
             context_length=context_length,
             text_trimming=self._tower is not None,
         )
+        self._mapper: Pic2WordMapper | None = None
+        self._pseudo: PseudoWordText | None = None
+        self._pic2word_problem: str | None = no_mapper
+        if mapper is not None:
+            self._attach_mapper(mapper)
+
+    def _attach_mapper(self, mapper: Pic2WordMapper) -> None:
+        try:
+            pseudo = PseudoWordText(self._model, self._tokenizer)
+        except ModelUnavailableError as exc:
+            self._pic2word_problem = exc.message
+            return
+        if mapper.embed_dim != self._info.dimension or mapper.token_width != pseudo.token_width:
+            self._pic2word_problem = (
+                f"the Pic2Word mapper maps {mapper.embed_dim}-d vectors to {mapper.token_width}-wide tokens; "
+                f"this model has {self._info.dimension}-d vectors and {pseudo.token_width}-wide tokens "
+                "(the mapper was trained for another model: train it again)"
+            )
+            return
+        self._mapper = mapper.to(self._device, self._dtype).eval()
+        self._pseudo, self._pic2word_problem = pseudo, None
+
+    @property
+    def pic2word_problem(self) -> str | None:
+        """Why ``pic2word`` queries cannot be served, or None when a mapper is loaded."""
+        return self._pic2word_problem
+
+    def encode_pseudo_word_prompts(self, items: Sequence[tuple[np.ndarray, str]]) -> Vectors:
+        """One unit vector per (image vector, prompt): the prompt's ``*`` is the mapper's token."""
+        if self._mapper is None or self._pseudo is None:
+            raise RuntimeError(self._pic2word_problem or "no Pic2Word mapper")
+        if not items:
+            return np.zeros((0, self._info.dimension), np.float32)
+        vectors = torch.from_numpy(np.stack([v for v, _ in items]).astype(np.float32))
+        with torch.inference_mode():
+            words = self._mapper(vectors.to(self._device, self._dtype))
+            features = self._pseudo.encode([p for _, p in items], words)
+        return to_unit_float32(features)
 
     @property
     def logit_scale(self) -> float | None:

@@ -15,7 +15,7 @@ from PIL import Image
 
 from schemas.model_info import ModelInfo
 
-__all__ = ["Embedder", "ModelInfo", "PreparedImage", "Vectors"]
+__all__ = ["Embedder", "ModelInfo", "PreparedImage", "PseudoWordEmbedder", "Vectors"]
 
 Vectors = npt.NDArray[np.float32]
 """A ``(n, dimension)`` float32 array whose rows have unit L2 norm."""
@@ -47,3 +47,18 @@ class Embedder(Protocol):
         ...
 
     def encode_texts(self, texts: Sequence[str]) -> Vectors: ...
+
+
+@runtime_checkable
+class PseudoWordEmbedder(Protocol):
+    """An embedder that can also serve Pic2Word (:mod:`vectorizer_service.runtime.pic2word`):
+    text vectors of prompts whose ``*`` is read from an image vector through a trained mapper."""
+
+    @property
+    def pic2word_problem(self) -> str | None:
+        """Why Pic2Word cannot be served (no mapper in the model folder, ...), None when it can."""
+        ...
+
+    def encode_pseudo_word_prompts(self, items: Sequence[tuple[npt.NDArray[np.float32], str]]) -> Vectors:
+        """One unit text vector per ``(image vector, prompt)``, the image as the prompt's ``*``."""
+        ...

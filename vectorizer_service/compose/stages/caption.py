@@ -36,6 +36,8 @@ class CaptionStage:
     name = "caption"
 
     def skip_reason(self, ctx: ComposeContext, env: StageEnv) -> str | None:
+        if ctx.options.fusion_method == "pic2word":
+            return "pic2word: the image enters the prompt as its pseudo-word, not as a caption"
         if ctx.options.catalog_caption:
             return None  # merchant data is a caption even with the captioner off
         if ctx.working_image is None:

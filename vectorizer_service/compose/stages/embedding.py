@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from schemas.errors import InvalidInputError
+from schemas.wire import PIC2WORD_METHODS
 from vectorizer_service.compose.context import ComposeContext, ResolvedOptions, StageEnv
+from vectorizer_service.compose.fusion import kept_caption
+from vectorizer_service.compose.pic2word import pic2word_prompt
 from vectorizer_service.compose.vector_fusion import (
     SLERP_LINEAR_ABOVE,
     Vector,
@@ -34,6 +37,8 @@ class EmbeddingStage:
     * ``image_anchor`` (default): ``normalise((1 - w) * t + w * v)``;
     * ``direction``: ``normalise(w * normalise(v + g * D) + (1 - w) * normalise(r + g * D))``, ``D = t - r``;
     * ``slerp``: the point ``w`` of the way from ``t`` to ``v`` on the unit sphere;
+    * ``pic2word`` / ``pic2word_caption``: ``t(prompt)`` with the prompt's ``*`` read from the
+      trained mapper's token for ``v`` (the image weight does not apply: the image is a word);
 
     with ``w`` the image weight (0 without an image: the image is then not encoded) and ``g``
     the direction gain. The note says which method ran, its parameters, and any fallback.
@@ -45,6 +50,8 @@ class EmbeddingStage:
         return None
 
     async def run(self, ctx: ComposeContext, env: StageEnv) -> str:
+        if ctx.options.fusion_method in PIC2WORD_METHODS and ctx.working_image is not None:
+            return await _pic2word(ctx, env)
         text = query_text(ctx)
         ctx.fused_text = text
         options = ctx.options
@@ -72,6 +79,30 @@ class EmbeddingStage:
             return _slerp_note(options, t, image, weight)
         ctx.vector = image_anchor(t, image, weight)
         return _anchor_note(options, weight)
+
+
+async def _pic2word(ctx: ComposeContext, env: StageEnv) -> str:
+    """The prompt around the pseudo-word, embedded with the image's mapped token as ``*``."""
+    options, caption, dropped = ctx.options, None, {}
+    if options.fusion_method == "pic2word_caption" and ctx.caption is not None and options.fuse:
+        kept = kept_caption(
+            ctx.caption, ctx.modification, env.vocabulary, drop_overridden=options.drop_overridden
+        )
+        caption, dropped = kept.text, kept.dropped
+    prompt = pic2word_prompt(options.pic2word_template, caption, ctx.modification)
+    encode = env.deps.encode_pseudo_word
+    assert encode is not None and ctx.working_image is not None  # the pipeline checked both
+    image = (await env.deps.encode_images([ctx.working_image]))[0]
+    ctx.vector = (await encode([(image, prompt)]))[0]
+    ctx.fused_text, ctx.image_weight = prompt, 1.0
+    note = f"{options.fusion_method}: t({prompt!r}) with * = mapper(image vector)"
+    if dropped:
+        note += "; dropped caption attributes the modification overrides: " + ", ".join(
+            f"{name}={value}" for name, value in dropped.items()
+        )
+    elif options.fusion_method == "pic2word_caption" and not caption:
+        note += "; no caption, so the pic2word prompt"
+    return note
 
 
 def _text_only(options: ResolvedOptions, weight: float) -> str | None:

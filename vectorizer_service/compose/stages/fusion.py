@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from schemas.wire import PIC2WORD_METHODS
 from vectorizer_service.compose.context import ComposeContext, StageEnv
 from vectorizer_service.compose.fusion import fuse, reference_text
 
@@ -14,6 +15,8 @@ class FusionStage:
     name = "fusion"
 
     def skip_reason(self, ctx: ComposeContext, env: StageEnv) -> str | None:
+        if ctx.options.fusion_method in PIC2WORD_METHODS:
+            return "pic2word methods: the embedding stage writes the prompt around the pseudo-word"
         if not ctx.options.fuse:
             return "switched off: the query text is the modification alone"
         return None

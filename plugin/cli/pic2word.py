@@ -1,0 +1,98 @@
+"""``grounded train-pic2word``: train a Pic2Word mapper into a model folder.
+
+Its own command rather than ``grounded train --pic2word``: it trains no CLIP weights, writes into
+the model folder it reads (no ``--out``), and has the paper's optimiser defaults, so few of
+``train``'s options would apply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from plugin.cli._common import EXIT_OK, Commands
+
+
+def _run(args: argparse.Namespace) -> int:
+    from plugin.training.pic2word import train_pic2word
+    from plugin.training.pic2word_options import Pic2WordOptions
+    from vectorizer_service import PIC2WORD_CONFIG_FILE, PIC2WORD_WEIGHTS_FILE
+
+    options = Pic2WordOptions(
+        catalog=args.catalog,
+        model=args.model,
+        images=args.images,
+        skip_bad_rows=args.skip_bad_rows,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps,
+        hidden=args.hidden,
+        dropout=args.dropout,
+        seed=args.seed,
+        threads=args.threads,
+        device=args.device,
+        save_every=args.save_every,
+        resume=args.resume,
+        stop_after_steps=args.stop_after_steps,
+        offline=args.offline,
+        progress=args.progress,
+    )
+    result = train_pic2word(options, command=["grounded", *sys.argv[1:]])
+    training, metrics = result.card["training"], result.card["metrics"]
+    print(
+        f"steps: {result.steps}/{result.total_steps}, loss {training['loss_first']:.4f} -> "
+        f"{training['loss_last']:.4f}; images encoded in {training['encode_s']:.1f} s, "
+        f"trained in {training['train_s']:.1f} s; prompt->image R@1 {metrics['prompt_to_image_R@1']:.3f}"
+    )
+    if not result.complete:
+        again = sys.argv[1:] if args.resume else [*sys.argv[1:], "--resume"]
+        print(f"stopped early; continue with: {shlex.join(['grounded', *again])}")
+    print(
+        f"mapper: {args.model / PIC2WORD_WEIGHTS_FILE} (card: {args.model / PIC2WORD_CONFIG_FILE}); "
+        f"serve with: grounded serve --model {args.model}, then fusion_method pic2word"
+    )
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    from plugin.training.pic2word_options import Pic2WordOptions
+
+    d = Pic2WordOptions(catalog=Path(), model=Path())  # the one place defaults live
+    cmd = commands.add(
+        "train-pic2word",
+        "train a Pic2Word mapper (image vector -> pseudo-word) into a model folder, CLIP frozen",
+    )
+    add = cmd.add_argument
+    add(
+        "catalog",
+        type=Path,
+        help="catalog file (.jsonl or .csv), as for grounded ingest; images only are used",
+    )
+    add(
+        "--model",
+        type=Path,
+        required=True,
+        help="model folder (local-dir layout); the mapper is written into it",
+    )
+    add("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
+    add("--skip-bad-rows", action="store_true", help="train on the usable rows; each unusable one is listed")
+    add("--epochs", type=int, default=d.epochs, help="passes over the catalog's images")
+    add("--batch-size", type=int, default=d.batch_size, help="images per contrastive batch")
+    add("--lr", type=float, default=d.lr, help="peak learning rate (the paper's 1e-4)")
+    add("--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay")
+    add("--warmup-steps", type=int, default=d.warmup_steps, help="linear warmup steps before cosine decay")
+    add("--hidden", type=int, default=d.hidden, help="the mapper's hidden width")
+    add("--dropout", type=float, default=d.dropout, help="the mapper's dropout")
+    add("--seed", type=int, default=d.seed, help="seed of the initialisation, batch order and dropout")
+    add("--threads", type=int, help="torch CPU threads")
+    add("--device", default=d.device, help="auto, cpu, cuda or cuda:N")
+    add("--save-every", type=int, default=d.save_every, help="steps between state saves")
+    add("--resume", action="store_true", help="continue from <model>/pic2word-state.pt")
+    add("--stop-after-steps", type=int, help="stop this session after N steps (resume later)")
+    add("--offline", action="store_true", help="never touch the model hub")
+    add("--progress", action=argparse.BooleanOptionalAction, default=d.progress, help="progress bar")
+    cmd.set_defaults(run=_run)
