@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from schemas.errors import InvalidInputError, ModelUnavailableError, NotReadyError, item_error
-from schemas.wire import PIC2WORD_METHODS, ComposeOptions, ComposeResult
+from schemas.wire import DEFAULT_FUSION_METHOD, PIC2WORD_METHODS, ComposeOptions, ComposeResult
 from vectorizer_service.admission import Admission, PixelBudget
 from vectorizer_service.batching import Batcher, InferenceRunner, gather_all
 from vectorizer_service.compose.protocols import BackgroundRemover, Caption, Captioner, ComposeDeps, Cutout
@@ -32,7 +32,7 @@ from vectorizer_service.runtime.protocol import (
     PseudoWordEmbedder,
     Vectors,
 )
-from vectorizer_service.settings import ServiceSettings
+from vectorizer_service.settings import AUTO_FUSION, ServiceSettings
 
 if TYPE_CHECKING:
     from vectorizer_service.compose.pipeline import ComposePipeline
@@ -107,6 +107,11 @@ class Engine:
         self._runner = InferenceRunner()
         await self._runner.call(self._load_models)
         await self._runner.call(self._warm_up)
+        if self.settings.fusion_method == AUTO_FUSION:
+            # The default chosen on val: the image as a pseudo-word when this model has a mapper.
+            resolved = "pic2word" if self.pic2word_problem is None else DEFAULT_FUSION_METHOD
+            self.settings = self.settings.model_copy(update={"fusion_method": resolved})
+            log.info("default fusion method: %s (auto)", resolved)
         if self.settings.fusion_method in PIC2WORD_METHODS and self.pic2word_problem is not None:
             raise ModelUnavailableError(
                 f"the default fusion method {self.settings.fusion_method} cannot be served: "

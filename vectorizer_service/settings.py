@@ -23,6 +23,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from schemas.limits import MAX_VECTORIZE_ITEMS
 from schemas.wire import DEFAULT_DIRECTION_GAIN, DEFAULT_FUSION_METHOD, MAX_DIRECTION_GAIN, FusionMethod
 
+AUTO_FUSION: Literal["auto"] = "auto"
+"""The server's default fusion method: ``pic2word`` when a mapper is loaded, else
+:data:`~schemas.wire.DEFAULT_FUSION_METHOD` (the engine decides once, when its models load)."""
+
 __all__ = [
     "ENV_PREFIX",
     "GroupedSettings",
@@ -236,9 +240,11 @@ class ServiceSettings(GroupedSettings):
     image_weight: float = Field(
         0.0, ge=0.0, le=1.0, description="default weight of the reference image vector in the query"
     )
-    fusion_method: FusionMethod = Field(
-        DEFAULT_FUSION_METHOD,
-        description="default way the image and text vectors combine: image_anchor (linear), direction "
+    fusion_method: FusionMethod | Literal["auto"] = Field(
+        AUTO_FUSION,
+        description="default way the image and text vectors combine: auto (pic2word when the model "
+        f"folder carries a Pic2Word mapper, else {DEFAULT_FUSION_METHOD}: chosen on the product "
+        "world's val splits, docs/composed-queries.md), image_anchor (linear), direction "
         "(PDV text direction applied to the image), slerp (spherical), pic2word or pic2word_caption "
         "(the image as a pseudo-word; needs pic2word.safetensors in the model folder); "
         "docs/composed-queries.md",

@@ -22,6 +22,7 @@ from plugin.training.pic2word import Pic2WordResult, train_pic2word
 from plugin.training.pic2word_options import PIC2WORD_STATE_NAME, Pic2WordOptions
 from schemas import grounded_pb2 as pb
 from schemas.errors import InvalidInputError
+from schemas.wire import DEFAULT_FUSION_METHOD
 from tests.support.service import b64, grpc_stub, http_client, image_bytes, service_settings
 from tests.support.training_catalog import write_catalog
 from vectorizer_service import (
@@ -204,3 +205,18 @@ async def test_without_a_mapper_a_pic2word_query_names_the_file_and_the_command(
     error = http.json()["error"]
     assert str(model / PIC2WORD_WEIGHTS_FILE) in error and "grounded train-pic2word" in error
     assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_the_auto_default_is_pic2word_with_a_mapper_and_the_fallback_without(
+    trained: tuple[Path, Pic2WordResult], tmp_path: Path
+) -> None:
+    folder, _ = trained
+    photo = b64(image_bytes((30, 160, 90), (40, 40)))
+    for model, expected in ((folder, "pic2word"), (_model_folder(tmp_path), DEFAULT_FUSION_METHOD)):
+        engine = _engine(model)
+        assert engine.settings.fusion_method == "auto"
+        async with http_client(engine) as client:
+            answer = await client.post("/compose", json={"image": photo, "text": "in blue"})
+        assert answer.status_code == 200, answer.text
+        assert engine.settings.fusion_method == expected
+        assert answer.json()["explanation"]["fusion_method"] == expected

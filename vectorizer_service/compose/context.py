@@ -20,7 +20,7 @@ from vectorizer_service.compose.fusion import validate_template
 from vectorizer_service.compose.pic2word import PIC2WORD_TEMPLATE, resolve_pic2word_template
 from vectorizer_service.compose.protocols import Caption, ComposeDeps
 from vectorizer_service.compose.vocab import Vocabulary
-from vectorizer_service.settings import ServiceSettings
+from vectorizer_service.settings import AUTO_FUSION, ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,10 @@ class ResolvedOptions:
         def pick(value: bool | None, default: bool) -> bool:
             return default if value is None else value
 
-        method = options.fusion_method or settings.fusion_method
+        chosen = options.fusion_method or settings.fusion_method
+        # "auto" is resolved by the engine when its models load; a pipeline built on unresolved
+        # settings (no engine) has no mapper to pick, so it takes the fallback.
+        method: FusionMethod = DEFAULT_FUSION_METHOD if chosen == AUTO_FUSION else chosen
         pic2word = method in PIC2WORD_METHODS
         return cls(
             remove_background=(
