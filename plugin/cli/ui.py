@@ -25,7 +25,10 @@ def _run(args: argparse.Namespace) -> int:
     where = store_description(plugin)  # a store setting that cannot work fails before a model loads
     with open_session(plugin, service, encoder=_open_encoder(plugin, service)) as session:
         config = UiConfig(
-            limits=ImageLimits(service.max_image_bytes, service.max_image_pixels), store_description=where
+            limits=ImageLimits(service.max_image_bytes, service.max_image_pixels),
+            store_description=where,
+            image_weight=service.image_weight,
+            remove_background=str(service.remove_background).lower(),
         )
         app = create_ui_app(session.store, session.encoder, config)
         host = plugin.ui_bind_host()

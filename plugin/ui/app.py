@@ -50,6 +50,11 @@ class UiConfig:
     limits: ImageLimits
     store_description: str = ""
     duplicates: bool = True
+    image_weight: float = 0.0
+    """The service's default image weight: where the slider starts (each answer then reports the
+    weight the server used, and the slider follows it while "server default" is ticked)."""
+    remove_background: str = "auto"
+    """The service's default background decision (auto, true or false), shown as the default."""
 
 
 def _templates() -> Environment:
@@ -81,6 +86,8 @@ class _Page:
             collection=self.store.spec.name,
             duplicates=self.config.duplicates,
             max_bytes=self.config.limits.max_bytes,
+            image_weight=f"{self.config.image_weight:.2f}",
+            background_default=self.config.remove_background,
         )
 
     async def search(self, request: Request) -> Response:

@@ -94,14 +94,19 @@ def page_url(
     root = tmp_path_factory.mktemp("ui-browser")
     catalog = _catalog(root)
     plugin = PluginSettings(data_dir=root / "data", collection="BrowserTest")
-    service = ServiceSettings(**tiny_clip_settings, u2net_home=u2net_home, remove_background=True)
+    service = ServiceSettings(
+        **tiny_clip_settings, u2net_home=u2net_home, remove_background=True, image_weight=0.3
+    )
     encoder = LocalEncoder(service)
     meta = encoder.model_info()
     store = open_store(plugin, dimension=meta.dimension, model=model_identity(meta))
     report = ingest_catalog(catalog, store=store, encoder=encoder, settings=plugin, progress=False)
     assert report.ok and report.store_count == 8
     limits = ImageLimits(service.max_image_bytes, service.max_image_pixels)
-    app = create_ui_app(store, encoder, UiConfig(limits=limits, store_description="browser test"))
+    config = UiConfig(
+        limits=limits, store_description="browser test", image_weight=0.3, remove_background="true"
+    )
+    app = create_ui_app(store, encoder, config)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -132,6 +137,9 @@ def test_upload_query_results_and_a_bad_upload_in_chromium(page_url: str, tmp_pa
             page.goto(page_url)
             expect(page.locator("header")).to_contain_text("BrowserTest")
             expect(page.locator("#category option")).to_have_count(3)  # any, dress, shoes
+            # The controls start at the server's defaults, not at made-up ones.
+            expect(page.locator("#image-weight-value")).to_have_text("0.30")
+            expect(page.locator("#remove-background option").first).to_contain_text("server default (true)")
 
             # Upload, type the change, search: ranked products with images, scores, explanation.
             page.set_input_files("#photo", str(photo))
@@ -143,6 +151,8 @@ def test_upload_query_results_and_a_bad_upload_in_chromium(page_url: str, tmp_pa
             expect(page.locator("#ex-modification")).to_have_text("in blue")
             expect(page.locator("#ex-fused")).to_contain_text("in blue")
             expect(page.locator("img.cutout")).to_be_visible()  # background removal ran
+            expect(page.locator("#ex-image-weight")).to_have_text("0.30")  # the weight the server used
+            expect(page.locator("#image-weight-value")).to_have_text("0.30")
             scores = [float(s) for s in page.locator("#cards .score").all_text_contents()]
             assert scores == sorted(scores, reverse=True)
             images_loaded = "Array.from(document.querySelectorAll('#cards img'))"
@@ -153,6 +163,10 @@ def test_upload_query_results_and_a_bad_upload_in_chromium(page_url: str, tmp_pa
             # A stage switched off searches again: no caption this time.
             page.uncheck("#caption")
             expect(page.locator("#ex-caption")).to_have_text("-")
+
+            # The background switch overrides the server's default for this query: kept, no cut-out.
+            page.select_option("#remove-background", "false")
+            expect(page.locator("img.cutout")).to_have_count(0)
 
             # What the user types is shown as text, never run as markup.
             page.fill("#text", hostile)

@@ -52,13 +52,23 @@
       price_min: num("price-min"),
       price_max: num("price-max"),
       attributes: attributes,
-      remove_background: $("remove-background").checked,
+      remove_background: { "": null, auto: "auto", true: true, false: false }[$("remove-background").value],
       caption: $("caption").checked,
       image_weight: $("default-weight").checked ? null : Number($("image-weight").value),
       fusion_method: $("fusion-method").value || null,
       direction_gain: num("direction-gain"),
       limit: num("limit") || 12,
     };
+  }
+
+  // While "server default weight" is ticked, the slider shows the weight the server used.
+  function followServerWeight() {
+    const used = $("ex-image-weight");
+    if (!$("default-weight").checked || !used) return;
+    const weight = Number(used.dataset.imageWeight);
+    if (Number.isNaN(weight)) return;
+    $("image-weight").value = String(weight);
+    $("image-weight-value").textContent = weight.toFixed(2);
   }
 
   function markMoves() {
@@ -93,6 +103,7 @@
         return;
       }
       $("results").innerHTML = html; // server-rendered, escaped
+      followServerWeight();
       markMoves();
       showStatus(`${document.querySelectorAll("#cards .card").length} products`, false);
     } catch (err) {
