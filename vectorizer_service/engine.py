@@ -129,6 +129,12 @@ class Engine:
             raise NotReadyError("the model is still loading")
         return self._embedder.info
 
+    @property
+    def logit_scale(self) -> float | None:
+        """The softmax temperature the embedding model learned (None when it has none or is
+        not loaded): what the attribute captioner reads its probabilities at."""
+        return getattr(self._embedder, "logit_scale", None) if self._embedder is not None else None
+
     # --- embedding -----------------------------------------------------------------------------
 
     async def embed(self, texts: Sequence[str], images: Sequence[bytes]) -> EmbedResult:

@@ -43,6 +43,7 @@ _COMMAND_MODULES = (
     "models",
     "onnx",
     "train",
+    "vocabulary",
     "world",
 )
 

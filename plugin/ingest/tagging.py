@@ -26,7 +26,15 @@ from schemas.errors import InvalidInputError
 from schemas.product import Product
 from vectorizer_service import CATEGORY, AttributeCaptioner, ModelInfo, PreparedImage, Vectors, Vocabulary
 
-__all__ = ["DEFAULT_THRESHOLD", "INFERRED_PROPERTY", "AutoTagger", "Tagged", "inferred_json"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "INFERRED_PROPERTY",
+    "AutoTagger",
+    "PromptEmbedder",
+    "Tagged",
+    "inferred_json",
+    "learned_logit_scale",
+]
 
 DEFAULT_THRESHOLD = 0.5
 """Probability at and above which a zero-shot value fills a missing attribute."""
@@ -56,7 +64,15 @@ def inferred_json(inferred: dict[str, Inferred]) -> str:
     )
 
 
-class _PromptEncoder:
+def learned_logit_scale(encoder: QueryEncoder) -> float | None:
+    """The temperature the encoder's model learned, when it runs in this process and has one
+    (a remote service's is not known here: None, and the vocabulary's ``logit_scale`` applies)."""
+    engine = getattr(encoder, "engine", None)
+    scale = getattr(engine, "logit_scale", None)
+    return float(scale) if scale is not None else None
+
+
+class PromptEmbedder:
     """The :class:`Embedder` face the captioner needs for its prompts, over a QueryEncoder.
 
     The captioner embeds only texts through it here: images are embedded by ingestion's encoder
@@ -93,7 +109,7 @@ class AutoTagger:
             raise InvalidInputError(f"auto-tag threshold must be in (0, 1], got {threshold}")
         self.threshold = threshold
         self._encoder = encoder
-        self._captioner = AttributeCaptioner(_PromptEncoder(encoder), vocabulary)
+        self._captioner = AttributeCaptioner(PromptEmbedder(encoder), vocabulary)
 
     @property
     def identity(self) -> str:

@@ -1,0 +1,30 @@
+"""A catalog's own vocabulary: derived from its products (``derive``), and checked against a
+model on the catalog's own photos (``check``): ``grounded vocabulary``.
+
+The file format is :mod:`schemas.vocabulary` (``grounded-vocabulary/1``); this package only
+decides what goes in it.
+"""
+
+from __future__ import annotations
+
+from plugin.vocabulary.check import (
+    CHECK_FRACTION,
+    AttributeCheck,
+    CheckReport,
+    check_vocabulary,
+    held_out,
+    local_photos,
+)
+from plugin.vocabulary.derive import DerivedVocabulary, Dropped, derive_vocabulary
+
+__all__ = [
+    "CHECK_FRACTION",
+    "AttributeCheck",
+    "CheckReport",
+    "DerivedVocabulary",
+    "Dropped",
+    "check_vocabulary",
+    "derive_vocabulary",
+    "held_out",
+    "local_photos",
+]
