@@ -123,6 +123,7 @@ def _print_check(console: Console, report: CheckReport) -> None:
     table.add_column("attribute")
     table.add_column("products", justify="right")
     table.add_column("accuracy", justify="right")
+    table.add_column("unscored", justify="right")
     table.add_column("cannot tell apart (mix-ups, share)")
     for name, check in report.attributes.items():
         pairs = check.confusions()[:_CONFUSIONS_SHOWN]
@@ -130,6 +131,7 @@ def _print_check(console: Console, report: CheckReport) -> None:
             name,
             str(check.total),
             f"{check.accuracy:.1%}",
+            str(check.unscored),
             "; ".join(f"{a} / {b} ({n}, {share:.0%})" for a, b, n, share in pairs) or "-",
         )
     console.print(table)

@@ -15,16 +15,24 @@ from plugin.vocabulary.check import (
     held_out,
     local_photos,
 )
-from plugin.vocabulary.derive import DerivedVocabulary, Dropped, derive_vocabulary
+from plugin.vocabulary.derive import (
+    VOCABULARY_FILE,
+    DerivedVocabulary,
+    Dropped,
+    derive_vocabulary,
+    write_model_vocabulary,
+)
 
 __all__ = [
     "CHECK_FRACTION",
     "AttributeCheck",
     "CheckReport",
+    "VOCABULARY_FILE",
     "DerivedVocabulary",
     "Dropped",
     "check_vocabulary",
     "derive_vocabulary",
     "held_out",
     "local_photos",
+    "write_model_vocabulary",
 ]

@@ -46,6 +46,9 @@ class AttributeCheck:
 
     total: int = 0
     correct: int = 0
+    unscored: int = 0
+    """Products the captioner did not score this attribute on (it was unsure of the category
+    the attribute applies to): counted as wrong."""
     per_value: Counter[str] = field(default_factory=Counter)
     mixups: Counter[tuple[str, str]] = field(default_factory=Counter)
     """(catalog's value, model's pick) -> products."""
@@ -139,6 +142,8 @@ def check_vocabulary(
                     check.correct += 1
                 elif key in picked:
                     check.mixups[(value, picked[key])] += 1
+                else:
+                    check.unscored += 1
     return CheckReport(
         len(samples),
         captioner.logit_scale,

@@ -24,6 +24,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from schemas.errors import InvalidInputError
 from schemas.product import Product
@@ -35,6 +36,7 @@ from schemas.vocabulary import (
     GroupSpec,
     ValueSpec,
     Vocabulary,
+    write_vocabulary,
 )
 
 __all__ = [
@@ -44,9 +46,11 @@ __all__ = [
     "MAX_VALUES",
     "MIN_COUNT",
     "MIN_SHARE",
+    "VOCABULARY_FILE",
     "DerivedVocabulary",
     "Dropped",
     "derive_vocabulary",
+    "write_model_vocabulary",
 ]
 
 MIN_COUNT = 2
@@ -63,6 +67,8 @@ ALIAS_MAX_ELSEWHERE = 0.05
 """... and at most this share of the other categories' titles."""
 ALIAS_MIN_PRODUCTS = 3
 """Categories with fewer products get no aliases (too few titles to tell)."""
+VOCABULARY_FILE = "vocabulary.json"
+"""The vocabulary's name inside a model folder, where every command looks for it."""
 _SHARED_GROUP = "product"
 _WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]|[^\W\d_]", re.UNICODE)
 
@@ -248,3 +254,22 @@ def derive_vocabulary(products: Iterable[Product]) -> DerivedVocabulary:
 def _names(keys: set[str], names: dict[str, str]) -> tuple[str, ...]:
     """Category names of ``keys``, in the vocabulary's order."""
     return tuple(name for key, name in names.items() if key in keys)
+
+
+def write_model_vocabulary(folder: Path, products: Iterable[Product]) -> str:
+    """Write the vocabulary derived from ``products`` into a model folder that has none (so the
+    folder carries what the captioner needs); a folder's own vocabulary is never replaced.
+    Returns one line saying what was done, or why not."""
+    path = folder / VOCABULARY_FILE
+    if path.exists():
+        return f"vocabulary: kept the folder's own {path}"
+    try:
+        derived = derive_vocabulary(products)
+    except InvalidInputError as exc:
+        return f"vocabulary: none written ({exc.message})"
+    write_vocabulary(derived.vocabulary, path)
+    attributes = ", ".join(a.name for a in derived.vocabulary.attributes) or "no attributes"
+    return (
+        f"vocabulary: wrote {path} ({len(derived.vocabulary.categories)} categories; {attributes}), "
+        "derived from the catalog (grounded vocabulary --preview shows how)"
+    )

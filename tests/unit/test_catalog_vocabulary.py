@@ -157,3 +157,17 @@ def test_cli_bad_input_is_refused_before_anything_loads(tmp_path: Path, capsys: 
     assert "--out" in capsys.readouterr().err
     assert main(["vocabulary", str(catalog), "--preview", "--check"]) == 2
     assert "--check needs --model FOLDER" in capsys.readouterr().err
+
+
+def test_a_model_folder_gets_the_derived_vocabulary_but_keeps_its_own(tmp_path: Path) -> None:
+    from plugin.vocabulary import write_model_vocabulary
+
+    said = write_model_vocabulary(tmp_path, _catalog())
+    assert said.startswith(f"vocabulary: wrote {tmp_path / 'vocabulary.json'} (2 categories; colour, sleeve)")
+    (tmp_path / "vocabulary.json").write_text("{}", encoding="utf-8")
+    assert "kept the folder's own" in write_model_vocabulary(tmp_path, _catalog())
+    assert (tmp_path / "vocabulary.json").read_text(encoding="utf-8") == "{}"
+    one = tmp_path / "one"
+    one.mkdir()
+    assert "none written" in write_model_vocabulary(one, [_product(0, "dress")])
+    assert not (one / "vocabulary.json").exists()
