@@ -22,14 +22,16 @@ from plugin.vocabulary.derive import (
     derive_vocabulary,
     write_model_vocabulary,
 )
+from plugin.vocabulary.tags import catalog_tagger
 
 __all__ = [
     "CHECK_FRACTION",
+    "VOCABULARY_FILE",
     "AttributeCheck",
     "CheckReport",
-    "VOCABULARY_FILE",
     "DerivedVocabulary",
     "Dropped",
+    "catalog_tagger",
     "check_vocabulary",
     "derive_vocabulary",
     "held_out",

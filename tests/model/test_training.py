@@ -172,14 +172,15 @@ def test_cli_trains_and_a_bad_catalog_exits_2(
         main(["train", str(catalog), "--out", str(out), "--epochs", "1", "--val-fraction", "0.25", *common])
         == 0
     )
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "image->text_R@1" in printed and f"grounded serve --model {out}" in printed
     assert (out / WEIGHTS_NAME).is_file()
     # The folder carries the catalog's vocabulary, and the check loads the model from it.
     vocabulary = parse_vocabulary((out / "vocabulary.json").read_text(encoding="utf-8"), "trained")
     assert {c.name for c in vocabulary.categories} == {"square", "disc", "stripe"}
     assert sorted(v.name for v in vocabulary.attributes[0].values) == ["blue", "green", "red", "yellow"]
-    assert f"vocabulary: wrote {out / 'vocabulary.json'}" in capsys.readouterr().err
+    assert f"vocabulary: wrote {out / 'vocabulary.json'}" in captured.err
     check = ["vocabulary", str(catalog), "--preview", "--check", "--model", str(out), "--device", "cpu"]
     assert main(check) == 0
     printed = capsys.readouterr().out
