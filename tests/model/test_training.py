@@ -283,4 +283,3 @@ def test_the_stand_in_is_measured_against_the_real_remover(catalog: Path) -> Non
     check = check_stand_in(examples, 4, seed=0, threads=1)
     assert check["measured"] is True and check["remover"] == "rembg:u2netp"
     assert check["scenes"] >= 1 and 0.0 <= check["mask_iou"] <= 1.0
-

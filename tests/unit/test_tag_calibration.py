@@ -73,8 +73,6 @@ def test_only_calibrated_attributes_past_their_margin_are_written_and_the_rest_c
     assert tagged.product.attributes == {"cut": "a-line", "colour": "red"}
     assert tagged.abstained == 2
     stored = inferred_json(tagged.inferred)
-    assert stored == (
-        '{"colour": {"confidence": 0.9, "margin": 0.7, "source": "zero-shot", "value": "red"}}'
-    )
+    assert stored == ('{"colour": {"confidence": 0.9, "margin": 0.7, "source": "zero-shot", "value": "red"}}')
     unsure = tagger._fill(product, [_Guess("colour", "red", 0.9, 0.3)])
     assert unsure.inferred == {} and unsure.abstained == 1
