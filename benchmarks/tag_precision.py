@@ -55,7 +55,7 @@ def main() -> None:
             bare = [p.model_copy(update={"category": "", "attributes": {}}) for p, _ in chunk]
             for (product, _), tagged in zip(chunk, tagger.tag(bare, [b for _, b in chunk]), strict=True):
                 truth = {"category": product.category, **product.attributes}
-                having.update(truth)
+                having.update(truth.keys())
                 abstained += tagged.abstained
                 for name, tag in tagged.inferred.items():
                     written[name] += 1

@@ -60,7 +60,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_sdist_and_wheel_pass_twine_check(dist: Path) -> None:
     files = sorted(dist.iterdir())
-    assert [f.suffix for f in files] == [".gz", ".whl"]
+    assert sorted(f.suffix for f in files) == [".gz", ".whl"]
     checked = subprocess.run(
         [sys.executable, "-m", "twine", "check", "--strict", *map(str, files)],
         capture_output=True,
