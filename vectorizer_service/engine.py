@@ -160,6 +160,12 @@ class Engine:
             return "pic2word needs the torch backend (--backend open_clip); this service runs the onnx export"
         return f"pic2word needs an open_clip model with a Pic2Word mapper; the {backend} backend has none"
 
+    @property
+    def logit_scale(self) -> float | None:
+        """The softmax temperature the embedding model learned (None when it has none or is
+        not loaded): what the attribute captioner reads its probabilities at."""
+        return getattr(self._embedder, "logit_scale", None) if self._embedder is not None else None
+
     # --- embedding -----------------------------------------------------------------------------
 
     async def embed(self, texts: Sequence[str], images: Sequence[bytes]) -> EmbedResult:

@@ -44,8 +44,19 @@ _COMMAND_MODULES = (
     "onnx",
     "train",
     "pic2word",
+    "vocabulary",
     "world",
 )
+
+
+def _version() -> str:
+    """The installed package's version (its metadata: pyproject.toml's, once installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("grounded")
+    except PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Multimodal product search and composed image retrieval, embedded or on Weaviate.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    parser.add_argument("--version", action="version", version=f"grounded {_version()}")
     commands = Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     for name in _COMMAND_MODULES:
         importlib.import_module(f"plugin.cli.{name}").register(commands)

@@ -18,7 +18,6 @@ from plugin.cli._common import (
 )
 from plugin.encoder.protocol import QueryEncoder
 from schemas.errors import InvalidInputError
-from vectorizer_service import ServiceSettings
 
 if TYPE_CHECKING:
     from plugin.ingest.tagging import AutoTagger
@@ -55,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
     with open_session(
         plugin, service, load_model=not server_side or args.auto_tag, compose_models=False
     ) as session:
-        tagger = _tagger(args, session.encoder, service)
+        tagger = _tagger(args, session.encoder)
         if args.recreate:
             print(f"dropping collection {plugin.collection!r} first (--recreate)", file=sys.stderr)
             session.store.drop()
@@ -77,6 +76,8 @@ def _run(args: argparse.Namespace) -> int:
         f"unchanged: {report.skipped_existing}, failed: {len(report.failures)}, "
         f"in the store: {report.store_count}"
     )
+    if args.auto_tag:
+        print(f"auto-tags: {report.tags_written} written, {report.tags_abstained} abstained (model unsure)")
     if not report.counts_exact:
         print(
             "  (new / updated as read just before each write: if another import wrote the same "
@@ -93,15 +94,28 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ROWS_FAILED
 
 
-def _tagger(
-    args: argparse.Namespace, encoder: QueryEncoder | None, service: ServiceSettings
-) -> AutoTagger | None:
-    from plugin.ingest.tagging import AutoTagger
-    from vectorizer_service import load_vocabulary
+def _tagger(args: argparse.Namespace, encoder: QueryEncoder | None) -> AutoTagger | None:
+    """The catalog's own vocabulary, its margins calibrated on its own products (printed)."""
+    from plugin.ingest.catalog import read_catalog
+    from plugin.vocabulary import catalog_tagger
 
     if not args.auto_tag or encoder is None:
         return None
-    return AutoTagger(encoder, load_vocabulary(service.vocabulary), threshold=args.auto_tag_threshold)
+    products = [row.product for row in read_catalog(args.catalog) if row.product is not None]
+    try:
+        tagger = catalog_tagger(
+            encoder, products, args.images or args.catalog.parent, threshold=args.auto_tag_threshold
+        )
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"--auto-tag: {exc.message}") from exc
+    for name, c in (tagger.calibration or {}).items():
+        chosen = (
+            f"margin >= {c.threshold:.3f}: precision {c.precision:.1%}, coverage {c.coverage:.1%}"
+            if c.threshold is not None
+            else "abstains (no margin reaches the precision target)"
+        )
+        print(f"auto-tag {name}: {chosen} on {c.products} calibration products", file=sys.stderr)
+    return tagger
 
 
 def register(commands: Commands) -> None:
@@ -123,13 +137,14 @@ def register(commands: Commands) -> None:
     ingest.add_argument(
         "--auto-tag",
         action="store_true",
-        help="fill attributes a row lacks from its image, zero-shot (marked inferred, with confidence)",
+        help="fill attributes a row lacks from its image, zero-shot, with the catalog's own values and "
+        "only where the model is sure (margins calibrated on the catalog; marked inferred)",
     )
     ingest.add_argument(
         "--auto-tag-threshold",
         type=float,
         default=DEFAULT_AUTO_TAG_THRESHOLD,
-        help=f"probability a zero-shot value needs to fill an attribute ({DEFAULT_AUTO_TAG_THRESHOLD})",
+        help=f"probability floor a zero-shot value needs besides its margin ({DEFAULT_AUTO_TAG_THRESHOLD})",
     )
     ingest.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar"

@@ -61,6 +61,8 @@ class _Pending:
     fingerprint: str = ""
     inferred: str = ""
     """Auto-tagging's ``attributes_inferred`` JSON (empty when it is off)."""
+    tags: tuple[int, int] = (0, 0)
+    """Auto-tags written and abstained for this row."""
 
 
 def combine_vectors(spec: VectorSpec, image_vectors: Vectors, text_vectors: dict[str, Vectors]) -> Vectors:
@@ -119,6 +121,8 @@ class _Ingestor:
         self.stored: list[str] = []
         self.upserted = 0
         self.updated = 0
+        self.tags_written = 0
+        self.tags_abstained = 0
         self.skipped = 0
         self.counts_exact = True
 
@@ -173,6 +177,8 @@ class _Ingestor:
                 self.fail(p.row, p.product.id, f"store rejected the object: {rejected[r.uuid]}")
                 continue
             self.stored.append(r.uuid)
+            self.tags_written += by_uuid[r.uuid].tags[0]
+            self.tags_abstained += by_uuid[r.uuid].tags[1]
             if r.uuid in result.unchanged:
                 self.skipped += 1
             else:
@@ -197,6 +203,7 @@ class _Ingestor:
         for (pending, _), result in zip(loaded, tagged, strict=True):
             pending.product = result.product
             pending.inferred = inferred_json(result.inferred)
+            pending.tags = (len(result.inferred), result.abstained)
 
     def _image(self, product: Product) -> bytes:
         if product.image is None or product.image == "":
@@ -374,6 +381,8 @@ def ingest_catalog(
         report_path=None,
         count_problem=problem,
         counts_exact=ingestor.counts_exact,
+        tags_written=ingestor.tags_written,
+        tags_abstained=ingestor.tags_abstained,
     )
     if report_path is None and not report.ok:
         report_path = catalog.with_name(catalog.stem + ".ingest-report.jsonl")

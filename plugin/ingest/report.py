@@ -40,6 +40,11 @@ class IngestReport:
     updated and unchanged then follow a read just before each write, and another import
     writing the same products at the same time can make both count them as new."""
 
+    tags_written: int = 0
+    """Auto-tags written (``--auto-tag``): missing attributes filled from the photo."""
+    tags_abstained: int = 0
+    """Missing attributes auto-tagging left empty: the model was not sure enough."""
+
     @property
     def ok(self) -> bool:
         return not self.failures and self.count_problem is None
@@ -59,5 +64,7 @@ def write_report(path: Path, report: IngestReport) -> None:
             "store_count": report.store_count,
             "count_problem": report.count_problem,
             "counts_exact": report.counts_exact,
+            "tags_written": report.tags_written,
+            "tags_abstained": report.tags_abstained,
         }
         fh.write(json.dumps({"summary": summary}) + "\n")

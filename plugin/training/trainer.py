@@ -40,6 +40,7 @@ from plugin.training.options import TrainOptions
 from plugin.training.retrieval import retrieval_metrics
 from plugin.training.sampler import BatchPlan
 from plugin.training.scene_bank import SceneBank, SceneOptions, check_stand_in, held_out_views
+from plugin.vocabulary import write_model_vocabulary
 from schemas.errors import InvalidInputError
 from vectorizer_service import resolve_device
 
@@ -315,4 +316,6 @@ def train(
         command=list(command) if command is not None else None,
     )
     write_card(options.out, card)
+    # One model folder carries model and vocabulary: the catalog's own, unless one is there.
+    echo(write_model_vocabulary(options.out, (e.product for e in data.examples)))
     return TrainResult(model, starting, step, total_steps, losses, metrics_before, metrics_after, card)

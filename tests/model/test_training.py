@@ -25,6 +25,7 @@ from plugin.training import (
 from plugin.training.checkpoint import save_model
 from plugin.training.dataset import load_catalog_examples
 from schemas.errors import InvalidInputError
+from schemas.vocabulary import parse_vocabulary
 from tests.support.training_catalog import write_catalog
 from vectorizer_service.runtime import TINY_OPEN_CLIP_CONFIG, load_embedder
 from vectorizer_service.settings import ServiceSettings
@@ -171,9 +172,19 @@ def test_cli_trains_and_a_bad_catalog_exits_2(
         main(["train", str(catalog), "--out", str(out), "--epochs", "1", "--val-fraction", "0.25", *common])
         == 0
     )
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "image->text_R@1" in printed and f"grounded serve --model {out}" in printed
     assert (out / WEIGHTS_NAME).is_file()
+    # The folder carries the catalog's vocabulary, and the check loads the model from it.
+    vocabulary = parse_vocabulary((out / "vocabulary.json").read_text(encoding="utf-8"), "trained")
+    assert {c.name for c in vocabulary.categories} == {"square", "disc", "stripe"}
+    assert sorted(v.name for v in vocabulary.attributes[0].values) == ["blue", "green", "red", "yellow"]
+    assert f"vocabulary: wrote {out / 'vocabulary.json'}" in captured.err
+    check = ["vocabulary", str(catalog), "--preview", "--check", "--model", str(out), "--device", "cpu"]
+    assert main(check) == 0
+    printed = capsys.readouterr().out
+    assert "checking on 5 held-out products of 24" in printed and "zero-shot on 5 held-out photos" in printed
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "x1", "title": "t", "image": "missing.png"}) + "\n")
     assert main(["train", str(bad), "--out", str(tmp_path / "bad"), *common]) == 2

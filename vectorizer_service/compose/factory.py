@@ -28,11 +28,11 @@ def load_captioner(settings: ServiceSettings, embedder: Embedder) -> Captioner |
         return load_transformers_captioner(settings)
     from vectorizer_service.compose.attributes import AttributeCaptioner, ConfidenceFloor
     from vectorizer_service.compose.prompt_cache import default_cache_dir
-    from vectorizer_service.compose.vocab import load_vocabulary
+    from vectorizer_service.compose.vocab import load_vocabulary, vocabulary_path
 
     return AttributeCaptioner(
         embedder,
-        load_vocabulary(settings.vocabulary),
+        load_vocabulary(vocabulary_path(settings)),
         cache_dir=default_cache_dir(settings.cache_dir),
         floor=ConfidenceFloor(settings.caption_min_probability, settings.caption_min_margin),
         logit_scale=settings.caption_logit_scale or getattr(embedder, "logit_scale", None),

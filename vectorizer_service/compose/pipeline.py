@@ -15,7 +15,7 @@ from vectorizer_service.compose.context import ComposeContext, ResolvedOptions, 
 from vectorizer_service.compose.fusion import validate_template
 from vectorizer_service.compose.protocols import ComposeDeps
 from vectorizer_service.compose.stages import BackgroundStage, CaptionStage, EmbeddingStage, FusionStage
-from vectorizer_service.compose.vocab import Vocabulary, load_vocabulary
+from vectorizer_service.compose.vocab import Vocabulary, load_vocabulary, vocabulary_path
 from vectorizer_service.settings import ServiceSettings
 
 DEFAULT_STAGES: tuple[Stage, ...] = (BackgroundStage(), CaptionStage(), FusionStage(), EmbeddingStage())
@@ -33,7 +33,7 @@ class ComposePipeline:
 
     ``deps`` are the model entry points (the engine backs them with batchers, so concurrent
     queries share model batches). The fusion vocabulary is the attribute captioner's one
-    (``settings.vocabulary`` or the bundled default) when that captioner is configured.
+    (``settings.vocabulary``, the model folder's, or the bundled default) when that captioner is configured.
     """
 
     def __init__(
@@ -47,7 +47,7 @@ class ComposePipeline:
         # A bad server-wide template is a deployment error: fail at startup, not per request.
         validate_template(settings.fusion_template)
         if vocabulary is None and settings.captioner == "attributes":
-            vocabulary = load_vocabulary(settings.vocabulary)
+            vocabulary = load_vocabulary(vocabulary_path(settings))
         self._settings = settings
         self._env = StageEnv(deps=deps, vocabulary=vocabulary)
         self._stages = tuple(stages)

@@ -15,7 +15,6 @@ models go through rembg's sessions.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from PIL import Image
 from schemas.errors import ModelUnavailableError
 from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND
 from vectorizer_service.compose.protocols import Cutout
+from vectorizer_service.compose.weights import default_u2net_home
 from vectorizer_service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -181,8 +181,7 @@ def model_file(settings: ServiceSettings) -> Path:
     fname = f"{name}.onnx"
     if name in _RAW_SPECS and not _rembg_installed():
         # The slim install: no rembg to ask, so its default folder ($U2NET_HOME or ~/.u2net).
-        home = settings.u2net_home or Path(os.environ.get("U2NET_HOME", "~/.u2net")).expanduser()
-        candidates = [home / fname]
+        candidates = [(settings.u2net_home or default_u2net_home()) / fname]
     elif not _rembg_installed():
         raise ModelUnavailableError(
             f"rembg model {name!r} needs the rembg package (not installed); without it the "
@@ -194,7 +193,8 @@ def model_file(settings: ServiceSettings) -> Path:
     else:
         cls = _session_class(name)
         found = cls.resolve_existing(fname)
-        candidates = (
+        # `grounded models fetch-u2netp` writes to default_u2net_home(): look there first.
+        candidates = [default_u2net_home() / fname] + (
             [Path(found)] if found else [Path(cls.model_dir()) / fname, Path(cls.legacy_home()) / fname]
         )
     for path in candidates:

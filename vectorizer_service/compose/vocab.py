@@ -12,22 +12,41 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schemas.errors import ModelUnavailableError
 from schemas.vocabulary import CATEGORY, Vocabulary, parse_vocabulary
 
+if TYPE_CHECKING:
+    from vectorizer_service.settings import ServiceSettings
+
 __all__ = [
     "CATEGORY",
     "DEFAULT_VOCABULARY",
+    "MODEL_VOCABULARY",
     "Vocabulary",
     "load_vocabulary",
     "render_caption",
     "value_pattern",
+    "vocabulary_path",
     "with_article",
 ]
 
 DEFAULT_VOCABULARY = "products.json"
 """Name of the bundled vocabulary inside the ``compose/vocabulary`` folder."""
+MODEL_VOCABULARY = "vocabulary.json"
+"""Name of a model folder's own vocabulary (``grounded train`` writes it there)."""
+
+
+def vocabulary_path(settings: ServiceSettings) -> Path | None:
+    """The one rule for which vocabulary a process loads: ``settings.vocabulary`` when given,
+    else the ``vocabulary.json`` inside the ``settings.model`` folder when it has one, else None
+    (the bundled default). So a model folder carries its vocabulary to every command."""
+    if settings.vocabulary is not None:
+        return settings.vocabulary
+    inside = Path(settings.model).expanduser() / MODEL_VOCABULARY
+    return inside if settings.model and inside.is_file() else None
+
 
 _VOWELS = "aeiou"
 
