@@ -78,6 +78,9 @@ class EvalConfig:
 
 
 def _base(name: str, description: str, image: bool, text: bool, **options: Any) -> EvalConfig:
+    # A row means what its name says whatever the server's default method is (``auto`` picks
+    # pic2word when a mapper is loaded): rows that mix vectors linearly pin the image anchor.
+    options.setdefault("fusion_method", "image_anchor")
     return EvalConfig(name, description, image, text, ComposeOptions(**options))
 
 
@@ -146,8 +149,9 @@ DEFAULT_CONFIG = EvalConfig(
 )  # fmt: skip
 TRUE_ATTRIBUTES_CONFIG = EvalConfig(
     TRUE_ATTRIBUTES,
-    "diagnostic, not a method: the default with the reference's true title and attributes as merchant data",
-    True, True, ComposeOptions(), reference_truth=True,
+    "diagnostic, not a method: the attribute pipeline (caption, fusion, image anchor at the server's "
+    "weight) with the reference's true title and attributes as merchant data",
+    True, True, ComposeOptions(fusion_method="image_anchor"), reference_truth=True,
 )  # fmt: skip
 
 

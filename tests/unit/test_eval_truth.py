@@ -42,7 +42,12 @@ def test_build_configs_always_puts_the_default_first() -> None:
     )
     assert [c.name for c in everything if c.default] == [DEFAULT]
     truth = everything[-1]
-    assert truth.diagnostic and not truth.default and truth.options == ComposeOptions()
+    # the attribute pipeline, pinned: pic2word (a server default with a mapper) reads no caption
+    assert (
+        truth.diagnostic
+        and not truth.default
+        and truth.options == ComposeOptions(fusion_method="image_anchor")
+    )
     assert truth.signature() != default.signature()  # composed apart, never shared
     with pytest.raises(InvalidInputError, match="true_attributes"):
         build_configs(["nope"], [])  # the known names are listed
@@ -78,7 +83,9 @@ def test_true_attributes_sends_each_references_truth_as_merchant_data(tmp_path: 
     for reference, options in merchant:
         i = int(reference[-1])  # each reference gets its own truth, nothing else set
         expected = {"category": "dress", "colour": f"c{i}"}
-        assert options == ComposeOptions(catalog_caption=f"Red dotted thing {i}", catalog_attributes=expected)
+        assert options == ComposeOptions(
+            catalog_caption=f"Red dotted thing {i}", catalog_attributes=expected, fusion_method="image_anchor"
+        )
     plain = [options for image, _text, options in encoder.compose_calls if options == ComposeOptions()]
     assert len(plain) == len(dataset.queries)  # the default row: no option set
     report = report_dict(run)
