@@ -140,6 +140,10 @@ BASE_CONFIGS: tuple[EvalConfig, ...] = (
     ),
     *_method_configs(),
     *_pic2word_configs(),
+    # What the default is without a Pic2Word mapper: the service's background decision, the
+    # abstaining attribute caption, attribute-aware fusion, the image anchor at the server's weight.
+    _base("attributes", "the attribute pipeline: the default of a model without a Pic2Word mapper",
+          True, True),
 )  # fmt: skip
 
 
