@@ -101,7 +101,7 @@ world: install
 world-model: world weights
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded train $(WORLD)/catalog-train.jsonl --out $(WORLD_MODEL) --model plugin/world/data/world-clip.json \
 	  --epochs 120 --batch-size 64 --lr 5e-4 --seed 0 --threads 2 --device cpu --save-dtype fp16 --offline \
-	  --scene-fraction 0.5 --scene-variants 3 --no-progress
+	  --scene-fraction 0.25 --scene-variants 3 --no-progress
 	cp $(WORLD)/vocabulary.json $(WORLD_MODEL)/vocabulary.json
 
 # The Pic2Word mapper (docs/training.md) trained into the model folder on the world catalog's images:

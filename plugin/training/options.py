@@ -32,7 +32,7 @@ class TrainOptions:
     warmup_steps: int = 50
     grad_clip: float = 1.0
     hard_batch_fraction: float = 0.5
-    scene_fraction: float = 0.5
+    scene_fraction: float = 0.25
     """Share of batches that show each product as a shopper would photograph it, cut out and
     framed the way a query is (:mod:`plugin.training.scene_bank`); 0 turns scenes off."""
     scene_variants: int = 3

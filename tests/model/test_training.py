@@ -263,7 +263,7 @@ def test_a_model_with_a_large_input_trains_on_images_held_at_its_size(
 def test_the_card_records_the_shopper_scenes(trained: TrainResult) -> None:
     scenes = trained.card["scenes"]
     rows = trained.card["data"]["train_rows"]
-    assert scenes["fraction"] == 0.5 and scenes["variants"] == 3
+    assert scenes["fraction"] == 0.25 and scenes["variants"] == 3
     assert scenes["views"] == 3 * (rows - scenes["rows_without_scenes"]) > 0
     assert 0 < scenes["scene_batches"] < trained.steps or trained.steps < 4
     assert scenes["stand_in_check"] == {"measured": False, "reason": "--scene-check 0"}
