@@ -99,10 +99,12 @@ world: install
 	$(BIN)/grounded world build --out $(WORLD)
 
 world-model: world weights
+	rm -f $(WORLD_MODEL)/pic2word.safetensors $(WORLD_MODEL)/pic2word.json $(WORLD_MODEL)/pic2word-state.pt
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded train $(WORLD)/catalog-train.jsonl --out $(WORLD_MODEL) --model plugin/world/data/world-clip.json \
 	  --epochs 120 --batch-size 64 --lr 5e-4 --seed 0 --threads 2 --device cpu --save-dtype fp16 --offline \
 	  --scene-fraction 0.25 --scene-variants 3 --no-progress
 	cp $(WORLD)/vocabulary.json $(WORLD_MODEL)/vocabulary.json
+	$(MAKE) world-pic2word
 
 # The Pic2Word mapper (docs/training.md) trained into the model folder on the world catalog's images:
 # the `pic2word` and `pic2word_caption` fusion methods and eval rows then work with $(WORLD_MODEL).
@@ -110,11 +112,15 @@ world-pic2word: world
 	$(BIN)/grounded train-pic2word $(WORLD)/catalog-train.jsonl --model $(WORLD_MODEL) \
 	  --epochs 100 --batch-size 128 --lr 1e-4 --seed 0 --threads 2 --device cpu --offline
 
+# The rows of the world's tables: every simple baseline, the fusion methods, Pic2Word with and
+# without the caption, the attribute pipeline (the default without a mapper), the upper bound.
+WORLD_CONFIGS = text_only,image_only,image_only+bg,image_text_sum,image_text_sum+bg,image_text_sum+auto,$\
+fusion+bg,direction+bg,slerp+bg,attributes,pic2word,pic2word+caption,true_attributes
 WORLD_VAL ?= reports/world-val
 world-choose: world weights
-	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split val-shopper --out $(WORLD_VAL)/cirr-shopper
-	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split val --out $(WORLD_VAL)/cirr-catalog
-	$(WORLD_EVAL) --dataset circo --root $(WORLD)/circo --split val --out $(WORLD_VAL)/circo-catalog
+	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split val-shopper --configs $(WORLD_CONFIGS),candidates --out $(WORLD_VAL)/cirr-shopper
+	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split val --configs $(WORLD_CONFIGS),candidates --out $(WORLD_VAL)/cirr-catalog
+	$(WORLD_EVAL) --dataset circo --root $(WORLD)/circo --split val --configs $(WORLD_CONFIGS),candidates --out $(WORLD_VAL)/circo-catalog
 	$(BIN)/grounded eval-choice --out $(WORLD_VAL) --criterion shopper,catalog \
 	  --report shopper=$(WORLD_VAL)/cirr-shopper/eval.json --report catalog=$(WORLD_VAL)/cirr-catalog/eval.json \
 	  --report circo=$(WORLD_VAL)/circo-catalog/eval.json
@@ -122,6 +128,6 @@ world-choose: world weights
 world-eval: world weights
 	$(BIN)/grounded world zero-shot --root $(WORLD) --split test --model $(WORLD_MODEL) --device cpu --offline \
 	  --u2net-home $(CURDIR)/.models/u2net --out reports/world-test/zero-shot.json
-	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split test-shopper --out reports/world-test/cirr-shopper
-	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split test --out reports/world-test/cirr-catalog
-	$(WORLD_EVAL) --dataset circo --root $(WORLD)/circo --split test --out reports/world-test/circo-catalog
+	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split test-shopper --configs $(WORLD_CONFIGS) --out reports/world-test/cirr-shopper
+	$(WORLD_EVAL) --dataset cirr --root $(WORLD) --split test --configs $(WORLD_CONFIGS) --out reports/world-test/cirr-catalog
+	$(WORLD_EVAL) --dataset circo --root $(WORLD)/circo --split test --configs $(WORLD_CONFIGS) --out reports/world-test/circo-catalog
