@@ -9,7 +9,6 @@ calls :func:`plugin.search.query.near_grounded`, the same function as ``grounded
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -42,8 +41,8 @@ class SearchForm(BaseModel):
     price_min: float | None = Field(None, ge=0)
     price_max: float | None = Field(None, ge=0)
     attributes: dict[str, str] = Field(default_factory=dict)
-    remove_background: bool | Literal["auto"] | None = None
-    """None: the server's default; "auto": keep studio photos, cut the others out."""
+    remove_background: bool | None = None
+    """None: the server's default (``auto`` unless configured otherwise)."""
     caption: bool | None = None
     image_weight: float | None = Field(None, ge=0.0, le=1.0)
     fusion_method: FusionMethod | None = None
