@@ -117,7 +117,8 @@ def zero_shot_accuracy(
     if photos not in ("catalog", "shopper"):
         raise InvalidInputError(f"photos must be 'catalog' or 'shopper', got {photos!r}")
     samples = _samples(root, split, photos)[:limit]
-    options = ComposeOptions(remove_background=photos == "shopper")
+    # The attribute pipeline, pinned: a pic2word default (a model with a mapper) reads no caption.
+    options = ComposeOptions(remove_background=photos == "shopper", fusion_method="image_anchor")
     report = ZeroShotReport(split, photos, {name: AttributeScore() for name in _ATTRIBUTES})
     for path, truth in progress(samples) if progress else samples:
         picked = encoder.compose(path.read_bytes(), "", options).explanation.attributes
