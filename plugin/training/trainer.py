@@ -201,7 +201,7 @@ def train(
     stand_in = (
         check_stand_in(train_rows, options.scene_check, options.seed, options.threads)
         if options.scene_fraction > 0 and not options.resume
-        else {"measured": False, "reason": "scenes off"}
+        else {"measured": False, "reason": "scenes off" if options.scene_fraction == 0 else "resumed run"}
     )
     scene_val = held_out_views(val_rows, options.seed) if options.scene_fraction > 0 else []
     scenes_s = time.perf_counter() - scenes_started
