@@ -208,6 +208,9 @@ def _argument_type(field: FieldInfo) -> dict[str, Any]:
     literals = [a for a in args if typing.get_origin(a) is Literal]
     if bool in args and len(args) == 2 and literals:
         return {"action": _SwitchOrChoice, "words": [str(w) for w in typing.get_args(literals[0])]}
+    if literals and len(literals) == len(args):  # Literal[...] | Literal["auto"]: every word
+        words = [w for literal in literals for w in typing.get_args(literal)]
+        return {"choices": words, "type": type(words[0])}
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         annotation = args[0]  # T | None: the flag takes a T
         args = list(typing.get_args(annotation))

@@ -92,6 +92,14 @@ def test_the_flag_refuses_other_words(capsys: pytest.CaptureFixture[str]) -> Non
     assert "expected true, false or auto" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("argv", "parsed"), [([], "auto"), (["--fusion-method", "auto"], "auto"),
+                                              (["--fusion-method", "pic2word"], "pic2word")])  # fmt: skip
+def test_the_fusion_method_flag_takes_every_method_and_auto(argv: list[str], parsed: str) -> None:
+    parser = argparse.ArgumentParser()
+    add_settings_arguments(parser, [ServiceSettings])
+    assert settings_from_args(ServiceSettings, parser.parse_args(argv)).fusion_method == parsed
+
+
 async def test_auto_keeps_a_studio_photo_and_skips_the_remover() -> None:
     rig = Rig(settings={"remove_background": "auto"})
     result = await rig.run(studio_photo(), "in blue")
