@@ -32,13 +32,20 @@ from plugin.evaluation import (
     write_report,
 )
 from plugin.evaluation import runner as runner_module
+from plugin.evaluation.configs import PIC2WORD_ROWS
 from schemas.errors import InvalidInputError
 from tests.support.eval_layouts import write_circo, write_cirr, write_fashioniq, write_json
 from vectorizer_service.settings import ServiceSettings
 
 WEIGHTS = "0,0.2"
 # The fixtures are public layouts: no reference attributes, so no true_attributes row.
-ALL_ROWS = [DEFAULT, *(c.name for c in BASE_CONFIGS), "fusion+bg@0", "fusion+bg@0.2"]
+# "all" leaves out the Pic2Word rows: they need a mapper in the model folder, so they run when named.
+ALL_ROWS = [
+    DEFAULT,
+    *(c.name for c in BASE_CONFIGS if c.name not in PIC2WORD_ROWS),
+    "fusion+bg@0",
+    "fusion+bg@0.2",
+]
 
 
 @pytest.fixture(scope="module")
