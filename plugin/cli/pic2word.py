@@ -8,11 +8,11 @@ the model folder it reads (no ``--out``), and has the paper's optimiser defaults
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 
 from plugin.cli._common import EXIT_OK, Commands
+from plugin.cli._runs import add_catalog_arguments, add_run_arguments, options_from_args, print_resume_hint
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -20,27 +20,7 @@ def _run(args: argparse.Namespace) -> int:
     from plugin.training.pic2word_options import Pic2WordOptions
     from vectorizer_service import PIC2WORD_CONFIG_FILE, PIC2WORD_WEIGHTS_FILE
 
-    options = Pic2WordOptions(
-        catalog=args.catalog,
-        model=args.model,
-        images=args.images,
-        skip_bad_rows=args.skip_bad_rows,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        warmup_steps=args.warmup_steps,
-        hidden=args.hidden,
-        dropout=args.dropout,
-        seed=args.seed,
-        threads=args.threads,
-        device=args.device,
-        save_every=args.save_every,
-        resume=args.resume,
-        stop_after_steps=args.stop_after_steps,
-        offline=args.offline,
-        progress=args.progress,
-    )
+    options = options_from_args(Pic2WordOptions, args)
     result = train_pic2word(options, command=["grounded", *sys.argv[1:]])
     training, metrics = result.card["training"], result.card["metrics"]
     print(
@@ -48,9 +28,7 @@ def _run(args: argparse.Namespace) -> int:
         f"{training['loss_last']:.4f}; images encoded in {training['encode_s']:.1f} s, "
         f"trained in {training['train_s']:.1f} s; prompt->image R@1 {metrics['prompt_to_image_R@1']:.3f}"
     )
-    if not result.complete:
-        again = sys.argv[1:] if args.resume else [*sys.argv[1:], "--resume"]
-        print(f"stopped early; continue with: {shlex.join(['grounded', *again])}")
+    print_resume_hint(args, result.complete)
     print(
         f"mapper: {args.model / PIC2WORD_WEIGHTS_FILE} (card: {args.model / PIC2WORD_CONFIG_FILE}); "
         f"serve with: grounded serve --model {args.model}, then fusion_method pic2word"
@@ -78,8 +56,7 @@ def register(commands: Commands) -> None:
         required=True,
         help="model folder (local-dir layout); the mapper is written into it",
     )
-    add("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
-    add("--skip-bad-rows", action="store_true", help="train on the usable rows; each unusable one is listed")
+    add_catalog_arguments(cmd)
     add("--epochs", type=int, default=d.epochs, help="passes over the catalog's images")
     add("--batch-size", type=int, default=d.batch_size, help="images per contrastive batch")
     add("--lr", type=float, default=d.lr, help="peak learning rate (the paper's 1e-4)")
@@ -87,12 +64,5 @@ def register(commands: Commands) -> None:
     add("--warmup-steps", type=int, default=d.warmup_steps, help="linear warmup steps before cosine decay")
     add("--hidden", type=int, default=d.hidden, help="the mapper's hidden width")
     add("--dropout", type=float, default=d.dropout, help="the mapper's dropout")
-    add("--seed", type=int, default=d.seed, help="seed of the initialisation, batch order and dropout")
-    add("--threads", type=int, help="torch CPU threads")
-    add("--device", default=d.device, help="auto, cpu, cuda or cuda:N")
-    add("--save-every", type=int, default=d.save_every, help="steps between state saves")
-    add("--resume", action="store_true", help="continue from <model>/pic2word-state.pt")
-    add("--stop-after-steps", type=int, help="stop this session after N steps (resume later)")
-    add("--offline", action="store_true", help="never touch the model hub")
-    add("--progress", action=argparse.BooleanOptionalAction, default=d.progress, help="progress bar")
+    add_run_arguments(cmd, d, "<model>/pic2word-state.pt")
     cmd.set_defaults(run=_run)

@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 
 from plugin.cli._common import EXIT_OK, Commands
+from plugin.cli._runs import add_catalog_arguments, add_run_arguments, options_from_args, print_resume_hint
 
 
 def _run(args: argparse.Namespace) -> int:
     from plugin.training import CARD_NAME, TrainOptions, format_metrics, train
 
-    options = TrainOptions(
-        catalog=args.catalog,
-        out=args.out,
-        model=args.model,
-        pretrained=args.pretrained,
-        images=args.images,
-        skip_bad_rows=args.skip_bad_rows,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        warmup_steps=args.warmup_steps,
-        grad_clip=args.grad_clip,
-        hard_batch_fraction=args.hard_batch_fraction,
-        scene_fraction=args.scene_fraction,
-        scene_variants=args.scene_variants,
-        scene_check=args.scene_check,
-        lock_image=args.lock_image,
-        lock_text=args.lock_text,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
-        threads=args.threads,
-        device=args.device,
-        save_dtype=args.save_dtype,
-        save_every=args.save_every,
-        resume=args.resume,
-        stop_after_steps=args.stop_after_steps,
-        offline=args.offline,
-        progress=args.progress,
-    )
+    options = options_from_args(TrainOptions, args)
     # The exact command line as typed (every resolved option is in the card as well).
     result = train(options, command=["grounded", *sys.argv[1:]])
     print(format_metrics(result.metrics_before, result.metrics_after))
@@ -57,9 +28,7 @@ def _run(args: argparse.Namespace) -> int:
     data = result.card["data"]
     if data["skipped_rows"]:
         print(f"skipped {len(data['skipped_rows'])} unusable row(s) of {data['catalog_rows']} (in the card)")
-    if not result.complete:
-        again = sys.argv[1:] if args.resume else [*sys.argv[1:], "--resume"]
-        print(f"stopped early; continue with: {shlex.join(['grounded', *again])}")
+    print_resume_hint(args, result.complete)
     print(f"model: {args.out} (serve with: grounded serve --model {args.out}); card: {args.out / CARD_NAME}")
     return EXIT_OK
 
@@ -74,12 +43,7 @@ def register(commands: Commands) -> None:
     )
     add = train.add_argument
     add("catalog", type=Path, help="catalog file (.jsonl or .csv), as for grounded ingest")
-    add("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
-    add(
-        "--skip-bad-rows",
-        action="store_true",
-        help="train on the usable rows; each unusable one is listed with its reason (output, card.json)",
-    )
+    add_catalog_arguments(train)
     add("--out", type=Path, required=True, help="output folder (model, card.json, train-state.pt)")
     add("--model", required=True, help="ViT-B-32 (with --pretrained), a local-dir folder, or a JSON config")
     add(
@@ -115,13 +79,6 @@ def register(commands: Commands) -> None:
     add("--lock-image", action="store_true", help="freeze the image tower (LiT)")
     add("--lock-text", action="store_true", help="freeze the text tower")
     add("--val-fraction", type=float, default=d.val_fraction, help="held-out share of rows (0: none)")
-    add("--seed", type=int, default=d.seed, help="seed of the split, batches, augmentation and init")
-    add("--threads", type=int, help="torch CPU threads")
-    add("--device", default=d.device, help="auto, cpu, cuda or cuda:N")
     add("--save-dtype", choices=("fp32", "fp16"), default=d.save_dtype, help="dtype of the saved weights")
-    add("--save-every", type=int, default=d.save_every, help="steps between train-state saves")
-    add("--resume", action="store_true", help="continue from <out>/train-state.pt")
-    add("--stop-after-steps", type=int, help="stop this session after N steps (resume later)")
-    add("--offline", action="store_true", help="never touch the model hub")
-    add("--progress", action=argparse.BooleanOptionalAction, default=d.progress, help="progress bar")
+    add_run_arguments(train, d, "<out>/train-state.pt")
     train.set_defaults(run=_run)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from schemas.errors import InvalidInputError
+from plugin.training.run_options import (
+    check_inputs,
+    options_json,
+    raise_first_failure,
+    run_checks,
+    trajectory_of,
+)
 
 __all__ = ["TRAJECTORY_FIELDS", "TrainOptions"]
 
@@ -57,57 +62,39 @@ class TrainOptions:
 
     def validate(self) -> None:
         """Raise :class:`InvalidInputError` naming the first option out of range."""
-        checks: list[tuple[bool, str]] = [
-            (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
-            (self.lr > 0, f"--lr must be positive, got {self.lr}"),
-            (self.weight_decay >= 0, f"--weight-decay must be >= 0, got {self.weight_decay}"),
-            (self.warmup_steps >= 0, f"--warmup-steps must be >= 0, got {self.warmup_steps}"),
-            (self.grad_clip > 0, f"--grad-clip must be positive, got {self.grad_clip}"),
-            (
-                0.0 <= self.scene_fraction <= 1.0,
-                f"--scene-fraction must be in [0, 1], got {self.scene_fraction}",
-            ),
-            (self.scene_variants >= 1, f"--scene-variants must be at least 1, got {self.scene_variants}"),
-            (self.scene_check >= 0, f"--scene-check must be >= 0, got {self.scene_check}"),
-            (self.save_every >= 1, f"--save-every must be at least 1, got {self.save_every}"),
-            (self.eval_batch_size >= 1, f"--eval-batch-size must be at least 1, got {self.eval_batch_size}"),
-            (
-                self.save_dtype in ("fp32", "fp16"),
-                f"--save-dtype must be fp32 or fp16, got {self.save_dtype!r}",
-            ),
-            (
-                not (self.lock_image and self.lock_text),
-                "--lock-image and --lock-text together leave nothing to train",
-            ),
-            (self.threads is None or self.threads >= 1, f"--threads must be at least 1, got {self.threads}"),
-            (
-                self.stop_after_steps is None or self.stop_after_steps >= 1,
-                f"--stop-after-steps must be at least 1, got {self.stop_after_steps}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InvalidInputError(message)
-        if self.images is not None and not self.images.is_dir():
-            raise InvalidInputError(f"--images: no such folder: {self.images}")
-        # Before any model loads (a pretrained one takes seconds, a download minutes): a missing
-        # catalog or an unknown format is refused now; the rows themselves are read later.
-        from plugin.ingest.catalog import read_catalog
-
-        read_catalog(self.catalog)
+        raise_first_failure(
+            [
+                *run_checks(self),
+                (self.grad_clip > 0, f"--grad-clip must be positive, got {self.grad_clip}"),
+                (
+                    0.0 <= self.scene_fraction <= 1.0,
+                    f"--scene-fraction must be in [0, 1], got {self.scene_fraction}",
+                ),
+                (self.scene_variants >= 1, f"--scene-variants must be at least 1, got {self.scene_variants}"),
+                (self.scene_check >= 0, f"--scene-check must be >= 0, got {self.scene_check}"),
+                (
+                    self.eval_batch_size >= 1,
+                    f"--eval-batch-size must be at least 1, got {self.eval_batch_size}",
+                ),
+                (
+                    self.save_dtype in ("fp32", "fp16"),
+                    f"--save-dtype must be fp32 or fp16, got {self.save_dtype!r}",
+                ),
+                (
+                    not (self.lock_image and self.lock_text),
+                    "--lock-image and --lock-text together leave nothing to train",
+                ),
+            ]
+        )
+        check_inputs(self.catalog, self.images)
 
     def as_json(self) -> dict[str, Any]:
         """The options as plain JSON values (paths as strings), for the card."""
-        return {
-            field.name: str(value) if isinstance(value, Path) else value
-            for field in dataclasses.fields(self)
-            for value in [getattr(self, field.name)]
-        }
+        return options_json(self)
 
     def trajectory(self) -> dict[str, Any]:
         """The options that decide the weights a run ends with: a resumed run must match them."""
-        values = self.as_json()
-        return {name: values[name] for name in TRAJECTORY_FIELDS}
+        return trajectory_of(self, TRAJECTORY_FIELDS)
 
 
 TRAJECTORY_FIELDS = (

@@ -33,6 +33,7 @@ from plugin.training.dataset import CatalogData, load_catalog_examples
 from plugin.training.images import WORKING_SIDE
 from plugin.training.model_source import StartingModel, load_starting_model
 from plugin.training.pic2word_options import PIC2WORD_STATE_NAME, Pic2WordOptions
+from plugin.training.run_options import check_trajectory, session_end
 from plugin.training.trainer import warmup_cosine
 from schemas.errors import InvalidInputError
 from vectorizer_service import (
@@ -104,17 +105,6 @@ def _self_retrieval(
     return {f"prompt_to_image_R@{k}": float((ranks[:, :k] == own).any(dim=1).float().mean()) for k in (1, 10)}
 
 
-def _check_resumable(state: dict[str, Any], options: Pic2WordOptions, data: CatalogData) -> None:
-    if state.get("catalog_sha256") != data.sha256:
-        raise InvalidInputError("--resume: the catalog changed since the saved state (sha256 differs)")
-    saved, now = state.get("trajectory", {}), options.trajectory()
-    changed = [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in now if saved.get(k) != now[k]]
-    if changed:
-        raise InvalidInputError(
-            "--resume: options differ from the saved run (" + "; ".join(changed) + "); rerun with them"
-        )
-
-
 def train_pic2word(
     options: Pic2WordOptions,
     *,
@@ -156,7 +146,7 @@ def train_pic2word(
     step, losses, train_s_before = 0, [], 0.0
     if options.resume:
         state = load_train_state(options.model, PIC2WORD_STATE_NAME)
-        _check_resumable(state, options, data)
+        check_trajectory(state, options.trajectory(), data.sha256)
         mapper.load_state_dict(state["mapper"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -175,9 +165,7 @@ def train_pic2word(
             "catalog_sha256": data.sha256,
         }
 
-    end = (
-        total_steps if options.stop_after_steps is None else min(total_steps, step + options.stop_after_steps)
-    )
+    end = session_end(step, total_steps, options.stop_after_steps)
     labels = torch.arange(batch, device=device)
     order: np.ndarray | None = None
     mapper.train()

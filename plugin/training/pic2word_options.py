@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plugin.training.run_options import (
+    check_inputs,
+    options_json,
+    raise_first_failure,
+    run_checks,
+    trajectory_of,
+)
 from schemas.errors import InvalidInputError
 
 __all__ = ["PIC2WORD_STATE_NAME", "PIC2WORD_TRAJECTORY_FIELDS", "Pic2WordOptions"]
@@ -46,47 +52,28 @@ class Pic2WordOptions:
 
     def validate(self) -> None:
         """Raise :class:`InvalidInputError` naming the first option out of range."""
-        checks: list[tuple[bool, str]] = [
-            (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
-            (self.batch_size >= 2, f"--batch-size must be at least 2, got {self.batch_size}"),
-            (self.lr > 0, f"--lr must be positive, got {self.lr}"),
-            (self.weight_decay >= 0, f"--weight-decay must be >= 0, got {self.weight_decay}"),
-            (self.warmup_steps >= 0, f"--warmup-steps must be >= 0, got {self.warmup_steps}"),
-            (self.hidden >= 1, f"--hidden must be at least 1, got {self.hidden}"),
-            (0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}"),
-            (self.save_every >= 1, f"--save-every must be at least 1, got {self.save_every}"),
-            (self.threads is None or self.threads >= 1, f"--threads must be at least 1, got {self.threads}"),
-            (
-                self.stop_after_steps is None or self.stop_after_steps >= 1,
-                f"--stop-after-steps must be at least 1, got {self.stop_after_steps}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InvalidInputError(message)
+        raise_first_failure(
+            [
+                *run_checks(self),
+                (self.batch_size >= 2, f"--batch-size must be at least 2, got {self.batch_size}"),
+                (self.hidden >= 1, f"--hidden must be at least 1, got {self.hidden}"),
+                (0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}"),
+            ]
+        )
         if not self.model.is_dir():
             raise InvalidInputError(
                 f"--model {self.model}: not a model folder (the mapper is written beside the model; "
                 "train one with grounded train, or copy a local-dir model)"
             )
-        if self.images is not None and not self.images.is_dir():
-            raise InvalidInputError(f"--images: no such folder: {self.images}")
-        from plugin.ingest.catalog import read_catalog
-
-        read_catalog(self.catalog)
+        check_inputs(self.catalog, self.images)
 
     def as_json(self) -> dict[str, Any]:
         """The options as plain JSON values (paths as strings), for the card."""
-        return {
-            field.name: str(value) if isinstance(value, Path) else value
-            for field in dataclasses.fields(self)
-            for value in [getattr(self, field.name)]
-        }
+        return options_json(self)
 
     def trajectory(self) -> dict[str, Any]:
         """The options that decide the mapper a run ends with: a resumed run must match them."""
-        values = self.as_json()
-        return {name: values[name] for name in PIC2WORD_TRAJECTORY_FIELDS}
+        return trajectory_of(self, PIC2WORD_TRAJECTORY_FIELDS)
 
 
 PIC2WORD_TRAJECTORY_FIELDS = (

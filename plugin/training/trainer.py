@@ -38,6 +38,7 @@ from plugin.training.images import WORKING_SIDE
 from plugin.training.model_source import StartingModel, load_starting_model
 from plugin.training.options import TrainOptions
 from plugin.training.retrieval import retrieval_metrics
+from plugin.training.run_options import check_trajectory, session_end
 from plugin.training.sampler import BatchPlan
 from plugin.training.scene_bank import SceneBank, SceneOptions, check_stand_in, held_out_views
 from plugin.vocabulary import write_model_vocabulary
@@ -143,22 +144,15 @@ def _batch(
 
 
 def _check_resumable(state: dict[str, Any], options: TrainOptions, data: CatalogData) -> None:
-    if state.get("catalog_sha256") != data.sha256:
-        raise InvalidInputError("--resume: the catalog changed since the saved state (sha256 differs)")
     # The catalog file can be unchanged while its images are not (one fixed, one deleted): with
     # --skip-bad-rows that changes which rows train, so the run would not be the one resumed.
     skipped = [s.row for s in data.skipped]
-    if state.get("skipped_rows", []) != skipped:
+    if state.get("catalog_sha256") == data.sha256 and state.get("skipped_rows", []) != skipped:
         raise InvalidInputError(
             f"--resume: the unusable rows changed since the saved state (skipped rows then: "
             f"{state.get('skipped_rows', [])}, now: {skipped})"
         )
-    saved, now = state.get("trajectory", {}), options.trajectory()
-    changed = [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in now if saved.get(k) != now[k]]
-    if changed:
-        raise InvalidInputError(
-            "--resume: options differ from the saved run (" + "; ".join(changed) + "); rerun with them"
-        )
+    check_trajectory(state, options.trajectory(), data.sha256)
 
 
 def train(
@@ -251,9 +245,7 @@ def train(
         }
 
     first_step = step
-    end = (
-        total_steps if options.stop_after_steps is None else min(total_steps, step + options.stop_after_steps)
-    )
+    end = session_end(step, total_steps, options.stop_after_steps)
     model.train()
     loop_started = time.perf_counter()
     with tqdm(
