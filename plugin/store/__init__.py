@@ -55,7 +55,7 @@ def open_store(
     the table and refuse a table another model built.
     """
     if settings.store_backend() == "weaviate":
-        from plugin.store.weaviate.store import weaviate_store
+        from plugin.store.weaviate.connect import weaviate_store
 
         return weaviate_store(settings)
     if dimension is None:

@@ -20,7 +20,7 @@ from plugin.graphql import create_graphql_app
 from plugin.ingest.pipeline import ingest_catalog
 from plugin.search.query import near_grounded
 from plugin.settings import PluginSettings
-from plugin.store.weaviate.store import weaviate_store
+from plugin.store.weaviate import weaviate_store
 from tests.support.fake_weaviate import FakeEncoder, FakeWeaviate, InferenceService
 
 COLOURS = {"red": (220, 20, 20), "green": (20, 200, 20), "blue": (20, 20, 220), "yellow": (230, 220, 20)}

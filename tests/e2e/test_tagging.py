@@ -146,7 +146,7 @@ def test_auto_tag_on_weaviate_fills_filterable_attributes(
 ) -> None:
     import weaviate.connect.v4
 
-    from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
+    from plugin.store.weaviate import WeaviateStore, connect_weaviate
     from schemas.collection import VectorSpec, product_collection
     from tests.support.fake_weaviate import FakeWeaviate
 

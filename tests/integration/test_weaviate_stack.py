@@ -19,7 +19,7 @@ from plugin.ingest.pipeline import ingest_catalog
 from plugin.search.query import near_grounded
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter
-from plugin.store.weaviate.store import weaviate_store
+from plugin.store.weaviate import weaviate_store
 
 COLOURS = {"red": (210, 30, 30), "blue": (30, 30, 210), "green": (30, 180, 30)}
 

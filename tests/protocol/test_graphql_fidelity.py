@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from plugin.graphql import create_graphql_app
 from plugin.store.protocol import ProductRow
-from plugin.store.weaviate.store import weaviate_store
+from plugin.store.weaviate import weaviate_store
 from schemas.product import product_uuid
 from tests.support.weaviate_target import WeaviateTarget
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from plugin.ingest.pipeline import combine_vectors, ingest_catalog
 from plugin.settings import PluginSettings
-from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
+from plugin.store.weaviate import WeaviateStore, connect_weaviate
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid

@@ -14,7 +14,7 @@ from plugin.ingest.pipeline import combine_vectors
 from plugin.search.query import near_grounded, near_grounded_collection
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow
-from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
+from plugin.store.weaviate import WeaviateStore, connect_weaviate
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid

@@ -13,7 +13,7 @@ import weaviate.connect.v4
 
 from plugin.settings import PluginSettings
 from plugin.store import ProductRow
-from plugin.store.weaviate.store import WeaviateStore, connect_weaviate, weaviate_store
+from plugin.store.weaviate import WeaviateStore, connect_weaviate, weaviate_store
 from schemas.cluster import ClusterSpec
 from schemas.collection import VectorSpec, product_collection, product_properties
 from schemas.errors import InvalidInputError

@@ -13,7 +13,7 @@ from weaviate.classes.query import Filter, Sort
 from weaviate.exceptions import WeaviateBaseError
 
 from plugin.store.protocol import ProductRow
-from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
+from plugin.store.weaviate import WeaviateStore, connect_weaviate
 from schemas.collection import VectorSpec, product_collection
 from schemas.product import product_uuid
 from tests.support.weaviate_target import WeaviateTarget

@@ -18,7 +18,7 @@ from weaviate.exceptions import WeaviateBaseError
 
 from plugin.ingest.pipeline import ingest_catalog
 from plugin.store.protocol import ProductRow
-from plugin.store.weaviate.store import WeaviateStore, connect_weaviate, weaviate_store
+from plugin.store.weaviate import WeaviateStore, connect_weaviate, weaviate_store
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid

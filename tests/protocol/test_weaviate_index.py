@@ -12,7 +12,7 @@ import pytest
 import weaviate.connect.v4
 
 from plugin.settings import PluginSettings
-from plugin.store.weaviate.store import WeaviateStore, connect_weaviate, weaviate_store
+from plugin.store.weaviate import WeaviateStore, connect_weaviate, weaviate_store
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.vector_index import VectorIndexSpec, memory_bytes_per_vector, optimal_pq_segments

@@ -12,7 +12,7 @@ import weaviate.connect.v4
 
 from plugin.settings import PluginSettings
 from plugin.store.protocol import ProductFilter, ProductRow
-from plugin.store.weaviate.store import WeaviateStore, connect_weaviate, weaviate_store
+from plugin.store.weaviate import WeaviateStore, connect_weaviate, weaviate_store
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid

@@ -82,7 +82,7 @@ def test_weaviate_reports_say_the_counts_are_approximate(
 ) -> None:
     import weaviate.connect.v4
 
-    from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
+    from plugin.store.weaviate import WeaviateStore, connect_weaviate
     from schemas.collection import VectorSpec, product_collection
     from tests.support.fake_weaviate import FakeWeaviate
 

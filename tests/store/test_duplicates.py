@@ -16,7 +16,7 @@ from plugin.search.duplicates import find_duplicates, title_similarity, write_re
 from plugin.settings import PluginSettings
 from plugin.store import ProductRow, ProductStore
 from plugin.store.lance.store import LanceStore
-from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
+from plugin.store.weaviate import WeaviateStore, connect_weaviate
 from schemas.collection import VectorSpec, product_collection
 from schemas.errors import InvalidInputError
 from schemas.product import product_uuid

@@ -15,7 +15,7 @@ from plugin.search.query import near_grounded
 from plugin.settings import PluginSettings
 from plugin.store import ProductFilter, ProductRow, ProductStore
 from plugin.store.lance.store import LanceStore
-from plugin.store.weaviate.store import WeaviateStore, connect_weaviate
+from plugin.store.weaviate import WeaviateStore, connect_weaviate
 from schemas.collection import VectorSpec, product_collection, product_properties
 from schemas.errors import InvalidInputError, NotFoundError
 from schemas.product import Product, product_uuid

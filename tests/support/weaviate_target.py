@@ -26,7 +26,7 @@ import pytest
 import weaviate.connect.v4
 
 from plugin.settings import PluginSettings
-from plugin.store.weaviate.store import connect_weaviate
+from plugin.store.weaviate import connect_weaviate
 from tests.support.fake_weaviate import FakeEncoder, FakeWeaviate, InferenceService
 
 __all__ = ["TARGETS", "WeaviateTarget", "open_target"]
