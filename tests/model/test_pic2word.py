@@ -21,7 +21,7 @@ from plugin.training.model_source import load_starting_model
 from plugin.training.pic2word import Pic2WordResult, train_pic2word
 from plugin.training.pic2word_options import PIC2WORD_STATE_NAME, Pic2WordOptions
 from schemas import grounded_pb2 as pb
-from schemas.errors import InvalidInputError
+from schemas.errors import InvalidInputError, ModelUnavailableError
 from schemas.wire import DEFAULT_FUSION_METHOD
 from tests.support.service import b64, grpc_stub, http_client, image_bytes, service_settings
 from tests.support.training_catalog import write_catalog
@@ -35,6 +35,7 @@ from vectorizer_service import (
 from vectorizer_service.compose.fake import FakeCaptioner
 from vectorizer_service.engine import Engine
 from vectorizer_service.runtime import TINY_OPEN_CLIP_CONFIG, load_embedder, save_random_open_clip
+from vectorizer_service.runtime.folder_identity import weights_sha256
 from vectorizer_service.settings import ServiceSettings
 
 
@@ -220,3 +221,26 @@ async def test_the_auto_default_is_pic2word_with_a_mapper_and_the_fallback_witho
         assert answer.status_code == 200, answer.text
         assert engine.settings.fusion_method == expected
         assert answer.json()["explanation"]["fusion_method"] == expected
+
+
+async def test_a_mapper_trained_for_other_weights_is_refused_and_auto_falls_back(
+    trained: tuple[Path, Pic2WordResult], tmp_path: Path
+) -> None:
+    import shutil
+
+    folder = tmp_path / "retrained"
+    shutil.copytree(trained[0], folder)
+    recorded = json.loads((folder / PIC2WORD_CONFIG_FILE).read_text())["model_weights_sha256"]
+    assert recorded == weights_sha256(folder)
+    assert load_pic2word_mapper(folder) is not None
+    # The model is retrained after the mapper (other weights, same shapes): the mapper would load
+    # and read vectors it never saw. It is refused, naming the command that fixes it.
+    save_random_open_clip(TINY_OPEN_CLIP_CONFIG, folder, seed=4)
+    with pytest.raises(ModelUnavailableError, match="trained for other CLIP weights") as refused:
+        load_pic2word_mapper(folder)
+    assert f"grounded train-pic2word CATALOG --model {folder}" in str(refused.value)
+    engine = _engine(folder)
+    async with http_client(engine) as client:
+        answer = await client.post("/compose", json={"image": b64(image_bytes()), "text": "in blue"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["explanation"]["fusion_method"] == DEFAULT_FUSION_METHOD

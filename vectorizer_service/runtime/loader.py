@@ -156,7 +156,13 @@ def _pic2word_mapper(model: str) -> tuple[Pic2WordMapper | None, str]:
             f"({PIC2WORD_WEIGHTS_FILE} beside open_clip_config.json); train it with "
             "`grounded train-pic2word CATALOG --model FOLDER`"
         )
-    mapper = load_pic2word_mapper(folder)
+    try:
+        mapper = load_pic2word_mapper(folder)
+    except ModelUnavailableError as exc:
+        # Unreadable, or trained for other weights: `auto` falls back to the method without a
+        # mapper (said here), an explicit `pic2word` refuses to start with this reason.
+        log.warning("%s", exc)
+        return None, str(exc)
     if mapper is not None:
         log.info("Pic2Word mapper loaded from %s", folder / PIC2WORD_WEIGHTS_FILE)
     return mapper, (

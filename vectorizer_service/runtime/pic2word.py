@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from schemas.errors import InvalidInputError, ModelUnavailableError
+from vectorizer_service.runtime.folder_identity import check_trained_for, weights_sha256
 from vectorizer_service.runtime.text_trimming import TrimmableTextTower, find_trimmable_text_tower
 
 __all__ = [
@@ -160,7 +161,13 @@ def save_pic2word_mapper(folder: Path, mapper: Pic2WordMapper, *, prompt: str, c
     tmp = weights.with_suffix(".tmp")
     save_file({k: v.detach().float().cpu().contiguous() for k, v in mapper.state_dict().items()}, str(tmp))
     tmp.replace(weights)
-    config = {"mapper": mapper.shape(), "prompt": prompt, "card": card}
+    config = {
+        "mapper": mapper.shape(),
+        "prompt": prompt,
+        # The CLIP weights the mapper was trained on: loading refuses it once they change.
+        "model_weights_sha256": weights_sha256(folder),
+        "card": card,
+    }
     (folder / PIC2WORD_CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     return weights
 
@@ -173,9 +180,16 @@ def load_pic2word_mapper(folder: Path) -> Pic2WordMapper | None:
     from safetensors.torch import load_file
 
     try:
-        shape = json.loads(config_path.read_text(encoding="utf-8"))["mapper"]
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        shape = config["mapper"]
         mapper = Pic2WordMapper(**shape)
         mapper.load_state_dict(load_file(str(weights)))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelUnavailableError(f"cannot load the Pic2Word mapper in {folder}: {exc}") from exc
+    check_trained_for(
+        folder,
+        config.get("model_weights_sha256"),
+        "the Pic2Word mapper",
+        f"grounded train-pic2word CATALOG --model {folder}",
+    )
     return mapper.eval()
