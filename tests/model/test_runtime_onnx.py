@@ -49,6 +49,9 @@ def test_vectors_equal_the_torch_backend(
     assert onnx.info.source_backend == torch_model.info.backend  # the same vectors: one model identity
     assert (onnx.info.dimension, onnx.info.context_length) == (torch_model.info.dimension, 77)
     assert onnx.info.text_trimming is torch_model.info.text_trimming is True
+    # The learned temperature travels with the export: captions and tags keep their confidences.
+    assert torch_model.logit_scale is not None
+    assert onnx.logit_scale == pytest.approx(torch_model.logit_scale)
     texts = [*TITLES, LONG, "Ünïcode & punctuation!", ""]
     got, want = onnx.encode_texts(texts), torch_model.encode_texts(texts)
     assert_unit_rows(got, len(texts), onnx.info.dimension)

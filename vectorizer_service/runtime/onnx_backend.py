@@ -68,6 +68,12 @@ class OnnxEmbedder:
         """Name, dimension, context length and whether batches are trimmed to their longest text."""
         return self._info
 
+    @property
+    def logit_scale(self) -> float | None:
+        """The source model's learned temperature, carried by the export (None from an export
+        that predates it, or a checkpoint without one)."""
+        return self._manifest.logit_scale
+
     def prepare_image(self, image: Image.Image) -> Pixels:
         """The source model's preprocessing of one image, in numpy (thread-safe)."""
         return self._preprocess(image)

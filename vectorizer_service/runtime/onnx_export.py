@@ -166,6 +166,8 @@ def export_onnx(settings: ServiceSettings, out_dir: Path) -> OnnxManifest:
         manifest = _export_open_clip(embedder, settings, out_dir)
     else:
         manifest = _export_transformers(embedder, settings, out_dir)
+    # The temperature travels too: tags and captions keep their calibrated confidences.
+    manifest = manifest.model_copy(update={"logit_scale": embedder.logit_scale})
     (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
     random_source = random_weights_dir(settings.model, settings.pretrained)
     if random_source is not None:

@@ -69,6 +69,12 @@ class OnnxManifest(_Frozen):
     text_graph: str = "text.onnx"
     image: ImagePreprocessSpec
     text: TextSpec
+    logit_scale: float | None = Field(
+        default=None,
+        gt=0,
+        description="exp of the source model's learned logit_scale: the attribute captioner reads its "
+        "probabilities at this temperature, as it does with the torch model (None: the checkpoint has none)",
+    )
 
 
 def read_manifest(directory: Path) -> OnnxManifest:
