@@ -138,7 +138,8 @@ def test_the_readmes_commands_turn_photos_and_a_csv_into_a_searchable_catalog(
     assert {v.name for a in vocabulary.attributes for v in a.values} >= set(COLOURS)
 
     # Searchable: every product is in the store, and the search ranks catalog products.
-    store = LanceStore(tmp_path / "grounded-data", dimension=None, collection="MyShop")
+    dimension = json.loads((model / "open_clip_config.json").read_text(encoding="utf-8"))["model_cfg"]["embed_dim"]
+    store = LanceStore(tmp_path / "grounded-data", dimension=dimension, collection="MyShop")
     assert store.count() == len(rows)
     store.close()
     ids = {row["id"] for row in rows}
