@@ -30,8 +30,8 @@ from plugin.ingest.pipeline import IngestReport, ingest_catalog
 from plugin.search.query import near_grounded
 from plugin.session import open_session
 from plugin.settings import PluginSettings
-from plugin.store.protocol import ProductFilter
 from plugin.store import store_description
+from plugin.store.protocol import ProductFilter
 from plugin.ui.examples import EXAMPLES_DIR, Example, write_examples
 from plugin.world.trained import trained_model_available, trained_model_settings
 from schemas.errors import ModelUnavailableError

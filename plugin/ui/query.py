@@ -142,6 +142,7 @@ def run_search(store: ProductStore, encoder: QueryEncoder, form: SearchForm, lim
         if not form.product:
             raise
         raise NotFoundError(
-            f"There is no product {form.product!r} in this catalog: pick one from the results or the examples."
+            f"There is no product {form.product!r} in this catalog: "
+            "pick one from the results or the examples."
         ) from None
     return UiSearch(form=form, result=result, reference=image)

@@ -110,7 +110,9 @@ def test_grounded_demo_runs_from_the_wheel_in_a_fresh_venv(
     wheel_venv: Path, u2net_home: Path, tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", GROUNDED_U2NET_HOME=str(u2net_home), GROUNDED_DATA_DIR=str(tmp_path / "data"))
+    env.update(
+        HF_HUB_OFFLINE="1", GROUNDED_U2NET_HOME=str(u2net_home), GROUNDED_DATA_DIR=str(tmp_path / "data")
+    )
     where = subprocess.run(
         [str(wheel_venv / "bin" / "python"), "-c", "import plugin, vectorizer_service; "
          "print(plugin.__file__); print(vectorizer_service.__file__)"],

@@ -138,7 +138,8 @@ def test_the_readmes_commands_turn_photos_and_a_csv_into_a_searchable_catalog(
     assert {v.name for a in vocabulary.attributes for v in a.values} >= set(COLOURS)
 
     # Searchable: every product is in the store, and the search ranks catalog products.
-    dimension = json.loads((model / "open_clip_config.json").read_text(encoding="utf-8"))["model_cfg"]["embed_dim"]
+    config = json.loads((model / "open_clip_config.json").read_text(encoding="utf-8"))
+    dimension = config["model_cfg"]["embed_dim"]
     store = LanceStore(tmp_path / "grounded-data", dimension=dimension, collection="MyShop")
     assert store.count() == len(rows)
     store.close()
