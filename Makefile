@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install install-demo weights browser proto proto-check lint typecheck compose-check deploy-check unit test test-integration demo serve bench up down world world-model world-pic2word world-eval world-choose
+.PHONY: install install-demo ui weights browser proto proto-check lint typecheck compose-check deploy-check unit test test-integration demo serve bench up down world world-model world-pic2word world-eval world-choose
 
 install: $(VENV)/.installed
 
@@ -83,6 +83,10 @@ test-integration: install weights
 # (plugin/world/model) stands in for the default ViT-B-32 / openai, and the demo says so.
 demo: install-demo weights
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded demo
+
+# The search page on the demo's catalog (run `make demo` first): http://127.0.0.1:8090/
+ui: install-demo weights
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded ui --collection GroundedDemo
 
 serve: install weights
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded serve

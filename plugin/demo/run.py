@@ -268,6 +268,10 @@ def run_demo(
         encoding="utf-8",
     )
     console.print(f"results page: {page}")
+    console.print(
+        f"search it yourself: grounded ui --collection {DEMO_COLLECTION} (or make ui); "
+        "the page offers these shopper photos as examples"
+    )
     if meaningless:
         console.print("[bold yellow]Reminder: random weights - the rankings above are meaningless.")
     found = sum(1 for o in outcomes if o.hits and o.hits[0].properties.get("product_id") in o.query.relevant)
