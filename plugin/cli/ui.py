@@ -15,9 +15,11 @@ from vectorizer_service import ServiceSettings
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from plugin.demo import DEMO_COLLECTION
     from plugin.session import open_session
     from plugin.store import store_description
     from plugin.ui import UiConfig, create_ui_app
+    from plugin.ui.examples import EXAMPLES_DIR, load_examples
     from vectorizer_service import ImageLimits
 
     plugin = plugin_settings(args)
@@ -29,6 +31,10 @@ def _run(args: argparse.Namespace) -> int:
             store_description=where,
             image_weight=service.image_weight,
             remove_background=str(service.remove_background).lower(),
+            # On the demo's collection, the demo's shopper photos are the examples to click.
+            examples=tuple(load_examples(plugin.data_dir / "demo" / EXAMPLES_DIR))
+            if plugin.collection == DEMO_COLLECTION
+            else (),
         )
         app = create_ui_app(session.store, session.encoder, config)
         host = plugin.ui_bind_host()

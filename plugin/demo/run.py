@@ -31,6 +31,8 @@ from plugin.search.query import near_grounded
 from plugin.session import open_session
 from plugin.settings import PluginSettings
 from plugin.store import store_description
+from plugin.store.protocol import ProductFilter
+from plugin.ui.examples import EXAMPLES_DIR, Example, write_examples
 from plugin.world.trained import trained_model_available, trained_model_settings
 from schemas.errors import ModelUnavailableError
 from schemas.wire import ComposeOptions, ModelMeta
@@ -240,6 +242,15 @@ def run_demo(
             outcomes.append(outcome)
             console.print(_table(outcome))
 
+    # The shopper photos and their changes, for the search page to offer (`grounded ui`).
+    write_examples(
+        out_dir / EXAMPLES_DIR,
+        [
+            Example(q.reference_png, q.text, q.name)
+            for q in catalog.queries
+            if q.reference_png and q.filters == ProductFilter()
+        ],
+    )
     page = out_dir / "index.html"
     meta = (
         f"Model {info.name} ({info.backend}, {info.pretrained or 'no tag'}, {info.dimension}-d) - "
@@ -257,6 +268,10 @@ def run_demo(
         encoding="utf-8",
     )
     console.print(f"results page: {page}")
+    console.print(
+        f"search it yourself: grounded ui --collection {DEMO_COLLECTION} (or make ui); "
+        "the page offers these shopper photos as examples"
+    )
     if meaningless:
         console.print("[bold yellow]Reminder: random weights - the rankings above are meaningless.")
     found = sum(1 for o in outcomes if o.hits and o.hits[0].properties.get("product_id") in o.query.relevant)

@@ -2,5 +2,6 @@
 search path as the CLI (:func:`plugin.search.query.near_grounded` on a :class:`ProductStore`)."""
 
 from plugin.ui.app import UiConfig, create_ui_app
+from plugin.ui.examples import Example, load_examples, write_examples
 
-__all__ = ["UiConfig", "create_ui_app"]
+__all__ = ["Example", "UiConfig", "create_ui_app", "load_examples", "write_examples"]

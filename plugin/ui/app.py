@@ -28,10 +28,11 @@ from plugin.encoder.protocol import QueryEncoder
 from plugin.graphql.guard import BodyTooLargeError, read_body
 from plugin.search.query import reference_image
 from plugin.store.protocol import ProductStore
+from plugin.ui.examples import Example
 from plugin.ui.facets import Facets, read_facets
 from plugin.ui.query import parse_form, run_search
 from plugin.ui.views import cards, explanation_view
-from schemas.errors import GroundedError, InvalidInputError
+from schemas.errors import GroundedError, InvalidInputError, NotFoundError
 from vectorizer_service import ImageLimits
 
 __all__ = ["UiConfig", "create_ui_app"]
@@ -55,6 +56,9 @@ class UiConfig:
     weight the server used, and the slider follows it while "server default" is ticked)."""
     remove_background: str = "auto"
     """The service's default background decision (auto, true or false), shown as the default."""
+    examples: tuple[Example, ...] = ()
+    """Example queries offered to click (the demo's shopper photos); without them the page
+    offers a few catalog products as references."""
 
 
 def _templates() -> Environment:
@@ -88,6 +92,7 @@ class _Page:
             max_bytes=self.config.limits.max_bytes,
             image_weight=f"{self.config.image_weight:.2f}",
             background_default=self.config.remove_background,
+            examples=self.config.examples,
         )
 
     async def search(self, request: Request) -> Response:
@@ -95,7 +100,7 @@ class _Page:
             body = await read_body(request, self.max_body)
         except BodyTooLargeError:
             raise InvalidInputError(
-                f"the uploaded photo is larger than the limit of {self.config.limits.max_bytes} bytes"
+                f"This photo is too large: the limit is {self.config.limits.max_bytes} bytes."
             ) from None
         form = parse_form(body)
         found = await run_in_threadpool(run_search, self.store, self.encoder, form, self.config.limits)
@@ -106,9 +111,18 @@ class _Page:
     async def product_image(self, request: Request) -> Response:
         product_id = request.query_params.get("id", "")
         if not product_id:
-            raise InvalidInputError("which product? (?id=...)")
+            raise InvalidInputError("Which product? (?id=...)")
         _, data = await run_in_threadpool(reference_image, self.store, product_id)
         return Response(data, media_type=_media_type(data), headers={"Cache-Control": "max-age=3600"})
+
+    async def example_photo(self, request: Request) -> Response:
+        try:
+            example = self.config.examples[int(request.query_params.get("n", ""))]
+        except (ValueError, IndexError):
+            raise NotFoundError("there is no such example") from None
+        return Response(
+            example.photo, media_type=_media_type(example.photo), headers={"Cache-Control": "max-age=3600"}
+        )
 
     async def duplicates(self, request: Request) -> Response:
         from plugin.search.duplicates import DEFAULT_THRESHOLD, find_duplicates
@@ -137,7 +151,9 @@ def _error_handlers(page: _Page) -> dict[Any, Any]:
 
     async def unknown(request: Request, exc: Exception) -> Response:
         log.exception("search page: unexpected error on %s", request.url.path, exc_info=exc)
-        return page.render("error.html", status=500, message="internal error (see the server log)")
+        return page.render(
+            "error.html", status=500, message="Something went wrong on our side; please try again."
+        )
 
     return {GroundedError: grounded, Exception: unknown}
 
@@ -149,6 +165,7 @@ def create_ui_app(store: ProductStore, encoder: QueryEncoder, config: UiConfig) 
         Route("/", page.index, methods=["GET"]),
         Route("/search", page.search, methods=["POST"]),
         Route("/product-image", page.product_image, methods=["GET"]),
+        Route("/example-photo", page.example_photo, methods=["GET"]),
         Route("/duplicates", page.duplicates, methods=["GET"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]

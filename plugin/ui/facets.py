@@ -17,6 +17,9 @@ __all__ = ["Facets", "read_facets"]
 
 _MAX_VALUES = 50
 """Values listed per attribute; a free-text attribute (a size chart) is left out past it."""
+SAMPLE_PRODUCTS = 6
+"""Product ids kept for the page: the id field's placeholder and the products offered as examples
+when there are no example photos (so both name products that exist)."""
 
 
 @dataclass
@@ -26,6 +29,8 @@ class Facets:
     price_min: float | None = None
     price_max: float | None = None
     products: int = 0
+    sample_ids: list[str] = field(default_factory=list)
+    """A few product ids of the catalog, spread over its categories."""
 
 
 def read_facets(store: ProductStore) -> Facets:
@@ -36,12 +41,14 @@ def read_facets(store: ProductStore) -> Facets:
     low: float | None = None
     high: float | None = None
     products = 0
+    first_of_category: dict[str, str] = {}
     scan = store.iter_vectors(
-        batch_size=SCAN_BATCH, properties=["category", "price", "attributes"], vectors=False
+        batch_size=SCAN_BATCH, properties=["product_id", "category", "price", "attributes"], vectors=False
     )
     for batch in scan:
         products += len(batch)
-        for category, price, attributes in zip(
+        for product_id, category, price, attributes in zip(
+            batch.properties["product_id"],
             batch.properties["category"],
             batch.properties["price"],
             batch.properties["attributes"],
@@ -49,6 +56,12 @@ def read_facets(store: ProductStore) -> Facets:
         ):
             if category:
                 categories.add(str(category))
+            if product_id:
+                # The smallest id per category: the same sample on every start, whatever the scan order.
+                key = str(category or "")
+                pid = str(product_id)
+                if key not in first_of_category or pid < first_of_category[key]:
+                    first_of_category[key] = pid
             if isinstance(price, int | float):
                 low = price if low is None else min(low, price)
                 high = price if high is None else max(high, price)
@@ -62,4 +75,5 @@ def read_facets(store: ProductStore) -> Facets:
         price_min=float(low) if low is not None else None,
         price_max=float(high) if high is not None else None,
         products=products,
+        sample_ids=[first_of_category[c] for c in sorted(first_of_category)][:SAMPLE_PRODUCTS],
     )

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from plugin.encoder.protocol import QueryEncoder
 from plugin.search.query import GroundedResult, near_grounded
 from plugin.store.protocol import ProductFilter, ProductStore
-from schemas.errors import InvalidInputError
+from schemas.errors import InvalidInputError, NotFoundError
 from schemas.wire import MAX_DIRECTION_GAIN, ComposeOptions, FusionMethod
 from vectorizer_service import ImageLimits, base64_to_bytes, decode_image
 
@@ -26,6 +26,22 @@ MAX_RESULTS = 60
 
 MAX_TEXT_CHARS = 500
 """Longest requested change the page accepts."""
+
+_FIELD_NAMES = {
+    "image": "the photo",
+    "product": "the product id",
+    "text": "the change",
+    "category": "the category",
+    "price_min": "the lowest price",
+    "price_max": "the highest price",
+    "attributes": "the filters",
+    "image_weight": "the image weight",
+    "direction_gain": "the direction gain",
+    "fusion_method": "the fusion method",
+    "limit": "the number of results",
+}
+"""The form's fields as the page labels them: an error names what the shopper sees."""
+NOTHING_TO_SEARCH = "Add a photo, pick a product, or describe what you are looking for."
 
 
 class SearchForm(BaseModel):
@@ -65,18 +81,20 @@ def parse_form(body: bytes) -> SearchForm:
         return SearchForm.model_validate_json(body or b"{}")
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "query"
-        raise InvalidInputError(f"{where}: {err['msg']}") from None
+        field = str(err["loc"][0]) if err["loc"] else ""
+        where = _FIELD_NAMES.get(field, field or "the query")
+        message = str(err["msg"]).replace("Input should be", "should be")
+        raise InvalidInputError(f"{where[0].upper()}{where[1:]}: {message}.") from None
 
 
 def _reference(form: SearchForm, limits: ImageLimits) -> bytes | None:
     if not form.image:
         return None
-    data = base64_to_bytes(form.image, limits.max_bytes)
     try:
+        data = base64_to_bytes(form.image, limits.max_bytes)
         decode_image(data, limits)
     except InvalidInputError as exc:
-        raise InvalidInputError(f"the uploaded photo: {exc.message}") from None
+        raise InvalidInputError(f"The uploaded photo could not be used: {exc.message}.") from None
     return data
 
 
@@ -91,11 +109,15 @@ def _filters(form: SearchForm) -> ProductFilter:
 
 
 def run_search(store: ProductStore, encoder: QueryEncoder, form: SearchForm, limits: ImageLimits) -> UiSearch:
-    """Validate the photo, then search through ``near_grounded`` with the page's switches."""
+    """Validate the photo, then search through ``near_grounded`` with the page's switches.
+
+    Errors are worded for shoppers (the page shows them as they are), not in the API's terms."""
+    if not (form.image or form.product or form.text):
+        raise InvalidInputError(NOTHING_TO_SEARCH)
     if form.image and form.product:
-        raise InvalidInputError("choose a photo or a catalog product as the reference, not both")
+        raise InvalidInputError("Choose a photo or a catalog product as the reference, not both.")
     if form.price_min is not None and form.price_max is not None and form.price_min > form.price_max:
-        raise InvalidInputError("the lowest price is above the highest")
+        raise InvalidInputError("The lowest price is above the highest price.")
     image = _reference(form, limits)
     options = ComposeOptions(
         remove_background=form.remove_background,
@@ -105,14 +127,22 @@ def run_search(store: ProductStore, encoder: QueryEncoder, form: SearchForm, lim
         direction_gain=form.direction_gain,
         return_cutout=image is not None or form.product is not None,
     )
-    result = near_grounded(
-        store,
-        encoder,
-        image=image,
-        text=form.text,
-        filters=_filters(form),
-        limit=form.limit,
-        options=options,
-        product=form.product or None,
-    )
+    try:
+        result = near_grounded(
+            store,
+            encoder,
+            image=image,
+            text=form.text,
+            filters=_filters(form),
+            limit=form.limit,
+            options=options,
+            product=form.product or None,
+        )
+    except NotFoundError:
+        if not form.product:
+            raise
+        raise NotFoundError(
+            f"There is no product {form.product!r} in this catalog: "
+            "pick one from the results or the examples."
+        ) from None
     return UiSearch(form=form, result=result, reference=image)

@@ -33,6 +33,9 @@ class Card:
 class ExplanationView:
     caption: str
     attributes: list[tuple[str, str]]
+    caption_confidence: str
+    """How sure the captioner was: what it named and, with their probabilities, what it left
+    out (the caption stage's own note), or why no caption was made."""
     modification: str
     fused_text: str
     image_weight: str
@@ -98,9 +101,14 @@ def explanation_view(result: GroundedResult) -> ExplanationView:
     cutout = (
         "data:image/png;base64," + base64.b64encode(ex.cutout_png).decode("ascii") if ex.cutout_png else None
     )
+    caption_timing = next((t for t in ex.timings if t.stage == "caption"), None)
+    confidence = caption_timing.note if caption_timing is not None else ""
+    if caption_timing is not None and caption_timing.skipped:
+        confidence = f"no caption: {confidence}" if confidence else "no caption"
     return ExplanationView(
         caption=ex.caption or "",
         attributes=sorted(ex.attributes.items()),
+        caption_confidence=confidence,
         modification=ex.modification,
         fused_text=ex.fused_text or "",
         image_weight=f"{ex.image_weight:.2f}",

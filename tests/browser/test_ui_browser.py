@@ -1,8 +1,10 @@
 """The search page end to end in a real headless Chromium (Debian's ``chromium``, driven by
 Playwright): a catalog ingested through ``ingest_catalog`` with a tiny real model, the page served
 by uvicorn, a photo uploaded, a change typed, the results and their explanation read back, a stage
-switched off, a hostile query shown as text, and a bad upload's error. The run leaves a screenshot
-in ``reports/ui-browser.png``.
+switched off, a hostile query shown as text, and a bad upload's error; then a first visit: the
+placeholder names a real product, an empty search is answered in a shopper's words, and an example
+photo clicked runs its query, with how sure the caption was. The run leaves a screenshot in
+``reports/ui-browser.png``.
 
 Skipped only when Chromium is not installed (``make browser`` installs it).
 """
@@ -87,7 +89,7 @@ def page_url(
     from plugin.settings import PluginSettings
     from plugin.store import open_store
     from plugin.store.fingerprint import model_identity
-    from plugin.ui import UiConfig, create_ui_app
+    from plugin.ui import Example, UiConfig, create_ui_app
     from vectorizer_service.images import ImageLimits
     from vectorizer_service.settings import ServiceSettings
 
@@ -103,8 +105,13 @@ def page_url(
     report = ingest_catalog(catalog, store=store, encoder=encoder, settings=plugin, progress=False)
     assert report.ok and report.store_count == 8
     limits = ImageLimits(service.max_image_bytes, service.max_image_pixels)
+    example = Example(_photo((40, 60, 190), "dress"), "in red", "this dress, but: in red")
     config = UiConfig(
-        limits=limits, store_description="browser test", image_weight=0.3, remove_background="true"
+        limits=limits,
+        store_description="browser test",
+        image_weight=0.3,
+        remove_background="true",
+        examples=(example,),
     )
     app = create_ui_app(store, encoder, config)
     port = _free_port()
@@ -179,5 +186,38 @@ def test_upload_query_results_and_a_bad_upload_in_chromium(page_url: str, tmp_pa
             page.set_input_files("#photo", str(not_an_image))
             page.click("#search")
             expect(page.locator("#status.error")).to_contain_text("not an image")
+        finally:
+            browser.close()
+
+
+def test_a_first_visit_placeholder_empty_search_and_an_example_in_chromium(page_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(page_url)
+            # The id field suggests a product this catalog has (the smallest id of a category).
+            expect(page.locator("#product")).to_have_attribute("placeholder", "e.g. blue-dress")
+
+            # Nothing to search for: the page says what to do, not the API's terms.
+            page.click("#search")
+            expect(page.locator("#status.error")).to_have_text(
+                "Add a photo, pick a product, or describe what you are looking for."
+            )
+
+            # An example clicked: its photo becomes the reference and its change is searched.
+            page.click("#examples .example")
+            expect(page.locator("#text")).to_have_value("in red")
+            expect(page.locator("#drop-text")).to_contain_text("example")
+            expect(page.locator("#preview")).to_be_visible()
+            expect(page.locator("#ex-modification")).to_have_text("in red")
+            expect(page.locator("#cards .card")).to_have_count(8)
+            # How sure the caption was: the captioner's own account (named or left out, with
+            # probabilities), never an empty cell.
+            confidence = page.locator("#ex-caption-confidence")
+            expect(confidence).not_to_have_text("-")
+            assert "unsure" in confidence.inner_text() or "attributes" in confidence.inner_text()
         finally:
             browser.close()

@@ -90,6 +90,16 @@ def test_results_page_is_self_contained(demo: DemoResult) -> None:
         assert photo.licence in page
 
 
+def test_the_shopper_photos_are_left_for_the_search_page_to_offer(demo: DemoResult) -> None:
+    from plugin.ui import load_examples
+
+    examples = load_examples(demo.page_path.parent / "examples")
+    # One per photo query (the filtered repeat of the first query is not offered twice).
+    photo_queries = [q for q in demo.catalog.queries if q.reference_png and not q.filters.category]
+    assert [e.text for e in examples] == [q.text for q in photo_queries]
+    assert [e.photo for e in examples] == [q.reference_png for q in photo_queries]
+
+
 def _demo_args(tmp_path: Path, u2net_home: Path, *extra: str) -> list[str]:
     return [
         "demo",

@@ -84,6 +84,51 @@ def test_page_lists_the_stores_filters(client: TestClient) -> None:
     assert client.get("/static/ui.js").status_code == 200
 
 
+def test_the_placeholder_and_the_examples_name_products_of_this_catalog(client: TestClient) -> None:
+    page = client.get("/").text
+    # The smallest id of each category: a product that exists, searchable as a reference.
+    assert 'placeholder="e.g. blue-dress"' in page
+    offered = [part.split('"')[0] for part in page.split('class="example" data-product-id="')[1:]]
+    assert offered == ["blue-dress", "green-shoe"]
+    status, html = _search(client, product=offered[0], text="in red")
+    assert status == 200 and '<li class="card"' in html
+
+
+def test_example_photos_are_offered_and_served(tmp_path: Path) -> None:
+    from plugin.ui import Example, load_examples, write_examples
+
+    write_examples(tmp_path, [Example(_png((200, 0, 0)), "in blue", "this dress, but: in blue")])
+    examples = tuple(load_examples(tmp_path))
+    encoder = FakeEncoder()
+    store = LanceStore(tmp_path / "data", dimension=encoder.model_info().dimension, collection="UiEx")
+    store.create_collection()
+    app = create_ui_app(store, encoder, UiConfig(limits=LIMITS, examples=examples))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        page = c.get("/").text
+        assert 'data-example="0" data-text="in blue"' in page and "example-photo?n=0" in page
+        photo = c.get("/example-photo", params={"n": "0"})
+        assert photo.status_code == 200 and photo.headers["content-type"] == "image/png"
+        assert photo.content == _png((200, 0, 0))
+        assert c.get("/example-photo", params={"n": "1"}).status_code == 404
+        assert c.get("/example-photo", params={"n": "../x"}).status_code == 404
+    store.close()
+
+
+def test_the_explanation_says_how_sure_the_caption_was(client: TestClient) -> None:
+    from plugin.search.query import GroundedResult
+    from plugin.ui.views import explanation_view
+    from schemas.wire import ComposeExplanation, StageTiming
+
+    note = "1 attributes; category unsure: 0.31 handbag / 0.28 backpack - left out"
+    sure = ComposeExplanation(caption="a red bag", timings=[StageTiming(stage="caption", ms=3.0, note=note)])
+    assert explanation_view(GroundedResult([], sure)).caption_confidence == note
+    off = ComposeExplanation(timings=[StageTiming(stage="caption", ms=0, skipped=True, note="switched off")])
+    assert explanation_view(GroundedResult([], off)).caption_confidence == "no caption: switched off"
+    # The page shows it (the fake encoder reports no stages: a dash, not an empty cell).
+    status, html = _search(client, image=base64.b64encode(_png((200, 0, 0))).decode(), text="in blue")
+    assert status == 200 and 'id="ex-caption-confidence">-</dd>' in html
+
+
 def test_photo_and_change_rank_products_with_the_explanation(client: TestClient) -> None:
     photo = base64.b64encode(_png((200, 0, 0))).decode()
     status, html = _search(client, image=photo, text="in blue", category="dress", limit=3)
@@ -107,7 +152,7 @@ def test_what_users_type_is_escaped(client: TestClient) -> None:
     assert "<script>alert(2)" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
     status, html = _search(client, text="x", product=attack)  # echoed in the not-found error
-    assert status == 404
+    assert status == 404 and "There is no product" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
@@ -130,11 +175,14 @@ def test_an_oversized_or_giant_photo_is_refused_before_any_model_runs(client: Te
 
 def test_bad_form_fields_are_named(client: TestClient) -> None:
     status, html = _search(client, text="red", limit=0)
-    assert status == 400 and "limit" in html
+    assert status == 400 and "The number of results: should be greater than or equal to 1." in html
     status, html = _search(client, text="red", price_min=10, price_max=5)
     assert status == 400 and "price" in html
-    status, html = _search(client)
-    assert status == 400 and "needs a reference image, a text, or both" in html
+    status, html = _search(client)  # an empty form: said in the page's words, not the API's
+    assert status == 400 and "Add a photo, pick a product, or describe what you are looking for" in html
+    assert "nearGrounded" not in html
+    status, html = _search(client, text="red", limit="many")
+    assert status == 400 and "The number of results" in html
 
 
 def test_a_catalog_product_as_the_reference_leaves_itself_out(client: TestClient) -> None:

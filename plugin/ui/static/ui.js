@@ -17,10 +17,10 @@
     });
   }
 
-  async function choose(file) {
+  async function choose(file, label) {
     const max = Number($("photo").dataset.maxBytes);
     if (file.size > max) {
-      showStatus(`The photo is ${file.size} bytes, over the limit of ${max}.`, true);
+      showStatus(`This photo is too large (${file.size} bytes; the limit is ${max}). Try a smaller one.`, true);
       photo = null;
       return;
     }
@@ -29,7 +29,35 @@
     const preview = $("preview");
     preview.src = URL.createObjectURL(file);
     preview.hidden = false;
-    $("drop-text").textContent = file.name;
+    $("drop-text").textContent = label || file.name;
+  }
+
+  function useProduct(id) {
+    photo = null;
+    $("photo").value = "";
+    $("product").value = id;
+    $("preview").src = `product-image?id=${encodeURIComponent(id)}`;
+    $("preview").hidden = false;
+    $("drop-text").textContent = `product ${id}`;
+  }
+
+  // An example: its photo becomes the reference (as if uploaded) and its change is searched;
+  // a catalog product offered as an example becomes the reference, the change is left to the user.
+  async function useExample(button) {
+    if (button.dataset.productId) {
+      useProduct(button.dataset.productId);
+      $("text").focus();
+      return;
+    }
+    const response = await fetch(`example-photo?n=${encodeURIComponent(button.dataset.example)}`);
+    if (!response.ok) {
+      showStatus("This example could not be loaded.", true);
+      return;
+    }
+    await choose(await response.blob(), `example: ${button.dataset.text}`);
+    $("text").value = button.dataset.text;
+    previous = [];
+    search();
   }
 
   function showStatus(message, isError) {
@@ -99,15 +127,16 @@
       if (!response.ok) {
         const box = document.createElement("div");
         box.innerHTML = html; // server-rendered, escaped
-        showStatus(box.textContent.trim() || `search failed (${response.status})`, true);
+        showStatus(box.textContent.trim() || `The search did not work (${response.status}); please try again.`, true);
         return;
       }
       $("results").innerHTML = html; // server-rendered, escaped
       followServerWeight();
       markMoves();
-      showStatus(`${document.querySelectorAll("#cards .card").length} products`, false);
+      const found = document.querySelectorAll("#cards .card").length;
+      showStatus(found === 1 ? "1 product" : `${found} products`, false);
     } catch (err) {
-      if (err.name !== "AbortError") showStatus(`search failed: ${err.message}`, true);
+      if (err.name !== "AbortError") showStatus(`The search did not reach the server (${err.message}).`, true);
     }
   }
 
@@ -139,13 +168,12 @@
   $("results").addEventListener("click", (e) => {
     const button = e.target.closest(".use-reference");
     if (!button) return;
-    photo = null;
-    $("photo").value = "";
-    $("product").value = button.dataset.productId;
-    $("preview").src = `product-image?id=${encodeURIComponent(button.dataset.productId)}`;
-    $("preview").hidden = false;
-    $("drop-text").textContent = `product ${button.dataset.productId}`;
+    useProduct(button.dataset.productId);
     window.scrollTo(0, 0);
+  });
+  $("examples").addEventListener("click", (e) => {
+    const button = e.target.closest(".example");
+    if (button) useExample(button);
   });
   const dupButton = $("find-duplicates");
   if (dupButton) {
