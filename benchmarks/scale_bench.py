@@ -79,7 +79,10 @@ def _truth_all(
             keep = np.argsort(-cand_s, axis=1)[:, :K]
             best[name] = (np.take_along_axis(cand_s, keep, axis=1), np.take_along_axis(cand_i, keep, axis=1))
     return {
-        name: [[int(i) for i, sc in zip(ri, rs, strict=True) if np.isfinite(sc)] for ri, rs in zip(*best[name][::-1], strict=True)]
+        name: [
+            [int(i) for i, sc in zip(ri, rs, strict=True) if np.isfinite(sc)]
+            for ri, rs in zip(*best[name][::-1], strict=True)
+        ]
         for name in masks
     }
 
@@ -109,13 +112,17 @@ def _load(table: Any, spec: Any, path: Path, dim: int, price: np.ndarray, cat: n
         table.add(pa.table([columns[name] for name in schema.names], schema=schema))
 
 
-def _measure(store: LanceStore, queries: np.ndarray, truth: dict[str, list[list[int]]], tuning: Any) -> dict[str, Any]:
+def _measure(
+    store: LanceStore, queries: np.ndarray, truth: dict[str, list[list[int]]], tuning: Any
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, (filters, _) in FILTERS.items():
         latencies, found, short = [], 0, 0
         for q, expected in zip(queries, truth[name], strict=True):
             start = time.perf_counter()
-            hits = store.search(q, filters=filters, limit=K, tuning=tuning, return_properties=["product_id", "title", "price"])
+            hits = store.search(
+                q, filters=filters, limit=K, tuning=tuning, return_properties=["product_id", "title", "price"]
+            )
             latencies.append(time.perf_counter() - start)
             found += len({int(h.properties["product_id"][1:]) for h in hits} & set(expected))
             short += len(hits) < min(K, len(expected))
@@ -135,7 +142,9 @@ def _baseline_build(table: Any, spec: Any) -> None:
     for column, config in scalar_index_plan(spec, UUID_COLUMN).items():
         table.create_index(column, config=config, replace=True)
     vector = spec.vector.name
-    table.create_index(vector, config=IvfRq(distance_type="cosine", num_bits=1), replace=True, name=f"{vector}_idx")
+    table.create_index(
+        vector, config=IvfRq(distance_type="cosine", num_bits=1), replace=True, name=f"{vector}_idx"
+    )
 
 
 def _upsert_rates(store: LanceStore, path: Path, dim: int, count: int) -> dict[str, float]:
@@ -159,7 +168,7 @@ def _upsert_rates(store: LanceStore, path: Path, dim: int, count: int) -> dict[s
 
 def child(work: Path) -> None:
     meta = json.loads((work / "meta.json").read_text())
-    dim, rows = meta["dim"], meta["rows"]
+    dim = meta["dim"]
     extra = np.load(work / "extra.npz")
     queries, price, cat = extra["queries"], extra["price"], extra["cat"]
     truth = json.loads((work / "truth.json").read_text())
@@ -187,7 +196,11 @@ def child(work: Path) -> None:
 
 def prepare(args: argparse.Namespace, work: Path) -> None:
     vectors = clustered_vectors(
-        args.rows, args.dim, clusters=max(16, args.rows // args.cluster_rows), decay=args.decay, seed=args.seed
+        args.rows,
+        args.dim,
+        clusters=max(16, args.rows // args.cluster_rows),
+        decay=args.decay,
+        seed=args.seed,
     )
     rng = np.random.default_rng(args.seed)
     price = rng.uniform(0, 100, args.rows)
@@ -211,8 +224,9 @@ def report(args: argparse.Namespace, r: dict[str, Any], load: list[float]) -> st
     b, n = r["baseline"], r["new"]
     up = r["upsert_rows_per_s"]
     lines = [
-        f"{args.rows:,} x {args.dim}, seed {args.seed}, {args.cluster_rows} rows per cluster, decay {args.decay}, "
-        f"{args.queries} queries; load average {load[0]:.1f} before, {load[1]:.1f} after (2 cores)",
+        f"{args.rows:,} x {args.dim}, seed {args.seed}, {args.cluster_rows} rows per cluster, "
+        f"decay {args.decay}, {args.queries} queries; "
+        f"load average {load[0]:.1f} before, {load[1]:.1f} after (2 cores)",
         "",
         "| build | build s | unfiltered p50 / p99 ms / R@10 | 50% | 5% | 0.3% (short) |",
         "|---|---|---|---|---|---|",
