@@ -11,7 +11,7 @@ import pytest
 
 from plugin.search.similar_pairs import all_pairs, exact_pairs
 from plugin.store import ProductRow
-from plugin.store.lance.index import IndexPolicy, partitions
+from plugin.store.lance.index import IndexPolicy
 from plugin.store.lance.store import LanceStore
 from schemas.errors import InvalidInputError
 
@@ -107,9 +107,3 @@ def test_a_build_compacts_the_fragments_a_bulk_load_wrote(tmp_path: Path) -> Non
     table.checkout_latest()
     assert table.stats()["fragment_stats"]["num_fragments"] == 1
     assert store.index_status().unindexed_rows == 0
-
-
-def test_partitions_grow_as_the_square_root_of_the_rows() -> None:
-    assert partitions(1_000_000) == 1000
-    assert partitions(20_000) == 141
-    assert partitions(1) == 1

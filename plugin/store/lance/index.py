@@ -24,7 +24,6 @@ Why these choices (numbers in docs/scale.md, measured with ``benchmarks/scale_be
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -51,7 +50,6 @@ __all__ = [
     "index_status",
     "maintain_indexes",
     "optimize_indexes",
-    "partitions",
     "scalar_index_plan",
 ]
 
@@ -67,8 +65,6 @@ DEFAULT_NPROBES = 20
 """Partitions probed at least: recall@10 >= 0.98 with refine 10 in the benchmark runs."""
 DEFAULT_REFINE_FACTOR = 10
 """Candidates re-ranked on full vectors per result: lifts 1-bit RQ from ~0.45 to ~0.98 recall@10."""
-MAX_PARTITIONS = 4_096
-"""Past ~16M rows partitions grow instead: k-means time grows with their count."""
 MAX_NPROBES = 10_000
 MAX_REFINE_FACTOR = 200
 
@@ -158,17 +154,13 @@ def scalar_index_plan(spec: CollectionSpec, uuid_column: str) -> dict[str, Any]:
     return plan
 
 
-def partitions(rows: int) -> int:
-    """IVF partitions for a table of ``rows``: about ``sqrt(rows)`` (1,000 of ~1,000 rows at 1M),
-    where LanceDB's default for IVF_RQ is ``rows / 4096`` (244 at 1M). With the same nprobes
-    a query then reads 4x fewer codes at 1M (2% of the rows instead of 8%) for the same
-    recall once re-ranked (docs/scale.md); k-means trains on ``256 x partitions`` rows."""
-    return max(1, min(MAX_PARTITIONS, round(math.sqrt(rows))))
-
-
-def _vector_config(index_type: IndexType, rows: int) -> Any:
+def _vector_config(index_type: IndexType) -> Any:
+    # Partition counts are LanceDB's (rows / 4096: 244 at 1M). Measured against ~sqrt(rows)
+    # (450 at 200k, docs/scale.md): k-means time grows with partitions squared (build 22 s ->
+    # 136 s), recall@10 moved 0.980 -> 0.990, and a filter matching 0.3% of the rows got ~6x
+    # slower (fewer matches per partition, so many more partitions probed to fill k).
     if index_type == "ivf_rq":
-        return IvfRq(distance_type="cosine", num_bits=1, num_partitions=partitions(rows))
+        return IvfRq(distance_type="cosine", num_bits=1)
     if index_type == "ivf_hnsw_sq":
         return IvfHnswSq(distance_type="cosine")
     return IvfPq(distance_type="cosine")
@@ -208,7 +200,7 @@ def build_indexes(
     if vector:
         column = spec.vector.name
         start = time.perf_counter()
-        config = _vector_config(policy.index_type, rows)
+        config = _vector_config(policy.index_type)
         table.create_index(column, config=config, replace=True, name=_vector_index_name(column))
         timings[column] = time.perf_counter() - start
     return timings
