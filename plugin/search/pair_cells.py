@@ -53,14 +53,16 @@ def centroids(unit: np.ndarray, cells: int, *, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = unit.shape[0]
     sample = unit[np.sort(rng.choice(n, min(n, cells * _SAMPLE_PER_CELL), replace=False))]
-    centres = sample[rng.choice(len(sample), cells, replace=False)].copy()
+    centres: np.ndarray = sample[rng.choice(len(sample), cells, replace=False)].copy()
     for _ in range(_ITERATIONS):
         labels = _nearest(sample, centres)[0]
-        sums = np.zeros_like(centres)
-        np.add.at(sums, labels, sample)
-        counts = np.bincount(labels, minlength=cells)
-        filled = counts > 0  # an empty cell keeps its centre
-        centres[filled] = sums[filled] / counts[filled, None]
+        order = np.argsort(labels, kind="stable")
+        present, starts = np.unique(labels[order], return_index=True)
+        # Sums per cell by one pass over the sorted rows (np.add.at is ~10x slower); an empty
+        # cell keeps its centre.
+        sums = np.add.reduceat(sample[order], starts, axis=0)
+        counts = np.diff(np.append(starts, len(order)))
+        centres[present] = sums / counts[:, None]
     return centres
 
 

@@ -144,7 +144,7 @@ def _given_vectors(
     matrix = np.asarray(vectors, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape != (count, dimension):
         raise InvalidInputError(f"vectors: expected a {count} x {dimension} matrix, got shape {matrix.shape}")
-    finite = np.isfinite(matrix).all(axis=1)
+    finite = np.asarray(np.isfinite(matrix).all(axis=1))
     position: dict[int, int] = {}
     for i in range(count):
         if i in problems:
