@@ -107,3 +107,16 @@ def test_a_build_compacts_the_fragments_a_bulk_load_wrote(tmp_path: Path) -> Non
     table.checkout_latest()
     assert table.stats()["fragment_stats"]["num_fragments"] == 1
     assert store.index_status().unindexed_rows == 0
+
+
+def test_one_blas_thread_restores_the_thread_count() -> None:
+    from plugin.search import blas_threads
+
+    found = blas_threads._openblas()
+    if found is None:
+        pytest.skip("NumPy is not linked against OpenBLAS here")
+    getter, _ = found
+    before = int(getter())
+    with blas_threads.one_blas_thread():
+        assert int(getter()) == 1
+    assert int(getter()) == before
