@@ -209,6 +209,13 @@ def child(kind: str, data_dir: Path, dim: int, threshold: float) -> None:
     started = time.perf_counter()
     if kind == "old":
         groups, products = old_find_duplicates(store, dim, threshold=threshold)
+    elif kind == "allpairs":  # the exact path before cells: every pair compared
+        from plugin.search import duplicates, similar_pairs
+
+        duplicates.exact_pairs = similar_pairs.all_pairs  # type: ignore[assignment]  # same signature but cell_rows
+        report = duplicates.find_duplicates(store, threshold=threshold, exact_limit=10**9)
+        groups = [[(m.product_id, m.similarity) for m in g.members] for g in report.groups]
+        products = report.products
     else:
         report = find_duplicates(store, threshold=threshold, exact_limit=0 if kind == "ann" else 10**9)
         groups = [[(m.product_id, m.similarity) for m in g.members] for g in report.groups]
@@ -264,7 +271,17 @@ def duplicates_tables(args: argparse.Namespace, tmp: Path) -> None:
         data = tmp / f"s{n}"
         load(data, catalog(n, args.dim, args.copies, args.noise), index=n in args.ann)
         exact = measure("exact", data, args.dim, args.threshold)
-        rows = [("exact all-pairs", exact, "")]
+        rows = [("exact, cell by cell", exact, "")]
+        if n in args.allpairs:
+            before = measure("allpairs", data, args.dim, args.threshold)
+            same = "same groups" if before["sets"] == exact["sets"] else "DIFFERENT groups"
+            rows.append(
+                (
+                    "exact, every pair (before)",
+                    before,
+                    f"{same}; cells {before['seconds'] / exact['seconds']:.1f}x faster",
+                )
+            )
         if n in args.ann:
             ann = measure("ann", data, args.dim, args.threshold)
             truth = _pairs(exact["sets"])
@@ -306,10 +323,10 @@ def upsert_table(args: argparse.Namespace, tmp: Path) -> None:
 
     first, second = rows("a"), rows("b")
     print(f"\n### Upsert of precomputed {dim}-d vectors, {n:,} rows in calls of {per:,}\n")
-    print("| what | main rows/s | columnar rows/s | x |")
-    print("|---|---|---|---|")
+    print("| what | main rows/s | columnar, float lists rows/s | columnar, one matrix rows/s | x main |")
+    print("|---|---|---|---|---|")
     results: dict[str, dict[str, float]] = {}
-    for version in ("main", "new"):
+    for version in ("main", "new", "matrix"):
         store = LanceStore(tmp / f"u{version}", dimension=dim)
         store.create_collection()
         timings = {}
@@ -324,17 +341,19 @@ def upsert_table(args: argparse.Namespace, tmp: Path) -> None:
                 if version == "main":
                     result = old_upsert(store, part, changed_only=changed_only)
                     assert not result.errors
-                elif changed_only:
-                    assert not store.upsert_changed(part).errors
                 else:
-                    assert store.upsert(part) == []
+                    matrix = vectors[start : start + per] if version == "matrix" else None
+                    if changed_only:
+                        assert not store.upsert_changed(part, vectors=matrix).errors
+                    else:
+                        assert store.upsert(part, vectors=matrix) == []
             timings[what] = n / (time.perf_counter() - started)
         assert store.count() == n
         results[version] = timings
         store.close()
     for what in results["main"]:
-        old, new = results["main"][what], results["new"][what]
-        print(f"| {what} | {old:,.0f} | {new:,.0f} | {new / old:.1f}x |", flush=True)
+        old, new, matrix = (results[v][what] for v in ("main", "new", "matrix"))
+        print(f"| {what} | {old:,.0f} | {new:,.0f} | {matrix:,.0f} | {matrix / old:.1f}x |", flush=True)
 
 
 def main() -> None:
@@ -358,7 +377,13 @@ def main() -> None:
         "--upsert", type=int, default=100_000, help="rows of the upsert comparison (0 = skip)"
     )
     parser.add_argument("--upsert-batch", type=int, default=50_000)
-    parser.add_argument("--child", choices=["old", "exact", "ann"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["old", "exact", "allpairs", "ann"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--allpairs",
+        type=lambda s: [int(x) for x in s.split(",") if x and x != "0"],
+        default=[100_000],
+        help="sizes at which the exact path before cells (every pair) runs beside it",
+    )
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -5,9 +5,11 @@ The products come from the store's scan (:meth:`ProductStore.iter_vectors`: ever
 with its vector and title, whatever the catalog's size). Pairs over the threshold
 (:mod:`plugin.search.similar_pairs`) are found
 
-* exactly, all pairs by blocked matrix products, when the catalog has at most ``exact_limit``
-  products (its unit vectors are held in memory: 200k x 512 float32 is 400 MB, plus one block
-  of at most :data:`~plugin.search.similar_pairs.BLOCK_BYTES`);
+* exactly when the catalog has at most ``exact_limit`` products (its unit vectors are held in
+  memory: 200k x 512 float32 is 400 MB, plus one block of at most
+  :data:`~plugin.search.similar_pairs.BLOCK_BYTES`): matrix products cell by cell around
+  k-means centroids, skipping only pairs that provably cannot reach the threshold
+  (:mod:`plugin.search.pair_cells`), so the pairs are those of comparing every pair;
 * above that, from each product's ``neighbours`` nearest products by the store's own ANN index,
   one search per product as the scan goes (memory: one scan batch and the pairs found).
 
@@ -51,9 +53,9 @@ DEFAULT_NEIGHBOURS = 10
 still found whole, through its members' own neighbours)."""
 
 DEFAULT_EXACT_LIMIT = 200_000
-"""Products up to which every pair is compared exactly (400 MB of 512-d vectors; the work grows
-as n^2: 100k took 450 s on two heavily shared cores, docs/scale.md); above it, each product's
-neighbours come from the store's ANN index."""
+"""Products up to which the pairs are found exactly (400 MB of 512-d vectors; cell by cell the
+work is a few percent of every pair's, which still grows as n^2, docs/scale.md); above it, each
+product's neighbours come from the store's ANN index."""
 
 _WORD = re.compile(r"\w+")
 _PROPERTIES = ("product_id", "title")

@@ -1,7 +1,9 @@
 """Pairs of stored products whose vectors are at least ``threshold`` alike (cosine similarity),
 two ways:
 
-* :func:`exact_pairs`: all pairs, by blocked matrix products over unit vectors held in memory.
+* :func:`exact_pairs`: every pair over the threshold, exactly, over unit vectors held in memory:
+  cell by cell (:mod:`plugin.search.pair_cells`) from a few thousand rows, else
+  :func:`all_pairs`, blocked matrix products over every pair.
   Each block is ``rows x (n - first row)`` similarities (the upper triangle only: each pair
   once), sized so that it stays under ``block_bytes``; the work is ``n^2 d / 2``
   multiply-adds, done by BLAS on every core.
@@ -16,28 +18,30 @@ the caller's memory holds one block's pairs at a time.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from plugin.search.pair_cells import CELL_ROWS, PairBlock, cell_pairs
 from plugin.store.protocol import ProductStore, VectorBatch
 
-__all__ = ["BLOCK_BYTES", "SEARCH_BATCH", "PairBlock", "exact_pairs", "neighbour_pairs", "unit_rows"]
+__all__ = [
+    "BLOCK_BYTES",
+    "SEARCH_BATCH",
+    "PairBlock",
+    "all_pairs",
+    "exact_pairs",
+    "neighbour_pairs",
+    "unit_rows",
+]
 
 BLOCK_BYTES = 256 * 2**20
 """Largest block of similarities computed at once (float32)."""
 
+MIN_CELLS = 8
+"""Fewest cells worth the k-means (below ~1,600 rows every pair is compared: milliseconds)."""
+
 SEARCH_BATCH = 256
 """Queries per :meth:`ProductStore.search_many` request of :func:`neighbour_pairs`."""
-
-
-@dataclass(frozen=True)
-class PairBlock:
-    """Pairs ``(first[i], second[i])`` of row indices with similarity ``similarity[i]``."""
-
-    first: np.ndarray
-    second: np.ndarray
-    similarity: np.ndarray
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -55,9 +59,28 @@ def exact_pairs(
     *,
     block_bytes: int = BLOCK_BYTES,
     done: Callable[[int], None] | None = None,
+    cell_rows: int = CELL_ROWS,
+) -> Iterator[PairBlock]:
+    """Every pair of rows of ``unit`` (unit vectors) with ``unit[i] @ unit[j] >= threshold``,
+    each once, a block at a time; ``done(rows)`` as rows are finished. From ``MIN_CELLS`` cells
+    of ``cell_rows`` rows on, compared cell by cell (:mod:`plugin.search.pair_cells`: the same
+    pairs, ~6x less work at 100k), below that every pair (:func:`all_pairs`)."""
+    cells = unit.shape[0] // max(1, cell_rows)
+    if cells >= MIN_CELLS:
+        return cell_pairs(unit, threshold, cells, block_bytes=block_bytes, done=done)
+    return all_pairs(unit, threshold, block_bytes=block_bytes, done=done)
+
+
+def all_pairs(
+    unit: np.ndarray,
+    threshold: float,
+    *,
+    block_bytes: int = BLOCK_BYTES,
+    done: Callable[[int], None] | None = None,
 ) -> Iterator[PairBlock]:
     """Every pair ``i < j`` of rows of ``unit`` (unit vectors) with ``unit[i] @ unit[j] >=
-    threshold``, one block of rows at a time; ``done(rows)`` after each block."""
+    threshold``, comparing every pair, one block of rows at a time; ``done(rows)`` after each
+    block."""
     n = unit.shape[0]
     rows = max(1, min(n, block_bytes // max(1, 4 * n)))
     for start in range(0, n, rows):

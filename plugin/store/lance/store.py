@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from plugin.store.lance import index as indexes
-from plugin.store.lance import upkeep
+from plugin.store.lance import query, upkeep
 from plugin.store.lance.arrow import arrow_schema, rows_table
 from plugin.store.lance.index import IndexPolicy, IndexStatus, SearchTuning
 from plugin.store.lance.scan import scan_vectors
@@ -51,7 +51,6 @@ from vectorizer_service import Vectors
 __all__ = ["UUID_COLUMN", "LanceStore", "arrow_schema", "filter_sql", "sql_literal"]
 
 
-MAX_SEARCH_LIMIT = 10_000
 _IN_CHUNK = 500
 """UUIDs per ``IN (...)`` list: keeps each SQL statement small for long resume checks."""
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -132,20 +131,26 @@ class LanceStore:
                 upkeep.record_model(table, self._spec.vector.name, self._model)
             upkeep.remove_duplicates(table, UUID_COLUMN)
 
-    def upsert(self, rows: Sequence[ProductRow]) -> list[RowError]:
+    def upsert(self, rows: Sequence[ProductRow], *, vectors: np.ndarray | None = None) -> list[RowError]:
         """Insert or replace rows by UUID (``merge_insert``). A row that cannot be stored is
-        returned with the reason; the others are still written."""
-        return self._write(rows, changed_only=False).errors
+        returned with the reason; the others are still written. ``vectors``: precomputed
+        vectors as one ``len(rows) x dimension`` matrix (row ``i`` is row ``i``'s; the rows'
+        own ``vector`` is then not read), the fast path for bulk loads."""
+        return self._write(rows, vectors, changed_only=False).errors
 
-    def upsert_changed(self, rows: Sequence[ProductRow]) -> UpsertResult:
+    def upsert_changed(
+        self, rows: Sequence[ProductRow], *, vectors: np.ndarray | None = None
+    ) -> UpsertResult:
         """:meth:`upsert` of the rows whose fingerprint is not the stored one, decided under the
         write lock on the latest version: exact however many imports run at once."""
-        return self._write(rows, changed_only=True)
+        return self._write(rows, vectors, changed_only=True)
 
-    def _write(self, rows: Sequence[ProductRow], *, changed_only: bool) -> UpsertResult:
+    def _write(
+        self, rows: Sequence[ProductRow], vectors: np.ndarray | None, *, changed_only: bool
+    ) -> UpsertResult:
         # One columnar table for the whole batch (plugin.store.lance.arrow.rows_table), built
         # before the lock; under it only the fingerprint check and one merge_insert.
-        batch = rows_table(rows, self._schema, self._spec.vector.name)
+        batch = rows_table(rows, self._schema, self._spec.vector.name, vectors)
         errors = batch.errors
         written: tuple[list[ProductRow], set[str], set[str], set[str]] = ([], set(), set(), set())
         if batch.rows:
@@ -200,21 +205,19 @@ class LanceStore:
     ) -> list[SearchHit]:
         """Nearest neighbours by cosine distance among the rows that pass ``filters``: exact
         below the index threshold, through the ANN index (plus an exact scan of rows written
-        since it was built) above it. ``tuning`` overrides nprobes / refine factor per query."""
-        if not 1 <= limit <= MAX_SEARCH_LIMIT:
-            raise InvalidInputError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}")
-        query = self._query_vector(vector)
-        properties = self._return_properties(return_properties)
-        table = self._require()
-        where = filter_sql(filters)
-        hits = self._search(table, query, where, limit, properties, tuning)
-        if len(hits) < limit and not (tuning and tuning.exact):
-            # The ANN index can miss matches of a selective filter; k results exist iff the
-            # exact search over the (scalar-indexed) pre-filtered rows finds them.
-            exact = self._search(table, query, where, limit, properties, SearchTuning(exact=True))
-            if len(exact) > len(hits):
-                hits = exact
-        return hits
+        since it was built) above it (:mod:`plugin.store.lance.query`). ``tuning`` overrides
+        nprobes / refine factor per query."""
+        query.check_limit(limit)
+        return query.search_one(
+            self._require(),
+            query.query_vector(vector, self._dimension),
+            vector_column=self._spec.vector.name,
+            where=filter_sql(filters),
+            limit=limit,
+            properties=self._return_properties(return_properties),
+            policy=self._index_policy,
+            tuning=tuning,
+        )
 
     def search_many(
         self,
@@ -225,57 +228,17 @@ class LanceStore:
     ) -> list[list[SearchHit]]:
         """One LanceDB query of several vectors (each through the ANN index as :meth:`search`);
         row ``i``'s hits at ``[i]``, nearest first."""
-        if not 1 <= limit <= MAX_SEARCH_LIMIT:
-            raise InvalidInputError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}")
-        queries = [
-            self._query_vector(v) for v in np.asarray(vectors, dtype=np.float32).reshape(-1, self._dimension)
-        ]
-        if not queries:
-            return []
-        properties = self._return_properties(return_properties)
-        builder = (
-            self._require()
-            .search(queries, vector_column_name=self._spec.vector.name)
-            .distance_type("cosine")
-            .select([UUID_COLUMN, *properties, "_distance"])
-            .limit(limit)
+        query.check_limit(limit)
+        rows = np.asarray(vectors, dtype=np.float32).reshape(-1, self._dimension)
+        queries = np.stack([query.query_vector(v, self._dimension) for v in rows]) if len(rows) else rows
+        return query.search_batch(
+            self._require(),
+            queries,
+            vector_column=self._spec.vector.name,
+            limit=limit,
+            properties=self._return_properties(return_properties),
+            policy=self._index_policy,
         )
-        result = indexes.apply_tuning(builder, self._index_policy, None).to_arrow()
-        hits: list[list[SearchHit]] = [[] for _ in queries]
-        # One query comes back without the query_index column.
-        which = result.column("query_index").to_pylist() if "query_index" in result.column_names else None
-        for n, record in enumerate(result.to_pylist()):
-            props = {name: record.get(name) for name in properties}
-            hits[which[n] if which else 0].append(
-                SearchHit(record[UUID_COLUMN], props, float(record["_distance"]))
-            )
-        for found in hits:
-            found.sort(key=lambda h: h.distance)
-        return hits
-
-    def _search(
-        self,
-        table: Any,
-        query: list[float],
-        where: str | None,
-        limit: int,
-        properties: list[str],
-        tuning: SearchTuning | None,
-    ) -> list[SearchHit]:
-        builder = (
-            table.search(query, vector_column_name=self._spec.vector.name)
-            .distance_type("cosine")
-            .select([UUID_COLUMN, *properties, "_distance"])
-            .limit(limit)
-        )
-        builder = indexes.apply_tuning(builder, self._index_policy, tuning)
-        if where is not None:
-            builder = builder.where(where, prefilter=True)
-        hits = []
-        for record in builder.to_list():
-            props = {name: record.get(name) for name in properties}
-            hits.append(SearchHit(record[UUID_COLUMN], props, float(record["_distance"])))
-        return hits
 
     def product(self, product_id: str) -> StoredProduct | None:
         """The stored product with this catalog id (its properties, image included, and its
@@ -394,24 +357,6 @@ class LanceStore:
                 f"collection {self._spec.name!r} in {self._data_dir} {problem}. "
                 f"{_WAYS_OUT[0].upper()}{_WAYS_OUT[1:]}"
             )
-
-    def _as_vector(self, vector: Vectors | Sequence[float]) -> list[float]:
-        array = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if array.shape[0] != self._dimension:
-            raise InvalidInputError(f"vector has {array.shape[0]} dimensions, expected {self._dimension}")
-        if not np.all(np.isfinite(array)):
-            raise InvalidInputError("vector contains NaN or infinite values")
-        return [float(x) for x in array]
-
-    def _query_vector(self, vector: Vectors | Sequence[float]) -> list[float]:
-        array = np.asarray(vector, dtype=np.float32)
-        if array.ndim == 2 and array.shape[0] != 1:
-            raise InvalidInputError(f"search takes one query vector, got {array.shape[0]}")
-        query = self._as_vector(array)
-        if not any(query):
-            # Cosine distance to a zero vector is undefined.
-            raise InvalidInputError("query vector is all zeros")
-        return query
 
     def _return_properties(self, names: Sequence[str] | None) -> list[str]:
         if names is None:

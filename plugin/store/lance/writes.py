@@ -64,5 +64,7 @@ def write_rows(table: Any, data: pa.Table, stored: Collection[str]) -> None:
     if new.num_rows:
         table.add(new)
     if old.num_rows:
-        merge = table.merge_insert(UUID_COLUMN).when_matched_update_all()
-        merge.when_not_matched_insert_all().execute(old)
+        # Every row of ``old`` is stored (decided under the lock), so no insert clause: without
+        # one the merge skips its not-matched pass (50k x 512 rows: ~4.1 s instead of ~6.5 s in
+        # a side run on the shared machine).
+        table.merge_insert(UUID_COLUMN).when_matched_update_all().execute(old)
