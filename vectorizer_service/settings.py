@@ -133,6 +133,7 @@ class ServiceSettings(GroupedSettings):
                 "remove_background",
                 "cutout_cache_size",
                 "remover_threads",
+                "remover_input_size",
             ),
         ),
         "vocabulary": SettingsGroup("attribute vocabulary and cache settings", ("vocabulary", "cache_dir")),
@@ -266,8 +267,15 @@ class ServiceSettings(GroupedSettings):
     remover_threads: int = Field(
         2,
         ge=1,
-        description="images the background remover cuts out at once, one thread each; it runs on "
-        "its own ONNX Runtime session, beside the embedding model",
+        description="threads of the background remover's ONNX Runtime session (its own, beside the "
+        "embedding model); concurrent queries' photos are one batch on them",
+    )
+    remover_input_size: int = Field(
+        320,
+        ge=32,
+        le=1024,
+        description="side of the square the u2net-family remover sees (trained at 320; smaller is "
+        "faster; the default keeps the mask: benchmarks/compose_bench.py --mask-iou)",
     )
     cache_dir: Path | None = Field(
         None,
