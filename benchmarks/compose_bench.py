@@ -107,7 +107,8 @@ class OldPathEngine(Engine):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         path = str(model_file(self.settings))
         session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-        self._remover = OnnxRemover(session, self.settings.rembg_model, parallel=self.settings.remover_threads)
+        threads = self.settings.remover_threads
+        self._remover = OnnxRemover(session, self.settings.rembg_model, parallel=threads)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -159,7 +160,8 @@ async def run(args: argparse.Namespace) -> None:
                 rounds = max(1, n // ROUND)
                 for _ in range(rounds):
                     for label, engine, options in engines:
-                        for stage, values in (await measure(engine, images, options, n // rounds, concurrency)).items():
+                        got = await measure(engine, images, options, n // rounds, concurrency)
+                        for stage, values in got.items():
                             samples[label][stage].extend(values)
                 for label, _, _ in engines:
                     for stage in ("background", "caption", "fusion", "embedding", END_TO_END):
@@ -177,18 +179,22 @@ def _load() -> str:
 
 
 def print_table(rows: list[tuple[str, int, str, list[float]]]) -> None:
-    baseline = {c: statistics.median(s) for label, c, stage, s in rows if label == OLD and stage == END_TO_END}
-    header = f"{'configuration':36} {'conc':>4} {'stage':>11} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'x old':>6}"
+    baseline = {c: statistics.median(s) for name, c, stage, s in rows if name == OLD and stage == END_TO_END}
+    header = (
+        f"{'configuration':40} {'conc':>4} {'stage':>11} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'x old':>6}"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for label, concurrency, stage, samples in rows:
         p50 = statistics.median(samples)
-        ratio = f"{p50 / baseline[concurrency]:.2f}" if stage == END_TO_END and baseline.get(concurrency) else ""
+        old = baseline.get(concurrency) if stage == END_TO_END else None
+        ratio = f"{p50 / old:.2f}" if old else ""
         p95 = percentile(samples, 95)
-        print(f"{label:36} {concurrency:>4} {stage:>11} {len(samples):>4} {p50:>9.1f} {p95:>9.1f} {ratio:>6}")
+        print(f"{label:40} {concurrency:>4} {stage:>11} {len(samples):>4} {p50:>9.1f} {p95:>9.1f} {ratio:>6}")
 
 
 def mask_iou(u2net_home: Path, photos: Path, sizes: list[int], limit: int) -> None:
-    """Mask IoU of u2netp at each input side against its 320 px mask, on shopper photos."""
+    """Mask IoU of u2netp at each input side against its 320 px mask, on shopper photos; a row
+    is printed as soon as its side is done."""
     import numpy as np
     from PIL import Image
 
@@ -197,25 +203,25 @@ def mask_iou(u2net_home: Path, photos: Path, sizes: list[int], limit: int) -> No
     files = sorted(photos.glob("*.png"))
     files = files[:: max(1, len(files) // limit)][:limit] if limit else files
     images = [Image.open(f).convert("RGB") for f in files]
-    masks: dict[int, list[Any]] = {}
-    seconds: dict[int, float] = {}
+    print(f"mask IoU vs the 320 px mask, u2netp, {len(images)} photos from {photos} (batches of 8)")
+    header = f"{'side':>5} {'mean IoU':>9} {'p5 IoU':>7} {'min IoU':>8} {'ms/photo':>9} {'x 320':>6}"
+    print(header + "\n" + "-" * len(header), flush=True)
+    reference: list[Any] = []
+    base_seconds = 0.0
     for side in [320, *sizes]:
         remover = load_remover(ServiceSettings(u2net_home=u2net_home, device="cpu", remover_input_size=side))
-        started, masks[side] = time.perf_counter(), []
+        started, masks = time.perf_counter(), []
         for i in range(0, len(images), 8):
-            for cutout in remover.remove(images[i : i + 8]):
-                masks[side].append(np.asarray(cutout.alpha) >= 128)
-        seconds[side] = time.perf_counter() - started
-    print(f"\nmask IoU vs the 320 px mask, u2netp, {len(images)} photos from {photos} (batches of 8)")
-    header = f"{'side':>5} {'mean IoU':>9} {'p5 IoU':>7} {'min IoU':>8} {'ms/photo':>9} {'x 320':>6}"
-    print(header + "\n" + "-" * len(header))
-    for side in [320, *sizes]:
-        ious = [_iou(a, b) for a, b in zip(masks[side], masks[320], strict=True)]
-        ms = seconds[side] / len(images) * 1e3
+            masks.extend(np.asarray(c.alpha) >= 128 for c in remover.remove(images[i : i + 8]))
+        seconds = time.perf_counter() - started
+        reference, base_seconds = (masks, seconds) if side == 320 else (reference, base_seconds)
+        ious = [_iou(a, b) for a, b in zip(masks, reference, strict=True)]
         print(
             f"{side:>5} {statistics.mean(ious):>9.4f} {percentile(ious, 5):>7.4f} {min(ious):>8.4f} "
-            f"{ms:>9.1f} {seconds[side] / seconds[320]:>6.2f}"
+            f"{seconds / len(images) * 1e3:>9.1f} {seconds / base_seconds:>6.2f}",
+            flush=True,
         )
+    print(f"load average: {_load()}")
 
 
 def _iou(a: Any, b: Any) -> float:
@@ -245,7 +251,10 @@ def main() -> None:
         help="instead: u2netp mask IoU at 256/224/192/160 px vs 320 px on N shopper photos (0: all)",
     )
     parser.add_argument(
-        "--photos", type=Path, default=REPO_ROOT / "grounded-data" / "world" / "shopper", help="for --mask-iou"
+        "--photos",
+        type=Path,
+        default=REPO_ROOT / "grounded-data" / "world" / "shopper",
+        help="folder of PNG photos for --mask-iou",
     )
     args = parser.parse_args()
     if args.mask_iou is not None:

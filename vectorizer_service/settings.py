@@ -267,8 +267,8 @@ class ServiceSettings(GroupedSettings):
     remover_threads: int = Field(
         2,
         ge=1,
-        description="threads of the background remover's ONNX Runtime session (its own, beside the "
-        "embedding model); concurrent queries' photos are one batch on them",
+        description="runs of the background remover side by side, one thread each (its own ONNX "
+        "Runtime session, beside the embedding model); concurrent queries' photos share the runs",
     )
     remover_input_size: int = Field(
         320,

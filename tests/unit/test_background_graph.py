@@ -31,7 +31,7 @@ def tiny_conv_model() -> bytes:
 def test_a_fixed_model_runs_on_a_batch_of_larger_images_once_freed() -> None:
     fixed = tiny_conv_model()
     x = np.random.default_rng(0).random((3, 3, 16, 12), dtype=np.float32)
-    with pytest.raises(Exception, match="[Ii]nvalid"):
+    with pytest.raises(Exception, match=r"[Ii]nvalid"):
         ort.InferenceSession(fixed, providers=["CPUExecutionProvider"]).run(None, {"x": x})
     freed = ort.InferenceSession(free_image_dimensions(fixed), providers=["CPUExecutionProvider"])
     [y] = freed.run(None, {"x": x})

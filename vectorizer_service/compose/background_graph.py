@@ -100,12 +100,12 @@ def _free_shape(shape: bytes) -> bytes:
     )
 
 
+def _free_tensor(tensor: bytes) -> bytes:
+    return _rewrite(tensor, _TENSOR_SHAPE, _free_shape)
+
+
 def _free_value_info(info: bytes) -> bytes:
-    return _rewrite(
-        info,
-        _VALUE_INFO_TYPE,
-        lambda kind: _rewrite(kind, _TYPE_TENSOR, lambda tensor: _rewrite(tensor, _TENSOR_SHAPE, _free_shape)),
-    )
+    return _rewrite(info, _VALUE_INFO_TYPE, lambda kind: _rewrite(kind, _TYPE_TENSOR, _free_tensor))
 
 
 def _free_graph(graph: bytes) -> bytes:

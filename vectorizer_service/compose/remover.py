@@ -10,7 +10,7 @@ The u2net / isnet family (:data:`_RAW_SPECS`) runs on its own ONNX Runtime sessi
 rembg's preprocessing replayed here, so it needs neither rembg nor torch (the slim install);
 the engine gives it its own thread, so cut-outs overlap the embedding model's work. The file's
 fixed ``(1, 3, 320, 320)`` input is freed (:mod:`~vectorizer_service.compose.background_graph`),
-so a batch of concurrent queries' photos is one run, at ``settings.remover_input_size``. Other
+so concurrent queries' photos share runs, at ``settings.remover_input_size``. Other
 rembg models go through rembg's sessions.
 """
 
@@ -99,9 +99,9 @@ class OnnxRemover:
     """A :class:`BackgroundRemover` for the u2net / isnet family on one ONNX Runtime session
     (no rembg, no torch). The session is thread-safe; the engine calls it from its own thread.
 
-    When the session's batch dimension is free (:func:`load_remover` frees it), a batch of
-    images is one run at ``input_size`` (default: the model's own size); otherwise each image
-    is its own run, up to ``parallel`` at once on their own threads.
+    A batch is split into up to ``parallel`` runs of several images each, side by side on their
+    own threads, at ``input_size`` (default: the model's own size). When the session's batch
+    dimension is fixed at 1 (the file as rembg ships it), each image is its own run.
     """
 
     def __init__(self, session: Any, name: str, *, input_size: int | None = None, parallel: int = 1) -> None:
@@ -114,11 +114,8 @@ class OnnxRemover:
         self._side = input_size or self._spec.size
         if not self._batched and self._side != self._spec.size:
             raise ValueError(f"{name}: this session's input is fixed at {self._spec.size} px")
-        self._pool = (
-            ThreadPoolExecutor(parallel, thread_name_prefix="remover")
-            if parallel > 1 and not self._batched
-            else None
-        )
+        self._parallel = parallel
+        self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="remover") if parallel > 1 else None
 
     @property
     def name(self) -> str:
@@ -130,26 +127,26 @@ class OnnxRemover:
         return self._side
 
     def _masks(self, images: Sequence[Image.Image]) -> list[npt.NDArray[np.float32]]:
-        """Foreground probability per pixel, ``(height, width)`` in 0..1, one per image."""
+        """Foreground probability per pixel, ``(height, width)`` in 0..1, one per image: one run."""
         batch = np.concatenate([_normalize(image, self._spec, self._side) for image in images])
         preds = self._session.run(None, {self._input: batch})[0][:, 0]
         return [_upsample(pred, image.size) for pred, image in zip(preds, images, strict=True)]
 
-    def remove(self, images: Sequence[Image.Image]) -> list[Cutout]:
-        """Cut each image's salient object out onto :data:`NEUTRAL_BACKGROUND`: one model run
-        for the whole batch, or (fixed batch of 1) one run per image on up to ``parallel``
-        threads."""
-        rgbs = [image.convert("RGB") for image in images]
-        if not rgbs:
-            return []
-        if self._batched:
-            return [_cut_out(rgb, mask) for rgb, mask in zip(rgbs, self._masks(rgbs), strict=True)]
-        if self._pool is None or len(rgbs) < 2:
-            return [self._cut_out(rgb) for rgb in rgbs]
-        return list(self._pool.map(self._cut_out, rgbs))
+    def _cut_outs(self, images: Sequence[Image.Image]) -> list[Cutout]:
+        return [_cut_out(rgb, mask) for rgb, mask in zip(images, self._masks(images), strict=True)]
 
-    def _cut_out(self, rgb: Image.Image) -> Cutout:
-        return _cut_out(rgb, self._masks([rgb])[0])
+    def remove(self, images: Sequence[Image.Image]) -> list[Cutout]:
+        """Cut each image's salient object out onto :data:`NEUTRAL_BACKGROUND`.
+
+        Each run is single-threaded: on a few shared cores, runs side by side lose less to a
+        busy core than one run's threads, which wait for each other (measured in
+        ``benchmarks/compose_bench.py``)."""
+        rgbs = [image.convert("RGB") for image in images]
+        per_run = -(-len(rgbs) // self._parallel) if self._batched else 1
+        runs = [rgbs[i : i + per_run] for i in range(0, len(rgbs), per_run)]
+        if self._pool is None or len(runs) < 2:
+            return [cutout for run in runs for cutout in self._cut_outs(run)]
+        return [cutout for done in self._pool.map(self._cut_outs, runs) for cutout in done]
 
 
 class RembgRemover:
@@ -235,13 +232,15 @@ def model_file(settings: ServiceSettings) -> Path:
 
 
 def load_remover(settings: ServiceSettings) -> OnnxRemover | RembgRemover:
-    """Create the session for ``settings.rembg_model`` from its local file, once, on
-    ``settings.remover_threads`` threads; the u2net models run at ``settings.remover_input_size``."""
+    """Create the session for ``settings.rembg_model`` from its local file, once; a batch runs
+    on up to ``settings.remover_threads`` threads, the u2net models at ``remover_input_size``."""
     path = model_file(settings)
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = settings.remover_threads
+    # Several images per run, runs side by side on one thread each: u2netp's small convolutions
+    # scale better across runs than across the threads of one run.
+    options.intra_op_num_threads = 1 if settings.rembg_model in _RAW_SPECS else settings.remover_threads
     options.inter_op_num_threads = 1
     # Idle threads sleep instead of spinning: the embedding model needs the cores meanwhile.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -249,10 +248,13 @@ def load_remover(settings: ServiceSettings) -> OnnxRemover | RembgRemover:
     try:
         if settings.rembg_model in _RAW_SPECS:
             spec = _RAW_SPECS[settings.rembg_model]
-            session = ort.InferenceSession(free_image_dimensions(path.read_bytes()), options, providers=providers)
+            freed = free_image_dimensions(path.read_bytes())
+            session = ort.InferenceSession(freed, options, providers=providers)
             # The setting is measured for the 320 px u2net models; isnet keeps its 1024 px.
             side = settings.remover_input_size if spec.size == _U2NET_SIZE else spec.size
-            remover: OnnxRemover | RembgRemover = OnnxRemover(session, settings.rembg_model, input_size=side)
+            remover: OnnxRemover | RembgRemover = OnnxRemover(
+                session, settings.rembg_model, input_size=side, parallel=settings.remover_threads
+            )
         else:
             cls = _session_class(settings.rembg_model)
             local_cls = type(
