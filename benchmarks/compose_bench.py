@@ -38,7 +38,7 @@ from vectorizer_service.settings import ServiceSettings  # noqa: E402
 TEXTS = ["in blue", "with long sleeves", "made of leather", "in red with stripes"]
 END_TO_END = "end-to-end"
 OLD = "old: u2netp 320 px, per-photo runs"
-NEW = "new: u2netp batched, remover_input_size"
+NEW = "new: u2netp shared runs, remover_input_size"
 ROUND = 8
 """Queries per configuration before the next one takes its turn."""
 
@@ -130,9 +130,10 @@ async def run(args: argparse.Namespace) -> None:
             "cutout_cache_size": 0,
         }
         attributes = {"captioner": "attributes"}
+        side = {"remover_input_size": args.input_size} if args.input_size else {}
         configs: list[tuple[str, type[Engine], dict[str, Any], ComposeOptions]] = [
             (OLD, OldPathEngine, attributes, ComposeOptions()),
-            (NEW, Engine, attributes, ComposeOptions()),
+            (NEW, Engine, {**attributes, **side}, ComposeOptions()),
             (
                 "text only",
                 Engine,
@@ -235,6 +236,9 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="tiny models, 4 queries: a smoke test only")
     parser.add_argument("--blip", action="store_true", help="also a random BLIP-base captioner (slow)")
+    parser.add_argument(
+        "--input-size", type=int, help="the new path's remover_input_size (default: the setting's)"
+    )
     parser.add_argument("--requests", type=int, default=40, help="queries per measurement (default 40)")
     parser.add_argument("--concurrency", type=int, default=4, help="queries in flight for the second run")
     parser.add_argument("--image-size", type=int, default=512, help="longest side of the reference JPEGs")
