@@ -139,8 +139,8 @@ class OnnxRemover:
         """Cut each image's salient object out onto :data:`NEUTRAL_BACKGROUND`.
 
         Each run is single-threaded: on a few shared cores, runs side by side lose less to a
-        busy core than one run's threads, which wait for each other (measured in
-        ``benchmarks/compose_bench.py``)."""
+        busy core than one run's threads, which wait for each other (docs/composed-queries.md,
+        Performance)."""
         rgbs = [image.convert("RGB") for image in images]
         per_run = -(-len(rgbs) // self._parallel) if self._batched else 1
         runs = [rgbs[i : i + per_run] for i in range(0, len(rgbs), per_run)]
