@@ -38,7 +38,7 @@ from vectorizer_service.settings import ServiceSettings  # noqa: E402
 TEXTS = ["in blue", "with long sleeves", "made of leather", "in red with stripes"]
 END_TO_END = "end-to-end"
 OLD = "old: u2netp 320 px, per-photo runs"
-NEW = "new: u2netp shared runs, remover_input_size"
+NEW = "new: u2netp shared runs, input side"
 ROUND = 8
 """Queries per configuration before the next one takes its turn."""
 
