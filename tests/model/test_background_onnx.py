@@ -74,6 +74,7 @@ def test_a_batch_shares_runs_and_equals_one_photo_at_a_time(
     together = remover.remove(images)
     side = remover.input_size
     assert sorted(runs) == [(2, 3, side, side)] * 2  # four photos: two runs of two, side by side
+    assert remover.remove([]) == []
     alone = [remover.remove([image])[0] for image in images]
     for a, b in zip(_masks(together), _masks(alone), strict=True):
         assert np.abs(a - b).max() <= 2 / 255

@@ -142,7 +142,7 @@ class OnnxRemover:
         busy core than one run's threads, which wait for each other (docs/composed-queries.md,
         Performance)."""
         rgbs = [image.convert("RGB") for image in images]
-        per_run = -(-len(rgbs) // self._parallel) if self._batched else 1
+        per_run = max(1, -(-len(rgbs) // self._parallel)) if self._batched else 1
         runs = [rgbs[i : i + per_run] for i in range(0, len(rgbs), per_run)]
         if self._pool is None or len(runs) < 2:
             return [cutout for run in runs for cutout in self._cut_outs(run)]
