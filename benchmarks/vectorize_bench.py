@@ -20,7 +20,14 @@ concurrencies and prints ours / peer (target >= 1.6). Start the peer yourself on
 checkpoint: ``--model-dir DIR`` saves the random ViT-B-32 there (reused when present) so both load
 the same file; the run checks that both return the same vector for one image and one text.
 
+Serving ratio (issue 24): ``--serving-ratio`` measures, for torch (open_clip) and onnx in one
+run, images at 8 in flight against the in-process batch of 16, in rounds that alternate the
+three so load from other processes falls on all alike: in-process ``encode_images`` batches of
+16 (decode included), the Engine without HTTP (8 concurrent ``embed`` calls: batcher, decode
+threads), and the HTTP service (``--max-batch-size 16``). Target: service / in-process >= 0.9.
+
 Usage: python benchmarks/vectorize_bench.py [--quick] [--requests N] [--model-dir DIR] [--peer-url URL]
+       python benchmarks/vectorize_bench.py --serving-ratio [--requests N] [--rounds R]
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from PIL import Image, ImageDraw
@@ -202,6 +210,88 @@ def in_process(settings: ServiceSettings, workload: Workload) -> float:
     return total / (time.perf_counter() - started)
 
 
+SERVING_BATCH, SERVING_FLIGHT = 16, 8
+
+
+async def _engine_rate(engine: Any, images: Sequence[bytes], concurrency: int) -> float:
+    """Images per second through the Engine (batcher + decode threads, no HTTP)."""
+    queue = iter(images)
+
+    async def worker() -> None:
+        for data in queue:
+            await engine.embed([], [data])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(images) / (time.perf_counter() - started)
+
+
+def _in_process_rate(embedder: Any, images: Sequence[bytes], settings: ServiceSettings) -> float:
+    limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+    started = time.perf_counter()
+    for start in range(0, len(images), settings.max_batch_size):
+        embedder.encode_images(
+            [decode_image(b, limits) for b in images[start : start + settings.max_batch_size]]
+        )
+    return len(images) / (time.perf_counter() - started)
+
+
+async def _serving_rounds(
+    settings: ServiceSettings, url: str, images: list[bytes], rounds: int
+) -> list[float]:
+    """Summed rates (in-process, engine, service) over ``rounds`` alternating passes."""
+    from vectorizer_service.engine import Engine
+    from vectorizer_service.runtime.loader import load_embedder
+
+    embedder = load_embedder(settings)
+    engine = Engine(settings.model_copy(update={"captioner": "none", "remove_background": False}))
+    await engine.start()
+    bodies = [json.dumps({"images": [base64.b64encode(i).decode()]}).encode() for i in images]
+    try:
+        _in_process_rate(embedder, images[:SERVING_BATCH], settings)  # warm-up
+        await _engine_rate(engine, images[:SERVING_BATCH], SERVING_FLIGHT)
+        totals = [0.0, 0.0, 0.0]
+        for _ in range(rounds):
+            totals[0] += _in_process_rate(embedder, images, settings)
+            totals[1] += await _engine_rate(engine, images, SERVING_FLIGHT)
+            totals[2] += await drive(url, bodies, SERVING_FLIGHT)
+        return [t / rounds for t in totals]
+    finally:
+        await engine.stop()
+
+
+def serving_ratio(args: argparse.Namespace, directory: Path) -> None:
+    """Service at 8 in flight / in-process batches of 16, images, torch and onnx."""
+    n = args.requests or (16 if args.quick else 64)
+    images = product_photos(n, 64 if args.quick else 640, random.Random(0))
+    model, pretrained = _model(directory, args.quick)
+    rows = []
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    for backend in ("open_clip", "onnx"):
+        m, p = (
+            (_exported(model, pretrained, directory / "onnx"), "")
+            if backend == "onnx"
+            else (model, pretrained)
+        )
+        settings = ServiceSettings(
+            backend=backend, model=m, pretrained=p, device="cpu", offline=True, max_batch_size=SERVING_BATCH
+        )
+        flags = ("--backend", backend, "--max-batch-size", str(SERVING_BATCH), *args.service_flag)
+        with running_service(m, p, *flags) as url:
+            rows.append((backend, *asyncio.run(_serving_rounds(settings, url, images, args.rounds))))
+    what = "tiny model (quick)" if args.quick else "ViT-B-32 (random weights)"
+    print(f"\nserving ratio: {what}, {os.cpu_count()} CPUs, load average at end {os.getloadavg()}, "
+          f"{n} photos x {args.rounds} rounds, {SERVING_FLIGHT} in flight, batch {SERVING_BATCH}, "
+          f"service flags {args.service_flag or 'none'}")  # fmt: skip
+    columns = ("in-proc/s", "engine/s", "service/s", "engine x", "service x")
+    header = f"{'backend':<10} " + " ".join(f"{c:>10}" for c in columns) + "  target"
+    print(header + "\n" + "-" * len(header))
+    for backend, base, engine, service in rows:
+        verdict = _verdict(service / base, 0.9)
+        print(f"{backend:<10} {base:>10.2f} {engine:>10.2f} {service:>10.2f} {engine / base:>10.2f} "
+              f"{service / base:>10.2f}  >= 0.9: {verdict}")  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -215,7 +305,16 @@ def main() -> int:
         "--backend", choices=("open_clip", "onnx"), default="open_clip",
         help="our service's backend (onnx: the same model exported with export-onnx)",
     )  # fmt: skip
+    parser.add_argument("--serving-ratio", action="store_true", help="instead: the issue-24 serving ratio")
+    parser.add_argument("--rounds", type=int, default=3, help="--serving-ratio: alternating rounds")
+    parser.add_argument(
+        "--service-flag", action="append", default=[], help="--serving-ratio: an extra service flag (repeat)"
+    )
     args = parser.parse_args()
+    if args.serving_ratio:
+        with tempfile.TemporaryDirectory() as tmp:
+            serving_ratio(args, args.model_dir or Path(tmp))
+        return 0
     cpus = os.cpu_count() or 1
     n = args.requests or (24 if args.quick else 256)
     rng = random.Random(0)

@@ -8,8 +8,10 @@ A missing file is a :class:`ModelUnavailableError` naming the file and the setti
 
 The u2net / isnet family (:data:`_RAW_SPECS`) runs on its own ONNX Runtime session with
 rembg's preprocessing replayed here, so it needs neither rembg nor torch (the slim install);
-the engine gives it its own thread, so cut-outs overlap the embedding model's work. Other rembg
-models go through rembg's sessions.
+the engine gives it its own thread, so cut-outs overlap the embedding model's work. The file's
+fixed ``(1, 3, 320, 320)`` input is freed (:mod:`~vectorizer_service.compose.background_graph`),
+so concurrent queries' photos share runs, at ``settings.remover_input_size``. Other
+rembg models go through rembg's sessions.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from schemas.errors import ModelUnavailableError
+from vectorizer_service.compose.background_graph import free_image_dimensions
 from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND
 from vectorizer_service.compose.protocols import Cutout
 from vectorizer_service.compose.weights import default_u2net_home
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 
 FOREGROUND_THRESHOLD = 0.5
 """Mask probability from which a pixel counts as foreground for the coverage."""
+_U2NET_SIZE = 320
 _UNSUPPORTED = frozenset({"sam"})  # needs an encoder and a decoder file and prompts
 
 
@@ -49,10 +53,10 @@ class _RawSpec:
 
 _IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 _RAW_SPECS: dict[str, _RawSpec] = {
-    "u2netp": _RawSpec(*_IMAGENET, 320),
-    "u2net": _RawSpec(*_IMAGENET, 320),
-    "u2net_human_seg": _RawSpec(*_IMAGENET, 320),
-    "silueta": _RawSpec(*_IMAGENET, 320),
+    "u2netp": _RawSpec(*_IMAGENET, _U2NET_SIZE),
+    "u2net": _RawSpec(*_IMAGENET, _U2NET_SIZE),
+    "u2net_human_seg": _RawSpec(*_IMAGENET, _U2NET_SIZE),
+    "silueta": _RawSpec(*_IMAGENET, _U2NET_SIZE),
     "isnet-general-use": _RawSpec((0.5, 0.5, 0.5), (1.0, 1.0, 1.0), 1024),
     "isnet-anime": _RawSpec(_IMAGENET[0], (1.0, 1.0, 1.0), 1024),
 }
@@ -72,10 +76,11 @@ def _cut_out(rgb: Image.Image, mask: npt.NDArray[np.float32]) -> Cutout:
     return Cutout(image=Image.composite(rgb, background, alpha), coverage=coverage, box=box, alpha=alpha)
 
 
-def _normalize(image: Image.Image, spec: _RawSpec) -> npt.NDArray[np.float32]:
-    """rembg's ``BaseSession.normalize``: LANCZOS resize, scale by the image's maximum,
-    per-channel mean/std, as a ``(1, 3, size, size)`` batch."""
-    pixels = np.asarray(image.resize((spec.size, spec.size), Image.Resampling.LANCZOS), dtype=np.float64)
+def _normalize(image: Image.Image, spec: _RawSpec, side: int | None = None) -> npt.NDArray[np.float32]:
+    """rembg's ``BaseSession.normalize``: LANCZOS resize (to ``side``, default the model's
+    size), scale by the image's maximum, per-channel mean/std, as a ``(1, 3, side, side)`` batch."""
+    side = side or spec.size
+    pixels = np.asarray(image.resize((side, side), Image.Resampling.LANCZOS), dtype=np.float64)
     pixels = pixels / max(float(pixels.max()), 1e-6)
     pixels = (pixels - np.asarray(spec.mean)) / np.asarray(spec.std)
     batch: npt.NDArray[np.float32] = pixels.transpose(2, 0, 1)[None].astype(np.float32)
@@ -92,38 +97,56 @@ def _upsample(pred: npt.NDArray[np.float32], size: tuple[int, int]) -> npt.NDArr
 
 class OnnxRemover:
     """A :class:`BackgroundRemover` for the u2net / isnet family on one ONNX Runtime session
-    (no rembg, no torch). The session is thread-safe; the engine calls it from its own thread."""
+    (no rembg, no torch). The session is thread-safe; the engine calls it from its own thread.
 
-    def __init__(self, session: Any, name: str, *, parallel: int = 1) -> None:
+    A batch is split into up to ``parallel`` runs of several images each, side by side on their
+    own threads, at ``input_size`` (default: the model's own size). When the session's batch
+    dimension is fixed at 1 (the file as rembg ships it), each image is its own run.
+    """
+
+    def __init__(self, session: Any, name: str, *, input_size: int | None = None, parallel: int = 1) -> None:
         self._session = session
         self._name = name
         self._spec = _RAW_SPECS[name]
-        self._input = session.get_inputs()[0].name
-        # One image per run (fixed batch of 1), so a batch's images run side by side instead.
+        declared = session.get_inputs()[0]
+        self._input = declared.name
+        self._batched = not isinstance(declared.shape[0], int)
+        self._side = input_size or self._spec.size
+        if not self._batched and self._side != self._spec.size:
+            raise ValueError(f"{name}: this session's input is fixed at {self._spec.size} px")
+        self._parallel = parallel
         self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="remover") if parallel > 1 else None
 
     @property
     def name(self) -> str:
         return f"rembg:{self._name}"
 
-    def _mask(self, image: Image.Image) -> npt.NDArray[np.float32]:
-        """Foreground probability per pixel, ``(height, width)`` in 0..1."""
-        pred = self._session.run(None, {self._input: _normalize(image, self._spec)})[0][0, 0]
-        return _upsample(pred, image.size)
+    @property
+    def input_size(self) -> int:
+        """The side of the square the model sees."""
+        return self._side
+
+    def _masks(self, images: Sequence[Image.Image]) -> list[npt.NDArray[np.float32]]:
+        """Foreground probability per pixel, ``(height, width)`` in 0..1, one per image: one run."""
+        batch = np.concatenate([_normalize(image, self._spec, self._side) for image in images])
+        preds = self._session.run(None, {self._input: batch})[0][:, 0]
+        return [_upsample(pred, image.size) for pred, image in zip(preds, images, strict=True)]
+
+    def _cut_outs(self, images: Sequence[Image.Image]) -> list[Cutout]:
+        return [_cut_out(rgb, mask) for rgb, mask in zip(images, self._masks(images), strict=True)]
 
     def remove(self, images: Sequence[Image.Image]) -> list[Cutout]:
         """Cut each image's salient object out onto :data:`NEUTRAL_BACKGROUND`.
 
-        These models take one image per run (their ONNX batch dimension is fixed at 1), so a
-        batch's images run on up to ``parallel`` threads at once, one session thread each.
-        """
-        if self._pool is None or len(images) < 2:
-            return [self._cut_out(image) for image in images]
-        return list(self._pool.map(self._cut_out, images))
-
-    def _cut_out(self, image: Image.Image) -> Cutout:
-        rgb = image.convert("RGB")
-        return _cut_out(rgb, self._mask(rgb))
+        Each run is single-threaded: on a few shared cores, runs side by side lose less to a
+        busy core than one run's threads, which wait for each other (docs/composed-queries.md,
+        Performance)."""
+        rgbs = [image.convert("RGB") for image in images]
+        per_run = max(1, -(-len(rgbs) // self._parallel)) if self._batched else 1
+        runs = [rgbs[i : i + per_run] for i in range(0, len(rgbs), per_run)]
+        if self._pool is None or len(runs) < 2:
+            return [cutout for run in runs for cutout in self._cut_outs(run)]
+        return [cutout for done in self._pool.map(self._cut_outs, runs) for cutout in done]
 
 
 class RembgRemover:
@@ -209,14 +232,14 @@ def model_file(settings: ServiceSettings) -> Path:
 
 
 def load_remover(settings: ServiceSettings) -> OnnxRemover | RembgRemover:
-    """Create the session for ``settings.rembg_model`` from its local file, once; it cuts out
-    up to ``settings.remover_threads`` images at once."""
+    """Create the session for ``settings.rembg_model`` from its local file, once; a batch runs
+    on up to ``settings.remover_threads`` threads, the u2net models at ``remover_input_size``."""
     path = model_file(settings)
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    # Parallel images, one thread each: u2netp's small convolutions scale better across
-    # images than across the threads of one run.
+    # Several images per run, runs side by side on one thread each: u2netp's small convolutions
+    # scale better across runs than across the threads of one run.
     options.intra_op_num_threads = 1 if settings.rembg_model in _RAW_SPECS else settings.remover_threads
     options.inter_op_num_threads = 1
     # Idle threads sleep instead of spinning: the embedding model needs the cores meanwhile.
@@ -224,9 +247,13 @@ def load_remover(settings: ServiceSettings) -> OnnxRemover | RembgRemover:
     providers = ["CPUExecutionProvider"] if settings.device == "cpu" else None
     try:
         if settings.rembg_model in _RAW_SPECS:
-            session = ort.InferenceSession(str(path), options, providers=providers)
+            spec = _RAW_SPECS[settings.rembg_model]
+            freed = free_image_dimensions(path.read_bytes())
+            session = ort.InferenceSession(freed, options, providers=providers)
+            # The setting is measured for the 320 px u2net models; isnet keeps its 1024 px.
+            side = settings.remover_input_size if spec.size == _U2NET_SIZE else spec.size
             remover: OnnxRemover | RembgRemover = OnnxRemover(
-                session, settings.rembg_model, parallel=settings.remover_threads
+                session, settings.rembg_model, input_size=side, parallel=settings.remover_threads
             )
         else:
             cls = _session_class(settings.rembg_model)
