@@ -39,6 +39,7 @@ from vectorizer_service.metrics import (
 from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.transports.auth import OPEN_HTTP_PATHS, check_bearer
 from vectorizer_service.transports.errors import describe_error, validation_message
+from vectorizer_service.transports.openapi import install_openapi
 from vectorizer_service.transports.wire_count import MAX_JSON_ELEMENTS, json_elements_exceed
 
 __all__ = ["create_app"]
@@ -78,6 +79,7 @@ def create_app(engine: Engine, *, manage_engine: bool = True) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _framework_http_error)
     app.add_exception_handler(RequestValidationError, _framework_validation_error)
     app.include_router(router)
+    install_openapi(app)
     return app
 
 
