@@ -124,3 +124,42 @@ class FreshApp:
         if scope["type"] == "lifespan":
             self.app = self.build()
         await self.app(scope, receive, send)
+
+
+WEAVIATE_SDL = """
+enum FusionMethod { image_anchor direction slerp pic2word pic2word_caption }
+input NearGroundedInpObj {
+  image: String
+  text: String
+  removeBackground: Boolean
+  caption: Boolean
+  fuse: Boolean
+  template: String
+  imageWeight: Float
+  fusionMethod: FusionMethod
+  directionGain: Float
+  product: String
+  includeReference: Boolean
+  targetVectors: [String]
+  distance: Float
+  certainty: Float
+}
+input WhereInpObj { path: [String] operator: String valueText: String valueNumber: Float operands: [WhereInpObj] }
+type AdditionalObj { id: String distance: Float certainty: Float }
+type Product { title: String category: String price: Float product_id: String _additional: AdditionalObj }
+type GetObjectsObj {
+  Product(nearGrounded: NearGroundedInpObj, where: WhereInpObj, limit: Int, offset: Int): [Product]
+}
+type AggregateMeta { count: Int }
+type AggregateProduct { meta: AggregateMeta }
+type AggregateObjectsObj { Product(nearGrounded: NearGroundedInpObj, objectLimit: Int): [AggregateProduct] }
+type ExploreObj { beacon: String className: String distance: Float }
+type Query {
+  Get: GetObjectsObj
+  Aggregate: AggregateObjectsObj
+  Explore(nearGrounded: NearGroundedInpObj, limit: Int): [ExploreObj]
+}
+"""
+"""The part of Weaviate's GraphQL schema ``nearGrounded`` lives in (one ``Product`` collection),
+with ``nearGrounded`` declared as Weaviate would if it were a module's argument: what the
+GraphQL endpoint and its rewriter are fuzzed with."""
