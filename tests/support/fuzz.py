@@ -5,9 +5,9 @@ Two profiles, chosen by ``GROUNDED_FUZZ_PROFILE``:
 
 - ``ci`` (the default, ``make test``): derandomized, so a run is the same run every time, and
   few examples, so the whole tier stays within a couple of minutes on two shared cores.
-- ``fuzz`` (``make fuzz``): random, 10,000 examples per test, so each surface sees at least
-  10,000 generated requests (a test whose inputs run out sooner, such as a route without
-  parameters, stops when they do).
+- ``fuzz`` (``make fuzz``): random, 10,000 examples per property, and 10,000 generated requests
+  per surface, shared by the operations that take input (a route without parameters runs out
+  of distinct inputs at once and stops there).
 """
 
 from __future__ import annotations
@@ -59,9 +59,10 @@ def profile() -> str:
     return name
 
 
-def surface_settings() -> settings:
-    """Settings for a test that sends requests to a surface."""
-    examples = FUZZ_EXAMPLES if profile() == "fuzz" else CI_SURFACE_EXAMPLES
+def surface_settings(operations: int = 1) -> settings:
+    """Settings for a test that sends requests to a surface, per operation (schemathesis makes one
+    test of each): ``make fuzz`` gives the surface's ``operations`` that matter 10,000 together."""
+    examples = -(-FUZZ_EXAMPLES // operations) if profile() == "fuzz" else CI_SURFACE_EXAMPLES
     return settings(settings.get_profile(profile()), max_examples=examples)
 
 
