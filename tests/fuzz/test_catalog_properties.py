@@ -35,11 +35,15 @@ _ROW = st.one_of(
         optional={
             **{k: st.text(max_size=12) for k in ("category", "brand", "description", "currency")},
             "price": st.floats(min_value=0) | st.integers() | st.text(max_size=6),
-            "attributes": st.dictionaries(st.text(max_size=8), st.text(max_size=8) | st.integers(), max_size=4),
+            "attributes": st.dictionaries(
+                st.text(max_size=8), st.text(max_size=8) | st.integers(), max_size=4
+            ),
         },
     ),
 )
-_CELL = st.one_of(st.text(max_size=30), st.sampled_from(['"', '""', ",", ";", "\t", "\n", "\r\n", "\ufeff", "nan"]))
+_CELL = st.one_of(
+    st.text(max_size=30), st.sampled_from(['"', '""', ",", ";", "\t", "\n", "\r\n", "\ufeff", "nan"])
+)
 
 
 def _jsonl(rows: list[object], junk: list[str]) -> bytes:
@@ -69,7 +73,9 @@ def _damaged(draw: st.DrawFn, files: st.SearchStrategy[bytes]) -> bytes:
     data = bytearray(draw(files))
     for _ in range(draw(st.integers(0, 4))):
         if data:
-            data[draw(st.integers(0, len(data) - 1))] = draw(st.sampled_from([0xFF, 0xC3, 0x00, 0x22, 0x0A, 0x2C]))
+            data[draw(st.integers(0, len(data) - 1))] = draw(
+                st.sampled_from([0xFF, 0xC3, 0x00, 0x22, 0x0A, 0x2C])
+            )
     return bytes(data[: draw(st.integers(0, len(data)))])
 
 

@@ -22,13 +22,17 @@ from vectorizer_service.compose.vector_fusion import direction, image_anchor, sl
 from vectorizer_service.compose.vocab import load_vocabulary
 
 VOCABULARY = load_vocabulary()
-_WORDS = [v.name for a in VOCABULARY.attributes for v in a.values][:40] + [c.name for c in VOCABULARY.categories][:20]
+_WORDS = [v.name for a in VOCABULARY.attributes for v in a.values][:40] + [
+    c.name for c in VOCABULARY.categories
+][:20]
 _TEXT = st.lists(st.sampled_from(_WORDS) | st.text(max_size=8), max_size=8).map(" ".join)
+_PIECES = st.sampled_from(
+    ["{caption}", "{modification}", "{", "}", "{{", "}}", "{0}", "{x}", "{caption!r}", "{modification:>9}",
+     "a photo of", ", ", "{caption.x}", "{modification[0]}"]
+)  # fmt: skip
 _TEMPLATE = st.one_of(
     st.just(DEFAULT_TEMPLATE),
-    st.lists(st.sampled_from(["{caption}", "{modification}", "{", "}", "{{", "}}", "{0}", "{x}", "{caption!r}",
-                              "{modification:>9}", "a photo of", ", ", "{caption.x}", "{modification[0]}"])
-             | st.text(max_size=5), max_size=8).map("".join),
+    st.lists(_PIECES | st.text(max_size=5), max_size=8).map("".join),
     st.text(max_size=600),
 )  # fmt: skip
 _ATTRIBUTES = st.dictionaries(

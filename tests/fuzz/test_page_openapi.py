@@ -62,7 +62,9 @@ def page_openapi() -> dict[str, Any]:
                     "operationId": "search",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchForm"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/SearchForm"}}
+                        },
                     },
                     "responses": {**ok, **_errors(*work)},
                 }
@@ -71,9 +73,14 @@ def page_openapi() -> dict[str, Any]:
                 "get": {
                     "operationId": "productImage",
                     "parameters": [
-                        {"name": "id", "in": "query", "required": True, "schema": {"type": "string"},
-                         "examples": {"stored": {"value": "red-dress"}}},
-                    ],  # fmt: skip
+                        {
+                            "name": "id",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                            "examples": {"stored": {"value": "red-dress"}},
+                        },
+                    ],
                     "responses": {
                         "200": {"description": "the stored photo", "content": image},
                         **_errors(ErrorKind.INVALID_INPUT, ErrorKind.NOT_FOUND),

@@ -61,9 +61,11 @@ def _mangled(draw: st.DrawFn) -> str:
 _WITH_VARIABLE = st.sampled_from(
     [
         "query($g: NearGroundedInpObj) { Get { Product(nearGrounded: $g) { title } } }",
-        "query($t: String, $w: Float) { Get { Product(nearGrounded: {text: $t, imageWeight: $w}) { title } } }",
+        "query($t: String, $w: Float) "
+        "{ Get { Product(nearGrounded: {text: $t, imageWeight: $w}) { title } } }",
         "query($g: NearGroundedInpObj) { Explore(nearGrounded: $g) { beacon } }",
-        "query($g: NearGroundedInpObj) { Aggregate { Product(nearGrounded: $g, objectLimit: 3) { meta { count } } } }",
+        "query($g: NearGroundedInpObj) "
+        "{ Aggregate { Product(nearGrounded: $g, objectLimit: 3) { meta { count } } } }",
     ]
 )
 

@@ -32,7 +32,6 @@ CHECKS = [
 ]
 
 
-
 def _app() -> FastAPI:
     # Small limits, so generated requests reach them: a few items, short texts, small images.
     engine = make_engine(max_items_per_request=8, max_text_chars=200, max_image_bytes=4096, max_queue=64)

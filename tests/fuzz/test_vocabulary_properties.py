@@ -72,13 +72,14 @@ def test_loading_a_vocabulary_is_one_or_our_error_naming_the_file(text: str) -> 
     TALLY.record("vocabulary loader", "loaded")
 
 
-_NAMES = st.sampled_from(["dress", "shirt", "Dress", " shoe ", "bag", "", "colour", "category", "é"]) | st.text(
-    max_size=6
-)
+_NAMES = st.sampled_from(
+    ["dress", "shirt", "Dress", " shoe ", "bag", "", "colour", "category", "é"]
+) | st.text(max_size=6)
 _PRODUCTS = st.lists(
     st.builds(
-        lambda i, title, category, attributes: Product(id=str(i), title=title or "x", category=category,
-                                                       attributes=attributes),  # fmt: skip
+        lambda i, title, category, attributes: Product(
+            id=str(i), title=title or "x", category=category, attributes=attributes
+        ),
         st.integers(0, 10**6),
         st.text(max_size=20),
         _NAMES,

@@ -16,8 +16,8 @@ import json
 import os
 import threading
 from collections import Counter, defaultdict
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -90,7 +90,10 @@ class Tally:
         ]
 
     def write(self, path: Path) -> None:
-        data: dict[str, Any] = {"profile": profile(), "surfaces": {k: dict(v) for k, v in self.counts.items()}}
+        data: dict[str, Any] = {
+            "profile": profile(),
+            "surfaces": {k: dict(v) for k, v in self.counts.items()},
+        }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
@@ -145,7 +148,9 @@ input NearGroundedInpObj {
   distance: Float
   certainty: Float
 }
-input WhereInpObj { path: [String] operator: String valueText: String valueNumber: Float operands: [WhereInpObj] }
+input WhereInpObj {
+  path: [String] operator: String valueText: String valueNumber: Float operands: [WhereInpObj]
+}
 type AdditionalObj { id: String distance: Float certainty: Float }
 type Product { title: String category: String price: Float product_id: String _additional: AdditionalObj }
 type GetObjectsObj {

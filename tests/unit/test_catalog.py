@@ -107,7 +107,9 @@ def test_count_rows_counts_old_mac_line_ends_as_the_readers_do(tmp_path: Path, s
     if suffix == ".csv":
         path.write_bytes(b"id,title\ra,A\rb,B\r\nc,C\n")
     else:
-        path.write_bytes(b'{"id": "a", "title": "A"}\r{"id": "b", "title": "B"}\r\n\r{"id": "c", "title": "C"}')
+        path.write_bytes(
+            b'{"id": "a", "title": "A"}\r{"id": "b", "title": "B"}\r\n\r{"id": "c", "title": "C"}'
+        )
     rows = list(read_catalog(path))
     assert [r.product.id for r in rows if r.product is not None] == ["a", "b", "c"]
     assert count_rows(path) == 3

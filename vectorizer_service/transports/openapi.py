@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from schemas.errors import STATUS_BY_KIND, ErrorKind
 from schemas.wire import ComposeRequest, ComposeResult, ErrorResponse, VectorizeRequest, VectorizeResponse
@@ -47,8 +47,9 @@ def _document(app: FastAPI) -> dict[str, Any]:
         # GET and HEAD share a route, so FastAPI gives both one operationId; made unique below.
         warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
         doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
-    models = [VectorizeRequest, VectorizeResponse, ComposeRequest, ComposeResult, ErrorResponse]
-    _, defs = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
+    models = (VectorizeRequest, VectorizeResponse, ComposeRequest, ComposeResult, ErrorResponse)
+    modes: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "validation") for m in models]
+    _, defs = models_json_schema(modes, ref_template=_REF)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(defs.get("$defs", {}))
     for path, item in doc.get("paths", {}).items():
@@ -59,7 +60,9 @@ def _document(app: FastAPI) -> dict[str, Any]:
             responses.pop("422", None)
             for kind in _ERRORS_EVERYWHERE + _ERRORS_BY_PATH.get(path, ()):
                 status = str(STATUS_BY_KIND[kind].http)
-                responses.setdefault(status, {"description": kind.value, "content": _json_content(ErrorResponse)})
+                responses.setdefault(
+                    status, {"description": kind.value, "content": _json_content(ErrorResponse)}
+                )
             if path in _BODIES:
                 request, answer = _BODIES[path]
                 operation["requestBody"] = {"required": True, "content": _json_content(request)}
