@@ -17,7 +17,8 @@ tests, composing through the service's gRPC port. ``--in-flight`` workers then l
   and variables nested 10,000 deep; a client that sends half its body and hangs up; one that
   sends a whole compose and hangs up before the answer.
 
-Meanwhile the ready probe is called every 200 ms and the service's RSS read every second. The
+Meanwhile the ready probe is called every 200 ms (and for ``--baseline-s`` before the load, alone:
+the machine's own latency, measured in the same run) and the service's RSS read every second. The
 report: answers by kind and status, the 5xx count (target 0), the probe's p50 / p99 (target
 < 100 ms), and RSS at start (ready), after the warm-up, peak (``VmHWM``) and at the end (target:
 end and peak within 10 % of the warm-up figure).
@@ -282,6 +283,7 @@ def main() -> None:
     parser.add_argument("--model", choices=["world", "tiny"], default="world")
     parser.add_argument("--in-flight", type=int, default=8)
     parser.add_argument("--warm-up-s", type=float, default=60.0, help="load before the 'after warm-up' RSS")
+    parser.add_argument("--baseline-s", type=float, default=30.0, help="probe alone first, for the baseline")
     parser.add_argument("--u2net-home", type=Path, default=REPO / ".models" / "u2net")
     args = parser.parse_args()
 
@@ -289,6 +291,9 @@ def main() -> None:
     plugin = Plugin(service)
     try:
         rss_start = service.rss()
+        # The baseline: the probe alone, on the same machine, just before the load.
+        idle: list[float] = []
+        probe(service.url, time.monotonic() + args.baseline_s, idle, Counter())
         started = time.monotonic()
         until = started + args.minutes * 60
         tally: Counter[str] = Counter()
@@ -326,9 +331,13 @@ def main() -> None:
     server_errors = sum(c for k, c in tally.items() if k.split(" | ")[1][:1] == "5")
     failures = sum(c for k, c in tally.items() if k.split(" | ")[1].startswith("error"))
     print(f"\nrequests: {sum(tally.values()):,}; 5xx: {server_errors}; transport errors: {failures}")
-    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-    print(f"ready probe: {sum(probes.values()):,} calls {dict(probes)}; p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-          f"max {max(latencies):.1f} ms")  # fmt: skip
+    print("\n| ready probe | calls | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|")
+    for name, values in (("alone (baseline)", idle), (f"under the load {dict(probes)}", latencies)):
+        p50, p99 = percentile(values, 50), percentile(values, 99)
+        print(
+            f"| {name} | {len(values):,} | {p50:.1f} | {p99:.1f} | {max(values, default=float('nan')):.1f} |"
+        )
+    print(f"p99 under the load / alone: {percentile(latencies, 99) / percentile(idle, 99):.1f}")
     print("\n| RSS (MiB) | start | after warm-up | peak after warm-up | peak (VmHWM) | end | end / warm-up |")
     print("|---|---|---|---|---|---|---|")
     figures = [rss_start, rss_warm, peak_after, rss_peak, rss_end]
