@@ -206,7 +206,9 @@ def _parse(model: type[_M], body: bytes) -> _M:
             "entries, fields); no accepted request has that many"
         )
     try:
-        return model.model_validate_json(body)
+        # Strict: a JSON type other than the declared one is refused, not coerced ("fuse": 0.0 or
+        # "fuse": "no" read as false), as the OpenAPI document and the gRPC contract say.
+        return model.model_validate_json(body, strict=True)
     except ValidationError as exc:
         raise InvalidInputError(validation_message(exc)) from None
 
