@@ -70,7 +70,7 @@ test: install weights browser proto-check lint typecheck compose-check deploy-ch
 # property (random; a failure prints its reproducer), and writes the counts to reports/fuzz.json.
 fuzz: install weights
 	GROUNDED_FUZZ_PROFILE=fuzz GROUNDED_FUZZ_REPORT=reports/fuzz.json GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net \
-	  $(BIN)/pytest tests/fuzz -p no:cacheprovider
+	  $(BIN)/pytest tests/fuzz -p no:cacheprovider --timeout 7200
 
 # Mixed load and the hostile cases of issue 22 against the service in a subprocess (docs/security.md).
 SOAK_MINUTES ?= 20
