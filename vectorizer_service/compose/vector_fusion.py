@@ -34,9 +34,19 @@ to within rounding there."""
 
 def _unit(vector: npt.NDArray[np.floating], fallback: Vector) -> Vector:
     norm = float(np.linalg.norm(vector))
+    if norm > 0.0 and math.isfinite(norm):
+        unit = (np.asarray(vector, dtype=np.float32) / norm).astype(np.float32)
+        if np.all(np.isfinite(unit)):
+            return unit
+    # Again in float64: a float32 vector of tiny entries (1e-30) squares to 0 in float32, so its
+    # norm was 0 and the division gave inf / NaN (found by tests/fuzz). Ordinary vectors keep
+    # the float32 arithmetic above, to the bit.
+    wide = np.asarray(vector, dtype=np.float64)
+    norm = float(np.linalg.norm(wide))
     if norm == 0.0 or not math.isfinite(norm):
-        vector, norm = fallback, float(np.linalg.norm(fallback))
-    return (np.asarray(vector, dtype=np.float32) / norm).astype(np.float32)
+        wide = np.asarray(fallback, dtype=np.float64)
+        norm = float(np.linalg.norm(wide))
+    return (wide / norm).astype(np.float32)
 
 
 def _check(weight: float, image: Vector | None) -> None:
