@@ -157,8 +157,13 @@ def test_direction_refuses_a_negative_gain() -> None:
 
 
 def test_a_vector_of_tiny_entries_is_still_a_finite_unit_vector() -> None:
-    # Found by tests/fuzz: 1e-30 squares to 0 in float32, so the norm was 0 and the result inf / NaN.
-    tiny = np.full(8, 1e-30, dtype=np.float32)
+    # Found by tests/fuzz: 1e-30 squares to 0 in float32, so the norm was 0 and the result inf / NaN;
+    # 1e-19 squares to a subnormal, and the norm was 14 % off.
+    for scale in (1e-30, 1e-19):
+        _check_unit(np.full(8, scale, dtype=np.float32))
+
+
+def _check_unit(tiny: Vector) -> None:
     image = np.eye(8, dtype=np.float32)[1]
     for vector in (
         image_anchor(tiny, None, 0.0),
