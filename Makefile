@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install install-demo ui weights browser proto proto-check lint typecheck compose-check deploy-check unit test test-integration demo serve bench up down world world-model world-pic2word world-eval world-choose
+.PHONY: install install-demo ui weights browser proto proto-check lint typecheck compose-check deploy-check unit test fuzz soak test-integration demo serve bench up down world world-model world-pic2word world-eval world-choose
 
 install: $(VENV)/.installed
 
@@ -75,6 +75,18 @@ unit: install
 # The test command of the README (and of CI).
 test: install weights browser proto-check lint typecheck compose-check deploy-check
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/pytest --ignore=tests/deploy
+
+# Generated inputs on every public surface (tests/fuzz): `make test` runs the tier bounded and
+# derandomized; this runs it at 10,000 generated requests per surface and 10,000 inputs per
+# property (random; a failure prints its reproducer), and writes the counts to reports/fuzz.json.
+fuzz: install weights
+	GROUNDED_FUZZ_PROFILE=fuzz GROUNDED_FUZZ_REPORT=reports/fuzz.json GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net \
+	  $(BIN)/pytest tests/fuzz -p no:cacheprovider --timeout 7200
+
+# Mixed load and the hostile cases of issue 22 against the service in a subprocess (docs/security.md).
+SOAK_MINUTES ?= 20
+soak: install
+	$(BIN)/python benchmarks/soak.py --minutes $(SOAK_MINUTES)
 
 test-integration: install weights
 	$(BIN)/pytest tests/integration tests/protocol tests/store -m integration -rs

@@ -28,6 +28,7 @@ TIERS = (
     "store",
     "e2e",
     "reliability",
+    "fuzz",
     "deploy",
     "browser",
     "integration",

@@ -43,18 +43,37 @@ def weaviate_reference_lookup(
                 headers={k: v for k, v in headers.items() if k.lower() not in ("content-length", "host")},
                 timeout=timeout_s,
             )
-            body: dict[str, Any] = response.json()
+            body: Any = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise UpstreamError(f"cannot read product {product_id!r} from Weaviate: {exc}") from exc
-        if body.get("errors"):
-            raise UpstreamError(f"cannot read product {product_id!r}: {body['errors'][0].get('message')}")
-        found = ((body.get("data") or {}).get("Get") or {}).get(collection) or []
-        if not found:
-            raise NotFoundError(f"product {product_id!r} is not in collection {collection!r}")
-        obj = found[0]
-        props = {k: obj.get(k) for k in _FIELDS}
-        if isinstance(props.get("attributes_json"), dict):
-            props["attributes_json"] = json.dumps(props["attributes_json"])
-        return StoredProduct(uuid=str(obj["_additional"]["id"]), properties=props, vector=None)
+        return _stored(body, collection, product_id)
 
     return lookup
+
+
+def _stored(body: Any, collection: str, product_id: str) -> StoredProduct:
+    """The product in Weaviate's answer; an answer of another shape is Weaviate's failure (502),
+    never a ``KeyError`` of ours (a 500)."""
+    if not isinstance(body, dict):
+        raise UpstreamError(f"cannot read product {product_id!r}: Weaviate answered {type(body).__name__}")
+    errors = body.get("errors")
+    if errors:
+        first = errors[0] if isinstance(errors, list) and errors else errors
+        message = first.get("message") if isinstance(first, dict) else first
+        raise UpstreamError(f"cannot read product {product_id!r}: {message}")
+    data = body.get("data")
+    get = data.get("Get") if isinstance(data, dict) else None
+    if not isinstance(get, dict):
+        raise UpstreamError(f"cannot read product {product_id!r}: Weaviate's answer has no data.Get")
+    found = get.get(collection)
+    if not found:
+        raise NotFoundError(f"product {product_id!r} is not in collection {collection!r}")
+    obj = found[0] if isinstance(found, list) else None
+    additional = obj.get("_additional") if isinstance(obj, dict) else None
+    uuid = additional.get("id") if isinstance(additional, dict) else None
+    if not isinstance(obj, dict) or not isinstance(uuid, str):
+        raise UpstreamError(f"cannot read product {product_id!r}: Weaviate's answer has no object id")
+    props = {k: obj.get(k) for k in _FIELDS}
+    if isinstance(props.get("attributes_json"), dict):
+        props["attributes_json"] = json.dumps(props["attributes_json"])
+    return StoredProduct(uuid=uuid, properties=props, vector=None)

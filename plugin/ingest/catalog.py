@@ -134,7 +134,9 @@ def count_rows(path: Path) -> int | None:
     try:
         with path.open("rb") as fh:
             while piece := fh.read(_COUNT_PIECE):
-                parts = piece.split(b"\n")
+                # The readers open the file with universal newlines: "\r" alone ends a line too. A
+                # "\r\n" split between pieces reads as a blank line more, which counts nothing.
+                parts = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
                 for part in parts[:-1]:
                     lines += content or bool(part.strip())
                     content = False

@@ -78,7 +78,9 @@ class UiSearch:
 def parse_form(body: bytes) -> SearchForm:
     """The form from a JSON body; every problem is one :class:`InvalidInputError` line."""
     try:
-        return SearchForm.model_validate_json(body or b"{}")
+        # Strict: a value of another JSON type is refused, not coerced ("direction_gain": true
+        # read as 1.0); the page's script sends each field with its declared type.
+        return SearchForm.model_validate_json(body or b"{}", strict=True)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else ""

@@ -208,3 +208,13 @@ def test_duplicates_section_groups_the_near_copies(client: TestClient) -> None:
     assert len(groups) == 1
     assert "red-dress" in groups[0] and "red-dress-copy" in groups[0] and "blue-dress" not in groups[0]
     assert client.get("/duplicates", params={"threshold": "abc"}).status_code == 400
+
+
+def test_a_field_of_another_json_type_is_refused_not_coerced(client: TestClient) -> None:
+    # Found by tests/fuzz (schemathesis): "direction_gain": true searched with a gain of 1.0.
+    status, body = _search(client, text="in blue", direction_gain=True)
+    assert status == 400 and "direction_gain" in body
+    status, body = _search(client, text="in blue", limit="3")
+    assert status == 400 and "limit" in body
+    status, _ = _search(client, text="in blue", direction_gain=1, limit=3, price_min=0)
+    assert status == 200

@@ -81,3 +81,17 @@ async def test_a_body_over_the_request_limit_is_rejected_unread(limited: httpx.A
     response = await limited.post("/vectorize", json={"texts": ["x" * 19] * 1500})
     assert response.status_code == 400
     assert "over the limit of 20000" in response.json()["error"]
+
+
+async def test_a_json_value_of_another_type_is_refused_not_coerced() -> None:
+    # Found by tests/fuzz (schemathesis): {"options": {"fuse": 0.0}} was read as fuse=false, and
+    # "fuse": "no" too, where the document (and gRPC) say boolean. Now a 400 naming the field.
+    async with http_client(make_engine()) as client:
+        number = await client.post("/compose", json={"text": "in blue", "options": {"fuse": 0.0}})
+        word = await client.post("/compose", json={"text": "in blue", "options": {"fuse": "no"}})
+        right = await client.post("/compose", json={"text": "in blue", "options": {"fuse": False}})
+        weight = await client.post("/compose", json={"text": "in blue", "options": {"image_weight": "0.5"}})
+    assert number.status_code == 400 and "options.fuse" in number.json()["error"]
+    assert word.status_code == 400 and "options.fuse" in word.json()["error"]
+    assert weight.status_code == 400 and "options.image_weight" in weight.json()["error"]
+    assert right.status_code == 200

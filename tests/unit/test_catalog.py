@@ -97,3 +97,19 @@ def test_csv_rows_of_empty_cells_are_blank_lines(tmp_path: Path) -> None:
     path.write_bytes(b"id,title,image\r\na,A,a.png\r\n,,\r\n , ,\r\nb,B,b.png\r\n,,\r\n,,,,\r\n")
     rows = list(read_catalog(path))
     assert [(r.row, r.product.id if r.product else r.error) for r in rows] == [(2, "a"), (5, "b")]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_count_rows_counts_old_mac_line_ends_as_the_readers_do(tmp_path: Path, suffix: str) -> None:
+    # Found by tests/fuzz: the readers end a line at a lone "\r" (universal newlines), the count
+    # did not, so the progress bar's total was below the rows read.
+    path = tmp_path / f"c{suffix}"
+    if suffix == ".csv":
+        path.write_bytes(b"id,title\ra,A\rb,B\r\nc,C\n")
+    else:
+        path.write_bytes(
+            b'{"id": "a", "title": "A"}\r{"id": "b", "title": "B"}\r\n\r{"id": "c", "title": "C"}'
+        )
+    rows = list(read_catalog(path))
+    assert [r.product.id for r in rows if r.product is not None] == ["a", "b", "c"]
+    assert count_rows(path) == 3

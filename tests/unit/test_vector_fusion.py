@@ -154,3 +154,22 @@ def test_weights_outside_the_range_or_without_an_image_are_refused(
 def test_direction_refuses_a_negative_gain() -> None:
     with pytest.raises(ValueError, match="gain"):
         direction(T3, R3, V3, 1.0, -1.0)
+
+
+def test_a_vector_of_tiny_entries_is_still_a_finite_unit_vector() -> None:
+    # Found by tests/fuzz: 1e-30 squares to 0 in float32, so the norm was 0 and the result inf / NaN;
+    # 1e-19 squares to a subnormal, and the norm was 14 % off.
+    for scale in (1e-30, 1e-19):
+        _check_unit(np.full(8, scale, dtype=np.float32))
+
+
+def _check_unit(tiny: Vector) -> None:
+    image = np.eye(8, dtype=np.float32)[1]
+    for vector in (
+        image_anchor(tiny, None, 0.0),
+        slerp(tiny, image, 0.5),
+        direction(tiny, None, image, 0.5, 1.0),
+    ):
+        assert np.all(np.isfinite(vector))
+        assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+    assert np.allclose(image_anchor(tiny, None, 0.0), np.full(8, 8**-0.5), atol=1e-6)

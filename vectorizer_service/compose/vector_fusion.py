@@ -32,11 +32,24 @@ falls back to the linear mix (as Jang et al.'s implementation does), which is th
 to within rounding there."""
 
 
+_FLOAT32_NORMS = (1e-15, 1e15)
+"""Norms float32 computes exactly enough: outside them the squares underflow (entries of 1e-19
+square to float32's subnormals, 1e-30 to 0) or overflow, and the vector is normalised in float64."""
+
+
 def _unit(vector: npt.NDArray[np.floating], fallback: Vector) -> Vector:
     norm = float(np.linalg.norm(vector))
+    if _FLOAT32_NORMS[0] < norm < _FLOAT32_NORMS[1]:
+        # Ordinary vectors: float32 arithmetic, the same to the bit as before there were methods.
+        return (np.asarray(vector, dtype=np.float32) / norm).astype(np.float32)
+    # Tiny or huge entries (found by tests/fuzz: 1e-30 each gave a norm of 0, so inf / NaN; 1e-19
+    # each a norm 14 % off).
+    wide = np.asarray(vector, dtype=np.float64)
+    norm = float(np.linalg.norm(wide))
     if norm == 0.0 or not math.isfinite(norm):
-        vector, norm = fallback, float(np.linalg.norm(fallback))
-    return (np.asarray(vector, dtype=np.float32) / norm).astype(np.float32)
+        wide = np.asarray(fallback, dtype=np.float64)
+        norm = float(np.linalg.norm(wide))
+    return (wide / norm).astype(np.float32)
 
 
 def _check(weight: float, image: Vector | None) -> None:

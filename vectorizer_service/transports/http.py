@@ -39,6 +39,7 @@ from vectorizer_service.metrics import (
 from vectorizer_service.settings import ServiceSettings
 from vectorizer_service.transports.auth import OPEN_HTTP_PATHS, check_bearer
 from vectorizer_service.transports.errors import describe_error, validation_message
+from vectorizer_service.transports.openapi import install_openapi
 from vectorizer_service.transports.wire_count import MAX_JSON_ELEMENTS, json_elements_exceed
 
 __all__ = ["create_app"]
@@ -78,6 +79,7 @@ def create_app(engine: Engine, *, manage_engine: bool = True) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _framework_http_error)
     app.add_exception_handler(RequestValidationError, _framework_validation_error)
     app.include_router(router)
+    install_openapi(app)
     return app
 
 
@@ -204,7 +206,9 @@ def _parse(model: type[_M], body: bytes) -> _M:
             "entries, fields); no accepted request has that many"
         )
     try:
-        return model.model_validate_json(body)
+        # Strict: a JSON type other than the declared one is refused, not coerced ("fuse": 0.0 or
+        # "fuse": "no" read as false), as the OpenAPI document and the gRPC contract say.
+        return model.model_validate_json(body, strict=True)
     except ValidationError as exc:
         raise InvalidInputError(validation_message(exc)) from None
 

@@ -94,7 +94,11 @@ def _handler(state: FakeWeaviateState) -> type[BaseHTTPRequestHandler]:
                     return 422, {"error": []}
                 return 200, [self._route("POST", "/v1/graphql", item)[1] for item in body]
             if path == "/v1/graphql" and method == "POST":
-                if not (body or {}).get("query"):  # handlers_graphql.go: before any resolving
+                if not isinstance(body, dict) and body is not None:  # go-swagger cannot bind it
+                    return 422, {"code": 602, "message": 'parsing body body from "" failed'}
+                if (
+                    not isinstance((body or {}).get("query"), str) or not body["query"]
+                ):  # handlers_graphql.go: before any resolving
                     return 422, {"error": [{"message": "query cannot be empty"}]}
                 answer = (
                     state.graphql_response(body) if state.graphql_response else answer_graphql(state, body)
