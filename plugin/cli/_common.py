@@ -11,6 +11,7 @@ from vectorizer_service import ServiceSettings, add_settings_arguments, settings
 
 __all__ = [
     "EXIT_ERROR",
+    "EXIT_NO_MATCH",
     "EXIT_OK",
     "EXIT_ROWS_FAILED",
     "EXIT_USAGE",
@@ -24,6 +25,10 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ROWS_FAILED = 0, 1, 2, 3
+EXIT_NO_MATCH = 4
+"""A search that found nothing (stderr says which filter emptied it): scripts can tell an empty
+answer from a list of products without parsing the output, as ``grep`` does with its 1 (taken
+here by errors)."""
 
 Run = Callable[[argparse.Namespace], int]
 

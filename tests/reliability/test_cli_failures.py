@@ -44,7 +44,7 @@ def test_missing_weights_offline_name_the_saved_model_and_init_random(
     ("name", "extra", "message"),
     [
         ("c.xml", [], "unknown format"),
-        ("c.jsonl", ["--batch-size", "0"], "--batch-size must be at least 1"),
+        ("c.jsonl", ["--batch-size", "0"], "--batch-size: must be at least 1"),
     ],
 )
 def test_bad_arguments_are_refused_before_a_model_loads(
