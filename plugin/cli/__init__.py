@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from plugin.cli._checks import preflight
 from plugin.cli._common import EXIT_ERROR, EXIT_NO_MATCH, EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, Commands
 from plugin.cli._parser import ArgumentValueError, SuggestingParser
 from schemas.errors import ErrorKind, GroundedError
@@ -98,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
+        preflight(args)
         return int(args.run(args))
     except GroundedError as exc:
         hint = ""

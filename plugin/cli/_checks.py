@@ -13,16 +13,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from schemas.errors import InvalidInputError
+from schemas.errors import InvalidInputError, ModelUnavailableError
 
 __all__ = [
     "IMAGE_SIGNATURES",
+    "check_model_files",
     "check_price_range",
     "existing_dir",
     "existing_file",
     "fraction",
     "image_file",
     "positive_int",
+    "preflight",
 ]
 
 IMAGE_SIGNATURES: dict[str, tuple[bytes, ...]] = {
@@ -108,6 +110,27 @@ def check_price_range(args: argparse.Namespace) -> None:
     low, high = getattr(args, "price_min", None), getattr(args, "price_max", None)
     if low is not None and high is not None and low > high:
         raise InvalidInputError(
-            f"--price-min {low:g} is above --price-max {high:g}: no price is in that range "
-            "(swap them?)"
+            f"--price-min {low:g} is above --price-max {high:g}: no price is in that range (swap them?)"
         )
+
+
+def check_model_files(args: argparse.Namespace) -> None:
+    """The model files a command that loads a model in this process names (``--model``,
+    ``--pretrained`` or their variables) must be there: refused before torch is imported."""
+    if not getattr(args, "reads_model_settings", False):
+        return  # the command loads no model through the settings (or its own flags)
+    from plugin.cli._common import plugin_settings, service_settings
+    from vectorizer_service import model_files_problem
+
+    if getattr(args, "service_address", None) or plugin_settings(args).service_address:
+        return  # the running service loads its own model
+    service = service_settings(args)
+    problem = model_files_problem(service.model, service.pretrained)
+    if problem is not None:
+        raise ModelUnavailableError(problem)
+
+
+def preflight(args: argparse.Namespace) -> None:
+    """The checks that need several parsed values, run before a command starts."""
+    check_price_range(args)
+    check_model_files(args)

@@ -58,9 +58,8 @@ class SuggestingParser(argparse.ArgumentParser):
             flags = [e.partition("=")[0] for e in extras if e.startswith("-")]
             suggestions = [m for flag in flags for m in close_matches(flag, self._option_string_actions)]
             if flags:
-                self.error(
-                    f"unrecognized arguments: {' '.join(extras)}{_did_you_mean(list(dict.fromkeys(suggestions)))}"
-                )
+                hint = _did_you_mean(list(dict.fromkeys(suggestions)))
+                self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
         return parsed, extras
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from plugin.cli._checks import existing_dir, existing_file, fraction, positive_int
 from plugin.cli._common import (
     EXIT_OK,
     EXIT_ROWS_FAILED,
@@ -16,7 +17,6 @@ from plugin.cli._common import (
     plugin_settings,
     service_settings,
 )
-from plugin.cli._checks import existing_dir, existing_file, fraction, positive_int
 from schemas.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -123,7 +123,9 @@ def register(commands: Commands) -> None:
         settings=(*STORE, "weaviate-collection", "image-fetch", *MODELS, "vocabulary"),
     )
     ingest.add_argument("catalog", type=existing_file, help="catalog file (.jsonl or .csv)")
-    ingest.add_argument("--images", type=existing_dir, help="folder of relative image paths (default: the catalog's)")
+    ingest.add_argument(
+        "--images", type=existing_dir, help="folder of relative image paths (default: the catalog's)"
+    )
     ingest.add_argument("--report", type=Path, help="write the ingest report (JSON lines) here")
     ingest.add_argument("--batch-size", type=positive_int, default=32, help="products per batch")
     ingest.add_argument(

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from plugin.cli._checks import check_price_range, image_file, positive_int
+from plugin.cli._checks import image_file, positive_int
 from plugin.cli._common import (
     EXIT_NO_MATCH,
     EXIT_OK,
@@ -41,10 +41,9 @@ def compose_options(args: argparse.Namespace) -> ComposeOptions:
 
 def _run(args: argparse.Namespace) -> int:
     # Every argument is checked before anything loads (--image's header and --limit at parse
-    # time, in plugin.cli._checks): a mistake is answered in well under a second.
+    # time, the price range and the model files before this runs: plugin.cli._checks).
     if args.image is None and args.product is None and not args.text.strip():
         raise InvalidInputError("search needs --image or --product, --text, or both")
-    check_price_range(args)
     image: bytes | None = args.image.read_bytes() if args.image is not None else None
 
     from plugin.search.query import near_grounded

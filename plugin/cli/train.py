@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from plugin.cli._checks import existing_dir, existing_file, positive_int
 from plugin.cli._common import EXIT_OK, Commands
 
 
@@ -73,8 +74,8 @@ def register(commands: Commands) -> None:
         "train or fine-tune an open_clip model on a catalog (contrastive, ClipLoss)",
     )
     add = train.add_argument
-    add("catalog", type=Path, help="catalog file (.jsonl or .csv), as for grounded ingest")
-    add("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
+    add("catalog", type=existing_file, help="catalog file (.jsonl or .csv), as for grounded ingest")
+    add("--images", type=existing_dir, help="folder of relative image paths (default: the catalog's)")
     add(
         "--skip-bad-rows",
         action="store_true",
@@ -87,8 +88,8 @@ def register(commands: Commands) -> None:
         default="",
         help="pretrained tag or checkpoint file; none with a JSON config = scratch",
     )
-    add("--epochs", type=int, default=d.epochs, help="passes over the training rows")
-    add("--batch-size", type=int, default=d.batch_size, help="pairs per contrastive batch")
+    add("--epochs", type=positive_int, default=d.epochs, help="passes over the training rows")
+    add("--batch-size", type=positive_int, default=d.batch_size, help="pairs per contrastive batch")
     add("--lr", type=float, default=d.lr, help="peak learning rate (1e-3 collapses from scratch)")
     add("--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay")
     add("--warmup-steps", type=int, default=d.warmup_steps, help="linear warmup steps before cosine decay")

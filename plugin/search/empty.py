@@ -93,7 +93,9 @@ def _tests(filters: ProductFilter) -> list[tuple[str, str, list[str], Any]]:
         tests.append((" ".join(parts), "price", [], in_range))
     for key, value in filters.attributes.items():
         pair = f"{key}{ATTRIBUTE_SEPARATOR}{value}"
-        tests.append((f"--attr {pair}", "attributes", [pair], lambda p, pair=pair: pair in (p["attributes"] or [])))
+        tests.append(
+            (f"--attr {pair}", "attributes", [pair], lambda p, pair=pair: pair in (p["attributes"] or []))
+        )
     return tests
 
 

@@ -61,7 +61,7 @@ def test_bad_arguments_are_refused_before_a_model_loads(
 
 
 @pytest.mark.parametrize(
-    ("name", "message"), [("missing.jsonl", "catalog not found"), ("c.xml", "unknown format")]
+    ("name", "message"), [("missing.jsonl", "catalog: no such file"), ("c.xml", "unknown format")]
 )
 def test_train_refuses_a_bad_catalog_path_before_a_model_loads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, message: str
