@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from schemas.errors import InvalidInputError, ModelUnavailableError, NotReadyError, item_error
+from schemas.version import package_version
 from schemas.wire import DEFAULT_FUSION_METHOD, PIC2WORD_METHODS, ComposeOptions, ComposeResult
 from vectorizer_service.admission import Admission, PixelBudget
 from vectorizer_service.batching import Batcher, InferenceRunner, gather_all
@@ -147,7 +148,10 @@ class Engine:
         """The embedding model's description; raises ``NotReadyError`` before :meth:`start`."""
         if not self._ready or self._embedder is None:
             raise NotReadyError("the model is still loading")
-        return self._embedder.info
+        info = self._embedder.info
+        # The serving code's version, for /meta and GetModelInfo: a client can tell which
+        # Grounded answers it (the backends describe the model, not the code around it).
+        return info if info.version else info.model_copy(update={"version": package_version()})
 
     @property
     def pic2word_problem(self) -> str | None:

@@ -29,6 +29,7 @@ from plugin.cli._checks import preflight
 from plugin.cli._common import EXIT_ERROR, EXIT_NO_MATCH, EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, Commands
 from plugin.cli._parser import ArgumentValueError, SuggestingParser
 from schemas.errors import ErrorKind, GroundedError
+from schemas.version import package_version
 
 __all__ = ["EXIT_ERROR", "EXIT_NO_MATCH", "EXIT_OK", "EXIT_ROWS_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
@@ -52,16 +53,6 @@ _COMMAND_MODULES = (
 )
 
 
-def _version() -> str:
-    """The installed package's version (its metadata: pyproject.toml's, once installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("grounded")
-    except PackageNotFoundError:
-        return "unknown (not installed: pip install -e .)"
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``grounded`` argument parser (subcommands, each with its settings flags)."""
     parser = SuggestingParser(
@@ -70,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Multimodal product search and composed image retrieval, embedded or on Weaviate.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    parser.add_argument("--version", action="version", version=f"grounded {_version()}")
+    parser.add_argument("--version", action="version", version=f"grounded {package_version()}")
     commands = Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     for name in _COMMAND_MODULES:
         importlib.import_module(f"plugin.cli.{name}").register(commands)
