@@ -31,12 +31,8 @@ _FAILURES_SHOWN = 10
 
 
 def _run(args: argparse.Namespace) -> int:
-    # Every argument is checked before a model loads (that takes seconds to minutes): the
-    # files, --batch-size and --auto-tag-threshold while parsing (plugin.cli._checks), the
-    # catalog's format here.
-    from plugin.ingest.catalog import read_catalog
-
-    read_catalog(args.catalog)  # refuses an unknown format now, reads nothing yet
+    # Every argument was checked while parsing, before a model loads (that takes seconds to
+    # minutes): the catalog's format, the files, --batch-size and --auto-tag-threshold.
     plugin = plugin_settings(args)
     # Weaviate's multi2vec-clip module embeds objects itself: then no model is loaded here.
     server_side = plugin.store_backend() == "weaviate" and plugin.vectorization == "weaviate"
@@ -91,6 +87,18 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ROWS_FAILED
 
 
+def catalog_file(value: str) -> Path:
+    """A catalog file in a format ingestion reads (checked by its name; nothing is read yet)."""
+    from plugin.ingest.catalog import read_catalog
+
+    path = existing_file(value)
+    try:
+        read_catalog(path)
+    except InvalidInputError as exc:
+        raise InvalidInputError(exc.message.removeprefix("catalog ")) from None
+    return path
+
+
 def _tagger(args: argparse.Namespace, encoder: QueryEncoder | None) -> AutoTagger | None:
     """The catalog's own vocabulary, its margins calibrated on its own products (printed)."""
     from plugin.ingest.catalog import read_catalog
@@ -122,7 +130,7 @@ def register(commands: Commands) -> None:
         # No composed-query models load: only the vocabulary, for --auto-tag.
         settings=(*STORE, "weaviate-collection", "image-fetch", *MODELS, "vocabulary"),
     )
-    ingest.add_argument("catalog", type=existing_file, help="catalog file (.jsonl or .csv)")
+    ingest.add_argument("catalog", type=catalog_file, help="catalog file (.jsonl or .csv)")
     ingest.add_argument(
         "--images", type=existing_dir, help="folder of relative image paths (default: the catalog's)"
     )

@@ -60,7 +60,7 @@ class EmptyResult:
                 line += f" (no product has {', '.join(repr(m) for m in f.missing)}"
                 line += f"; closest: {', '.join(f.close)})" if f.close else ")"
             out.append(line)
-        if self.filters and all(f.matches for f in self.filters):
+        if len(self.filters) > 1 and all(f.matches for f in self.filters):
             out.append(f"each filter matches alone; together they match {self.together}")
         return out
 
