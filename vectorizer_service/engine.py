@@ -335,18 +335,15 @@ class Engine:
                 batcher.start()
 
     def _build_pipeline(self) -> ComposePipeline:
-        from vectorizer_service.compose.cutout_cache import CutoutCache
+        from vectorizer_service.compose.cutout_cache import CaptionCache, CutoutCache
         from vectorizer_service.compose.pipeline import ComposePipeline
 
+        size = self.settings.cutout_cache_size
         deps = ComposeDeps(
             encode_texts=self.embed_texts,
             encode_images=self.embed_images_decoded,
-            remove_background=(
-                CutoutCache(self._cutouts.submit, self.settings.cutout_cache_size)
-                if self._cutouts is not None
-                else None
-            ),
-            caption=self._captions.submit if self._captions is not None else None,
+            remove_background=CutoutCache(self._cutouts.submit, size) if self._cutouts is not None else None,
+            caption=CaptionCache(self._captions.submit, size) if self._captions is not None else None,
             encode_pseudo_word=self.embed_pseudo_word if self._pseudo_words is not None else None,
             pic2word_problem=self.pic2word_problem or "",
         )
