@@ -1,8 +1,9 @@
 """Issue 23 item 4: a mistake the arguments already show is answered before any model loads.
 
 Each case runs ``main`` in this process with the default model settings (ViT-B-32 from the hub:
-loading it, or failing to, takes 7-15 s here) and must answer in under a second with one line
-that names the problem. Before these checks each case loaded (or tried to load) the model first.
+loading it, or failing to, takes 7-15 s here) and must answer in under a second (of CPU, and of
+wall-clock time unless the machine is oversubscribed) with one line that names the problem.
+Before these checks each case loaded (or tried to load) the model first.
 """
 
 from __future__ import annotations
@@ -18,7 +19,19 @@ import pytest
 from plugin.cli import EXIT_ERROR, EXIT_USAGE, main
 
 FAST_S = 1.0
-"""Parsing and checking take ~50 ms here; a model load takes 7 s or more."""
+"""Parsing and checking take ~50 ms of CPU here; a model load takes 7 s or more."""
+OVERSUBSCRIBED_WALL_S = 10.0
+"""The wall-clock bound while the machine runs several times more work than it has CPUs (the
+CI runners and the shared development machine do): the CPU time still tells a check from a
+model load, whose CPU time is several seconds whatever the load."""
+
+
+def _wall_bound() -> float:
+    import os
+
+    busy = os.getloadavg()[0] / (os.cpu_count() or 1) > 2
+    return OVERSUBSCRIBED_WALL_S if busy else FAST_S
+
 
 Setup = Callable[[Path], list[str]]
 
@@ -107,16 +120,17 @@ def test_bad_input_is_answered_in_under_a_second(
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     argv = setup(tmp_path)
     capsys.readouterr()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     returned = main(argv)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     err = capsys.readouterr().err
     command = argv[0]
     assert returned == code, err
     assert err.startswith(f"grounded {command}: error: "), err
     assert message.format(tmp=tmp_path) in err
     assert "Traceback" not in err and err.count("\n") == 1, err
-    assert seconds < FAST_S, f"{seconds:.2f} s: {err}"
+    assert cpu < FAST_S, f"{cpu:.2f} s of CPU: {err}"
+    assert seconds < _wall_bound(), f"{seconds:.2f} s: {err}"
 
 
 def test_refusing_bad_input_imports_no_model_runtime(tmp_path: Path) -> None:
