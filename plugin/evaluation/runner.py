@@ -34,9 +34,10 @@ GALLERY_CHUNK = 64
 """Images per ``embed_images`` call: small enough for a smooth progress bar."""
 COMPOSE_WORKERS = 8
 """Concurrent compose calls: lets the engine batch queries without flooding its queue."""
-SHARED_CHUNK = 64
-"""Queries composed under every configuration before the next ones: fewer distinct references
-than the service's cut-out and caption caches hold (``cutout_cache_size``, 256 by default)."""
+SHARED_CHUNK = 2 * COMPOSE_WORKERS
+"""Queries composed under every configuration before the next ones: at most as many distinct
+references as the service's cut-out and caption caches hold (``cutout_cache_size``, 256 by
+default; 16 still shares), and enough to keep every compose worker busy."""
 
 Matrix = npt.NDArray[np.float32]
 
