@@ -198,3 +198,28 @@ def test_every_decodable_format_passes_the_header_check(tmp_path: Path, fmt: str
     path = tmp_path / f"p.{fmt.lower()}"
     Image.new("RGB", (4, 4), "red").save(path, format=fmt)
     assert image_file(str(path)) == path
+
+
+@pytest.mark.parametrize(
+    ("model", "pretrained"),
+    [
+        ("ViT-B-32", "openai"),  # a name and a tag: the loader and the hub decide
+        ("openai/clip-vit-base-patch32", ""),  # a transformers hub id has a slash too
+        ("hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K", ""),
+        ("ViT-B-32", ""),
+    ],
+)
+def test_names_and_hub_ids_are_left_to_the_loader(model: str, pretrained: str) -> None:
+    from vectorizer_service import model_files_problem
+
+    assert model_files_problem(model, pretrained) is None
+
+
+def test_model_files_that_are_there_pass(tmp_path: Path) -> None:
+    from vectorizer_service import model_files_problem
+
+    (tmp_path / "open_clip_config.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "w.safetensors").write_bytes(b"")
+    assert model_files_problem(f"local-dir:{tmp_path}", "") is None
+    assert model_files_problem("ViT-B-32", str(tmp_path / "w.safetensors")) is None
+    assert model_files_problem(str(tmp_path), "") is None  # a transformers or ONNX export folder
