@@ -33,6 +33,11 @@ class ModelInfo(BaseModel):
         "Its vectors are that model's vectors, so a catalog embedded before the export stays "
         "searchable after it",
     )
+    version: str = Field(
+        default="",
+        description="the Grounded version that serves the model (the service stamps it); empty from "
+        "a service older than the field. Not part of the vector space: an upgrade keeps the catalog",
+    )
 
     @property
     def vector_space(self) -> str:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from vectorizer_service.compose.weights import default_u2net_home, fetch_u2netp
     from vectorizer_service.engine import EmbedResult, Engine
     from vectorizer_service.images import ImageLimits, base64_to_bytes, decode_image
+    from vectorizer_service.model_files import model_files_problem
     from vectorizer_service.runtime import OpenClipSource, resolve_open_clip_source
     from vectorizer_service.runtime.hub import HubAccess
     from vectorizer_service.runtime.loader import resolve_device
@@ -92,6 +93,7 @@ __all__ = [
     "load_remover",
     "load_vocabulary",
     "mark_random",
+    "model_files_problem",
     "resolve_device",
     "resolve_open_clip_source",
     "run_service",
@@ -115,6 +117,7 @@ _LAZY = {
     "ImageLimits": "vectorizer_service.images",
     "base64_to_bytes": "vectorizer_service.images",
     "decode_image": "vectorizer_service.images",
+    "model_files_problem": "vectorizer_service.model_files",
     "AttributeCaptioner": "vectorizer_service.compose.attributes",
     "CATEGORY": "schemas.vocabulary",
     "Vocabulary": "schemas.vocabulary",

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from schemas.errors import InvalidInputError, ModelUnavailableError, NotReadyError, item_error
+from schemas.version import package_version
 from schemas.wire import DEFAULT_FUSION_METHOD, PIC2WORD_METHODS, ComposeOptions, ComposeResult
 from vectorizer_service.admission import Admission, PixelBudget
 from vectorizer_service.batching import Batcher, InferenceRunner, gather_all
@@ -147,7 +148,10 @@ class Engine:
         """The embedding model's description; raises ``NotReadyError`` before :meth:`start`."""
         if not self._ready or self._embedder is None:
             raise NotReadyError("the model is still loading")
-        return self._embedder.info
+        info = self._embedder.info
+        # The serving code's version, for /meta and GetModelInfo: a client can tell which
+        # Grounded answers it (the backends describe the model, not the code around it).
+        return info if info.version else info.model_copy(update={"version": package_version()})
 
     @property
     def pic2word_problem(self) -> str | None:
@@ -331,18 +335,15 @@ class Engine:
                 batcher.start()
 
     def _build_pipeline(self) -> ComposePipeline:
-        from vectorizer_service.compose.cutout_cache import CutoutCache
+        from vectorizer_service.compose.cutout_cache import CaptionCache, CutoutCache
         from vectorizer_service.compose.pipeline import ComposePipeline
 
+        size = self.settings.cutout_cache_size
         deps = ComposeDeps(
             encode_texts=self.embed_texts,
             encode_images=self.embed_images_decoded,
-            remove_background=(
-                CutoutCache(self._cutouts.submit, self.settings.cutout_cache_size)
-                if self._cutouts is not None
-                else None
-            ),
-            caption=self._captions.submit if self._captions is not None else None,
+            remove_background=CutoutCache(self._cutouts.submit, size) if self._cutouts is not None else None,
+            caption=CaptionCache(self._captions.submit, size) if self._captions is not None else None,
             encode_pseudo_word=self.embed_pseudo_word if self._pseudo_words is not None else None,
             pic2word_problem=self.pic2word_problem or "",
         )

@@ -262,7 +262,9 @@ class ServiceSettings(GroupedSettings):
         "background of studio photos, a plain border around a framed subject; cut the others out)",
     )
     cutout_cache_size: int = Field(
-        256, ge=0, description="cut-outs remembered for reference photos composed again (0: off)"
+        256,
+        ge=0,
+        description="cut-outs and captions remembered for reference photos composed again (0: off)",
     )
     remover_threads: int = Field(
         2,

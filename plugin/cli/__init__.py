@@ -10,7 +10,9 @@ process. A command's ``--help`` lists only the settings groups it reads (``setti
 ``--help-all`` lists them.
 
 Exit codes: 0 success, 1 a Grounded error (model unavailable, upstream failure, ...),
-2 bad usage or input, 3 ingestion finished but some rows failed (see the report).
+2 bad usage or input (answered before any model loads: ``plugin.cli._checks``), 3 ingestion
+finished but some rows failed (see the report), 4 a search that matched no product (stderr
+names the filter that emptied it).
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from plugin.cli._common import EXIT_ERROR, EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, Commands
-from plugin.cli._hints import model_hint
+from plugin.cli._checks import preflight
+from plugin.cli._common import EXIT_ERROR, EXIT_NO_MATCH, EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, Commands
+from plugin.cli._parser import ArgumentValueError, SuggestingParser
 from schemas.errors import ErrorKind, GroundedError
+from schemas.version import package_version
 
-__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_ROWS_FAILED", "EXIT_USAGE", "build_parser", "main"]
+__all__ = ["EXIT_ERROR", "EXIT_NO_MATCH", "EXIT_OK", "EXIT_ROWS_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
 # One module per command group, in the order `grounded --help` lists them. Each has
 # ``register(commands: Commands) -> None``.
@@ -49,25 +53,15 @@ _COMMAND_MODULES = (
 )
 
 
-def _version() -> str:
-    """The installed package's version (its metadata: pyproject.toml's, once installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("grounded")
-    except PackageNotFoundError:
-        return "unknown (not installed: pip install -e .)"
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``grounded`` argument parser (subcommands, each with its settings flags)."""
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         prog="grounded",
         allow_abbrev=False,
         description="Multimodal product search and composed image retrieval, embedded or on Weaviate.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    parser.add_argument("--version", action="version", version=f"grounded {_version()}")
+    parser.add_argument("--version", action="version", version=f"grounded {package_version()}")
     commands = Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     for name in _COMMAND_MODULES:
         importlib.import_module(f"plugin.cli.{name}").register(commands)
@@ -84,7 +78,11 @@ def _validation_line(exc: ValidationError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors print one line to stderr and return a non-zero exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except ArgumentValueError as exc:
+        print(f"{exc.prog}: error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
     if not args.verbose:
         # Offline, the model hub client logs every retry twice; the loader's error says it once.
         logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
@@ -92,10 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
+        preflight(args)
         return int(args.run(args))
     except GroundedError as exc:
         hint = ""
         if exc.kind is ErrorKind.MODEL_UNAVAILABLE and "rembg" not in exc.message:
+            from plugin.cli._hints import model_hint
+
             hint = " " + model_hint(args)
         print(f"grounded {args.command}: error: {exc.message}{hint}", file=sys.stderr)
         return EXIT_USAGE if exc.kind is ErrorKind.INVALID_INPUT else EXIT_ERROR

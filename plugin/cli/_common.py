@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from plugin.settings import PluginSettings
 from vectorizer_service import ServiceSettings, add_settings_arguments, settings_from_namespace
 
 __all__ = [
     "EXIT_ERROR",
+    "EXIT_NO_MATCH",
     "EXIT_OK",
     "EXIT_ROWS_FAILED",
     "EXIT_USAGE",
@@ -24,6 +25,10 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ROWS_FAILED = 0, 1, 2, 3
+EXIT_NO_MATCH = 4
+"""A search that found nothing (stderr says which filter emptied it): scripts can tell an empty
+answer from a list of products without parsing the output, as ``grep`` does with its 1 (taken
+here by errors)."""
 
 Run = Callable[[argparse.Namespace], int]
 
@@ -47,7 +52,7 @@ class AddCommand(Protocol):
 class Commands:
     """The ``grounded`` subcommands; command modules register theirs through :meth:`add`."""
 
-    def __init__(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def __init__(self, subparsers: argparse._SubParsersAction[Any]) -> None:
         self.subparsers = subparsers
         self._groups: dict[str, Commands] = {}
 
@@ -67,12 +72,17 @@ class Commands:
         It accepts every flag of each settings class that one of those groups belongs to (so
         a flag meant for another command parses, unlisted); with no groups, no settings flags.
         """
-        sub = self.subparsers.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
+        sub: argparse.ArgumentParser = self.subparsers.add_parser(
+            name, help=help_text, description=help_text, allow_abbrev=False
+        )
         classes = [c for c in (PluginSettings, ServiceSettings) if set(settings) & set(c.setting_groups)]
         if settings and not classes:
             raise ValueError(f"{name}: unknown settings groups {', '.join(settings)}")
         if classes:
             add_settings_arguments(sub, classes, show=settings)
+        # plugin.cli._checks.check_model_files looks for the model's files before the command
+        # runs, for the commands that load one.
+        sub.set_defaults(reads_model_settings="model" in settings)
         return sub
 
 

@@ -10,8 +10,9 @@ import argparse
 import dataclasses
 import shlex
 import sys
-from pathlib import Path
 from typing import Any, TypeVar
+
+from plugin.cli._checks import existing_dir
 
 __all__ = ["add_catalog_arguments", "add_run_arguments", "options_from_args", "print_resume_hint"]
 
@@ -21,7 +22,7 @@ T = TypeVar("T")
 def add_catalog_arguments(parser: argparse.ArgumentParser) -> None:
     """``--images`` and ``--skip-bad-rows``: how a training command reads its catalog."""
     add = parser.add_argument
-    add("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
+    add("--images", type=existing_dir, help="folder of relative image paths (default: the catalog's)")
     add(
         "--skip-bad-rows",
         action="store_true",

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from plugin.cli._checks import positive_int
 from plugin.cli._common import EXIT_OK, STORE, Commands, plugin_settings, service_settings
 from schemas.errors import InvalidInputError
 
@@ -62,7 +63,7 @@ def register(commands: Commands) -> None:
     )
     dup.add_argument(
         "--neighbours",
-        type=int,
+        type=positive_int,
         default=10,
         help="nearest products searched per product (catalogs over --duplicates-exact-limit)",
     )

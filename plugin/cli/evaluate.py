@@ -8,6 +8,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from plugin.cli._checks import existing_dir, positive_int
 from plugin.cli._common import EXIT_OK, MODELS, Commands, attr_pair, plugin_settings, service_settings
 from plugin.evaluation.configs import (
     BASE_CONFIGS,
@@ -114,7 +115,7 @@ def register(commands: Commands) -> None:
         "--dataset", required=True, choices=("fashioniq", "cirr", "circo"), help="benchmark layout"
     )
     ev.add_argument(
-        "--root", required=True, type=Path, help="the benchmark's folder, as its release ships it"
+        "--root", required=True, type=existing_dir, help="the benchmark's folder, as its release ships it"
     )
     ev.add_argument(
         "--split", required=True, help="fashioniq: val/train; cirr: val/test1/train; circo: val/test"
@@ -134,7 +135,7 @@ def register(commands: Commands) -> None:
         default=list(DEFAULT_IMAGE_WEIGHTS),
         help="image weights of the full-pipeline sweep (default: 0,0.1,0.2,0.3)",
     )
-    ev.add_argument("--limit", type=int, help="evaluate only the first N queries (of each category)")
+    ev.add_argument("--limit", type=positive_int, help="evaluate only the first N queries (of each category)")
     ev.add_argument(
         "--out", type=Path, help="folder for eval.md, eval.json (default: <data-dir>/eval/<dataset>-<split>)"
     )

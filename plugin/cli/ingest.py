@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from plugin.cli._checks import existing_dir, existing_file, fraction, positive_int
 from plugin.cli._common import (
     EXIT_OK,
     EXIT_ROWS_FAILED,
@@ -16,10 +17,10 @@ from plugin.cli._common import (
     plugin_settings,
     service_settings,
 )
-from plugin.encoder.protocol import QueryEncoder
 from schemas.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from plugin.encoder.protocol import QueryEncoder
     from plugin.ingest.tagging import AutoTagger
 
 DEFAULT_AUTO_TAG_THRESHOLD = 0.5
@@ -30,25 +31,17 @@ _FAILURES_SHOWN = 10
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plugin.ingest.catalog import read_catalog
+    # Every argument was checked while parsing, before a model loads (that takes seconds to
+    # minutes): the catalog's format, the files, --batch-size and --auto-tag-threshold.
+    plugin = plugin_settings(args)
+    # Weaviate's multi2vec-clip module embeds objects itself: then no model is loaded here.
+    server_side = plugin.store_backend() == "weaviate" and plugin.vectorization == "weaviate"
+    service = service_settings(args)
+
     from plugin.ingest.pipeline import ingest_catalog
     from plugin.session import open_session
     from plugin.store import store_description
 
-    plugin = plugin_settings(args)
-    # Every argument is checked before a model loads (that takes seconds to minutes).
-    if not args.catalog.is_file():
-        raise InvalidInputError(f"catalog: no such file: {args.catalog}")
-    read_catalog(args.catalog)  # refuses an unknown format now, reads nothing yet
-    if args.images is not None and not args.images.is_dir():
-        raise InvalidInputError(f"--images: no such folder: {args.images}")
-    if args.batch_size < 1:
-        raise InvalidInputError(f"--batch-size must be at least 1, got {args.batch_size}")
-    # Weaviate's multi2vec-clip module embeds objects itself: then no model is loaded here.
-    server_side = plugin.store_backend() == "weaviate" and plugin.vectorization == "weaviate"
-    if not 0.0 < args.auto_tag_threshold <= 1.0:
-        raise InvalidInputError(f"--auto-tag-threshold must be in (0, 1], got {args.auto_tag_threshold}")
-    service = service_settings(args)
     # Ingestion only embeds (auto-tagging too): the background remover and captioner are not
     # loaded; where Weaviate embeds the objects itself, only --auto-tag needs the model here.
     with open_session(
@@ -94,6 +87,18 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ROWS_FAILED
 
 
+def catalog_file(value: str) -> Path:
+    """A catalog file in a format ingestion reads (checked by its name; nothing is read yet)."""
+    from plugin.ingest.catalog import read_catalog
+
+    path = existing_file(value)
+    try:
+        read_catalog(path)
+    except InvalidInputError as exc:
+        raise InvalidInputError(exc.message.removeprefix("catalog ")) from None
+    return path
+
+
 def _tagger(args: argparse.Namespace, encoder: QueryEncoder | None) -> AutoTagger | None:
     """The catalog's own vocabulary, its margins calibrated on its own products (printed)."""
     from plugin.ingest.catalog import read_catalog
@@ -125,10 +130,12 @@ def register(commands: Commands) -> None:
         # No composed-query models load: only the vocabulary, for --auto-tag.
         settings=(*STORE, "weaviate-collection", "image-fetch", *MODELS, "vocabulary"),
     )
-    ingest.add_argument("catalog", type=Path, help="catalog file (.jsonl or .csv)")
-    ingest.add_argument("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
+    ingest.add_argument("catalog", type=catalog_file, help="catalog file (.jsonl or .csv)")
+    ingest.add_argument(
+        "--images", type=existing_dir, help="folder of relative image paths (default: the catalog's)"
+    )
     ingest.add_argument("--report", type=Path, help="write the ingest report (JSON lines) here")
-    ingest.add_argument("--batch-size", type=int, default=32, help="products per batch")
+    ingest.add_argument("--batch-size", type=positive_int, default=32, help="products per batch")
     ingest.add_argument(
         "--recreate",
         action="store_true",
@@ -142,7 +149,7 @@ def register(commands: Commands) -> None:
     )
     ingest.add_argument(
         "--auto-tag-threshold",
-        type=float,
+        type=fraction,
         default=DEFAULT_AUTO_TAG_THRESHOLD,
         help=f"probability floor a zero-shot value needs besides its margin ({DEFAULT_AUTO_TAG_THRESHOLD})",
     )

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from plugin.cli._checks import existing_dir, existing_file, positive_int
 from plugin.cli._common import EXIT_OK, Commands
 from plugin.cli._runs import add_catalog_arguments, add_run_arguments, options_from_args, print_resume_hint
 
@@ -47,17 +48,17 @@ def register(commands: Commands) -> None:
     add = cmd.add_argument
     add(
         "catalog",
-        type=Path,
+        type=existing_file,
         help="catalog file (.jsonl or .csv), as for grounded ingest; images only are used",
     )
     add(
         "--model",
-        type=Path,
+        type=existing_dir,
         required=True,
         help="model folder (local-dir layout); the mapper is written into it",
     )
     add_catalog_arguments(cmd)
-    add("--epochs", type=int, default=d.epochs, help="passes over the catalog's images")
+    add("--epochs", type=positive_int, default=d.epochs, help="passes over the catalog's images")
     add("--batch-size", type=int, default=d.batch_size, help="images per contrastive batch")
     add("--lr", type=float, default=d.lr, help="peak learning rate (the paper's 1e-4)")
     add("--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay")

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from plugin.cli._common import EXIT_OK, STORE, Commands, attr_pair, plugin_settings, service_settings
+from plugin.cli._checks import image_file, positive_int
+from plugin.cli._common import (
+    EXIT_NO_MATCH,
+    EXIT_OK,
+    STORE,
+    Commands,
+    attr_pair,
+    plugin_settings,
+    service_settings,
+)
 from schemas.errors import InvalidInputError
 from schemas.wire import ComposeOptions
+
+if TYPE_CHECKING:
+    from plugin.store import ProductFilter, ProductStore
 
 
 def compose_options(args: argparse.Namespace) -> ComposeOptions:
@@ -28,17 +40,16 @@ def compose_options(args: argparse.Namespace) -> ComposeOptions:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Every argument is checked before anything loads (--image's header and --limit at parse
+    # time, the price range and the model files before this runs: plugin.cli._checks).
+    if args.image is None and args.product is None and not args.text.strip():
+        raise InvalidInputError("search needs --image or --product, --text, or both")
+    image: bytes | None = args.image.read_bytes() if args.image is not None else None
+
     from plugin.search.query import near_grounded
     from plugin.session import open_session
     from plugin.store import ProductFilter
 
-    if args.image is None and args.product is None and not args.text.strip():
-        raise InvalidInputError("search needs --image or --product, --text, or both")
-    image: bytes | None = None
-    if args.image is not None:
-        if not args.image.is_file():
-            raise InvalidInputError(f"--image: no such file: {args.image}")
-        image = args.image.read_bytes()
     categories: list[str] = args.category or []
     filters = ProductFilter(
         category=categories[0] if len(categories) == 1 else categories or None,
@@ -62,6 +73,7 @@ def _run(args: argparse.Namespace) -> int:
             product=args.product,
             include_reference=args.include_reference,
         )
+        why = _why_empty(session.store, filters) if not result.hits else []
     if args.json:
         payload = {
             "hits": [
@@ -70,9 +82,19 @@ def _run(args: argparse.Namespace) -> int:
             "explanation": result.explanation.model_dump(mode="json", exclude={"cutout_png"}),
         }
         print(json.dumps(payload, indent=2, default=str))
-        return EXIT_OK
-    _print_hits(result.hits, result.explanation.caption, result.explanation.fused_text)
-    return EXIT_OK
+    else:
+        _print_hits(result.hits, result.explanation.caption, result.explanation.fused_text)
+    for line in why:
+        print(f"  {line}", file=sys.stderr)
+    return EXIT_OK if result.hits else EXIT_NO_MATCH
+
+
+def _why_empty(store: ProductStore, filters: ProductFilter) -> list[str]:
+    """Which filter emptied the answer (stderr, so that ``--json`` output stays JSON)."""
+    from plugin.search.empty import explain_empty
+
+    report = explain_empty(store, filters)
+    return (["each filter alone:"] if report.filters and report.products else []) + report.lines()
 
 
 def _print_hits(hits: Sequence[Any], caption: str | None, fused: str | None) -> None:
@@ -103,7 +125,7 @@ def register(commands: Commands) -> None:
         # One query: nothing to batch.
         settings=(*STORE, "service", "model", "limits", "compose", "vocabulary"),
     )
-    search.add_argument("--image", type=Path, help="reference image file")
+    search.add_argument("--image", type=image_file, help="reference image file (JPEG, PNG, WEBP, GIF, BMP)")
     search.add_argument(
         "--product", metavar="ID", help="a stored product as the reference ('this one, but ...')"
     )
@@ -122,6 +144,6 @@ def register(commands: Commands) -> None:
         metavar="KEY=VALUE",
         help="attribute that must match (repeatable)",
     )
-    search.add_argument("--limit", type=int, default=10, help="number of results")
+    search.add_argument("--limit", type=positive_int, default=10, help="number of results (at least 1)")
     search.add_argument("--json", action="store_true", help="print JSON instead of a table")
     search.set_defaults(run=_run)

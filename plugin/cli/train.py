@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from plugin.cli._checks import existing_file, positive_int
 from plugin.cli._common import EXIT_OK, Commands
 from plugin.cli._runs import add_catalog_arguments, add_run_arguments, options_from_args, print_resume_hint
 
@@ -42,7 +43,7 @@ def register(commands: Commands) -> None:
         "train or fine-tune an open_clip model on a catalog (contrastive, ClipLoss)",
     )
     add = train.add_argument
-    add("catalog", type=Path, help="catalog file (.jsonl or .csv), as for grounded ingest")
+    add("catalog", type=existing_file, help="catalog file (.jsonl or .csv), as for grounded ingest")
     add_catalog_arguments(train)
     add("--out", type=Path, required=True, help="output folder (model, card.json, train-state.pt)")
     add("--model", required=True, help="ViT-B-32 (with --pretrained), a local-dir folder, or a JSON config")
@@ -51,8 +52,8 @@ def register(commands: Commands) -> None:
         default="",
         help="pretrained tag or checkpoint file; none with a JSON config = scratch",
     )
-    add("--epochs", type=int, default=d.epochs, help="passes over the training rows")
-    add("--batch-size", type=int, default=d.batch_size, help="pairs per contrastive batch")
+    add("--epochs", type=positive_int, default=d.epochs, help="passes over the training rows")
+    add("--batch-size", type=positive_int, default=d.batch_size, help="pairs per contrastive batch")
     add("--lr", type=float, default=d.lr, help="peak learning rate (1e-3 collapses from scratch)")
     add("--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay")
     add("--warmup-steps", type=int, default=d.warmup_steps, help="linear warmup steps before cosine decay")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from plugin.cli._common import EXIT_OK, MODELS, STORE, Commands, plugin_settings, service_settings
-from plugin.encoder.protocol import QueryEncoder
-from plugin.settings import PluginSettings
 from schemas.errors import ModelUnavailableError
-from vectorizer_service import ServiceSettings
+
+if TYPE_CHECKING:
+    from plugin.encoder.protocol import QueryEncoder
+    from plugin.settings import PluginSettings
+    from vectorizer_service import ServiceSettings
 
 
 def _run(args: argparse.Namespace) -> int:

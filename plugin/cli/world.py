@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from plugin.cli._checks import existing_dir, positive_int
 from plugin.cli._common import EXIT_OK, MODELS, Commands
 
 
@@ -105,9 +106,11 @@ def register(commands: Commands) -> None:
         "zero-shot attribute accuracy of the attribute captioner on held-out products",
         settings=(*MODELS, "compose", "vocabulary"),
     )
-    zero.add_argument("--root", type=Path, required=True, help="a world written by `grounded world build`")
+    zero.add_argument(
+        "--root", type=existing_dir, required=True, help="a world written by `grounded world build`"
+    )
     zero.add_argument("--split", default="val", help="held-out split: val (development) or test")
-    zero.add_argument("--limit", type=int, help="at most this many photos of each kind")
+    zero.add_argument("--limit", type=positive_int, help="at most this many photos of each kind")
     zero.add_argument("--out", type=Path, help="also write the scores as JSON here")
     zero.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar")
     zero.set_defaults(run=_zero_shot)

@@ -1,26 +1,32 @@
 """Composed-retrieval evaluation (``grounded eval``) on FashionIQ, CIRR and CIRCO, through the
 product's own compose path (:class:`~plugin.encoder.protocol.QueryEncoder`)."""
 
-from pathlib import Path
+from __future__ import annotations
 
-from plugin.evaluation.cache import REMOTE_WEIGHTS, weights_identity
-from plugin.evaluation.choice import Choice, make_choice, read_report, write_choice
-from plugin.evaluation.circo import load_circo
-from plugin.evaluation.cirr import load_cirr
-from plugin.evaluation.configs import (
-    BASE_CONFIGS,
-    DEFAULT,
-    DEFAULT_IMAGE_WEIGHTS,
-    SWEEP,
-    TRUE_ATTRIBUTES,
-    EvalConfig,
-    build_configs,
-)
-from plugin.evaluation.dataset import EvalDataset, Query, ReferenceTruth
-from plugin.evaluation.fashioniq import CATEGORIES, load_fashioniq
-from plugin.evaluation.report import print_table, write_report
-from plugin.evaluation.runner import ConfigResult, EvalRun, run_evaluation
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from plugin import lazy_exports
 from schemas.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from plugin.evaluation.cache import REMOTE_WEIGHTS, weights_identity
+    from plugin.evaluation.choice import Choice, make_choice, read_report, write_choice
+    from plugin.evaluation.circo import load_circo
+    from plugin.evaluation.cirr import load_cirr
+    from plugin.evaluation.configs import (
+        BASE_CONFIGS,
+        DEFAULT,
+        DEFAULT_IMAGE_WEIGHTS,
+        SWEEP,
+        TRUE_ATTRIBUTES,
+        EvalConfig,
+        build_configs,
+    )
+    from plugin.evaluation.dataset import EvalDataset, Query, ReferenceTruth
+    from plugin.evaluation.fashioniq import CATEGORIES, load_fashioniq
+    from plugin.evaluation.report import print_table, write_report
+    from plugin.evaluation.runner import ConfigResult, EvalRun, run_evaluation
 
 __all__ = [
     "BASE_CONFIGS",
@@ -54,9 +60,46 @@ __all__ = [
 
 DATASETS = ("fashioniq", "cirr", "circo")
 
+# The parser of `grounded eval` reads the configurations' names; the loaders, the runner and the
+# report (numpy, tqdm, the compose pipeline) load when a command uses them.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "REMOTE_WEIGHTS": "plugin.evaluation.cache",
+        "weights_identity": "plugin.evaluation.cache",
+        "Choice": "plugin.evaluation.choice",
+        "make_choice": "plugin.evaluation.choice",
+        "read_report": "plugin.evaluation.choice",
+        "write_choice": "plugin.evaluation.choice",
+        "load_circo": "plugin.evaluation.circo",
+        "load_cirr": "plugin.evaluation.cirr",
+        "BASE_CONFIGS": "plugin.evaluation.configs",
+        "DEFAULT": "plugin.evaluation.configs",
+        "DEFAULT_IMAGE_WEIGHTS": "plugin.evaluation.configs",
+        "SWEEP": "plugin.evaluation.configs",
+        "TRUE_ATTRIBUTES": "plugin.evaluation.configs",
+        "EvalConfig": "plugin.evaluation.configs",
+        "build_configs": "plugin.evaluation.configs",
+        "EvalDataset": "plugin.evaluation.dataset",
+        "Query": "plugin.evaluation.dataset",
+        "ReferenceTruth": "plugin.evaluation.dataset",
+        "CATEGORIES": "plugin.evaluation.fashioniq",
+        "load_fashioniq": "plugin.evaluation.fashioniq",
+        "print_table": "plugin.evaluation.report",
+        "write_report": "plugin.evaluation.report",
+        "ConfigResult": "plugin.evaluation.runner",
+        "EvalRun": "plugin.evaluation.runner",
+        "run_evaluation": "plugin.evaluation.runner",
+    },
+)
+
 
 def load_dataset(name: str, path: Path, split: str, categories: list[str] | None = None) -> EvalDataset:
     """Load one benchmark split by name (``fashioniq``, ``cirr``, ``circo``)."""
+    from plugin.evaluation.circo import load_circo
+    from plugin.evaluation.cirr import load_cirr
+    from plugin.evaluation.fashioniq import load_fashioniq
+
     if not path.is_dir():
         raise InvalidInputError(f"--root: no such folder: {path}")
     if name == "fashioniq":

@@ -34,6 +34,10 @@ GALLERY_CHUNK = 64
 """Images per ``embed_images`` call: small enough for a smooth progress bar."""
 COMPOSE_WORKERS = 8
 """Concurrent compose calls: lets the engine batch queries without flooding its queue."""
+SHARED_CHUNK = 2 * COMPOSE_WORKERS
+"""Queries composed under every configuration before the next ones: at most as many distinct
+references as the service's cut-out and caption caches hold (``cutout_cache_size``, 256 by
+default; 16 still shares), and enough to keep every compose worker busy."""
 
 Matrix = npt.NDArray[np.float32]
 
@@ -104,6 +108,7 @@ def _embed_gallery(encoder: QueryEncoder, paths: Sequence[Path], dimension: int,
 def _compose_all(
     encoder: QueryEncoder,
     dataset: EvalDataset,
+    queries: Sequence[Query],
     config: EvalConfig,
     bar: tqdm,  # type: ignore[type-arg]  # tqdm is generic only in its stubs' eyes
 ) -> tuple[Matrix, int, int]:
@@ -121,9 +126,41 @@ def _compose_all(
         return result.vector, ex.background_removed, ex.caption is not None
 
     with ThreadPoolExecutor(max_workers=COMPOSE_WORKERS, thread_name_prefix="eval-compose") as pool:
-        answers = list(pool.map(one, dataset.queries))
+        answers = list(pool.map(one, queries))
     vectors = np.asarray([a[0] for a in answers], dtype=np.float32).reshape(len(answers), -1)
     return vectors, sum(a[1] for a in answers), sum(a[2] for a in answers)
+
+
+def _compose_configs(
+    encoder: QueryEncoder, dataset: EvalDataset, configs: Sequence[EvalConfig], progress: bool
+) -> dict[str, tuple[Matrix, int, int, float]]:
+    """Each configuration's query vectors, background removals, captions and compose seconds,
+    by signature.
+
+    The queries go in chunks of :data:`SHARED_CHUNK`, every configuration over one chunk before
+    the next chunk: the configurations that cut out or caption the same references then find
+    them in the service's cut-out and caption caches (which hold the last few hundred), however
+    long the split. Configuration after configuration over the whole split would have pushed
+    each reference out of the caches before the next configuration asked for it again."""
+    parts: dict[str, list[Matrix]] = {c.signature(): [] for c in configs}
+    counts = {c.signature(): [0, 0, 0.0] for c in configs}
+    with tqdm(
+        total=len(dataset.queries) * len(configs), disable=not progress, unit="query", desc="queries"
+    ) as bar:
+        for start in range(0, len(dataset.queries), SHARED_CHUNK):
+            chunk = dataset.queries[start : start + SHARED_CHUNK]
+            for config in configs:
+                began = time.perf_counter()
+                vectors, removed, captioned = _compose_all(encoder, dataset, chunk, config, bar)
+                parts[config.signature()].append(vectors)
+                tally = counts[config.signature()]
+                tally[0] += removed
+                tally[1] += captioned
+                tally[2] += time.perf_counter() - began
+    return {
+        signature: (np.concatenate(chunks), int(tally[0]), int(tally[1]), float(tally[2]))
+        for (signature, chunks), tally in zip(parts.items(), counts.values(), strict=True)
+    }
 
 
 def run_evaluation(
@@ -161,33 +198,25 @@ def run_evaluation(
 
     columns = metric_columns(dataset) if dataset.labelled else []
     index = {image_id: i for i, image_id in enumerate(gallery_ids)}
-    composed: dict[str, tuple[Matrix, int, int, float]] = {}
+    distinct: dict[str, EvalConfig] = {}  # configurations with the same options share vectors
+    for config in configs:
+        distinct.setdefault(config.signature(), config)
+    composed = _compose_configs(encoder, dataset, list(distinct.values()), progress)
     results: list[ConfigResult] = []
-    total = len(dataset.queries) * len({c.signature() for c in configs})
-    with tqdm(total=total, disable=not progress, unit="query", desc="queries") as bar:
-        for config in configs:
-            config_started = time.perf_counter()
-            if config.signature() not in composed:
-                vectors, removed, captioned = _compose_all(encoder, dataset, config, bar)
-                composed[config.signature()] = (
-                    vectors,
-                    removed,
-                    captioned,
-                    time.perf_counter() - config_started,
-                )
-            vectors, removed, captioned, compose_s = composed[config.signature()]
-            scored = score_config(dataset, gallery, index, vectors, keep_rankings=not dataset.labelled)
-            results.append(
-                ConfigResult(
-                    config=config,
-                    metrics=scored.metrics,
-                    seconds=compose_s,
-                    background_removed=removed,
-                    captioned=captioned,
-                    rankings=scored.rankings,
-                    subset_rankings=scored.subset_rankings,
-                )
+    for config in configs:
+        vectors, removed, captioned, compose_s = composed[config.signature()]
+        scored = score_config(dataset, gallery, index, vectors, keep_rankings=not dataset.labelled)
+        results.append(
+            ConfigResult(
+                config=config,
+                metrics=scored.metrics,
+                seconds=compose_s,
+                background_removed=removed,
+                captioned=captioned,
+                rankings=scored.rankings,
+                subset_rankings=scored.subset_rankings,
             )
+        )
     timing = {
         "gallery_s": round(gallery_s, 3),
         "queries_s": round(time.perf_counter() - started - gallery_s, 3),

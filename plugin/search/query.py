@@ -13,13 +13,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from weaviate.classes.query import MetadataQuery
-from weaviate.collections import Collection
-from weaviate.collections.classes.filters import _Filters
-from weaviate.collections.classes.internal import Object
-from weaviate.exceptions import WeaviateBaseError
+from typing import TYPE_CHECKING, Any
 
 from plugin.encoder.protocol import QueryEncoder
 from plugin.store.protocol import ProductFilter, ProductStore, SearchHit, StoredProduct
@@ -32,6 +26,13 @@ from schemas.limits import (
     MAX_CATALOG_CAPTION_CHARS,
 )
 from schemas.wire import ComposeExplanation, ComposeOptions, ComposeResult
+
+if TYPE_CHECKING:
+    # The weaviate client takes a second to import: only near_grounded_collection needs it,
+    # never the embedded store's search (grounded search, the page, the evaluation).
+    from weaviate.collections import Collection
+    from weaviate.collections.classes.filters import _Filters
+    from weaviate.collections.classes.internal import Object
 
 __all__ = [
     "GroundedResult",
@@ -168,6 +169,9 @@ def near_grounded_collection(
 ) -> GroundedWeaviateResult:
     """``nearGrounded`` on a weaviate-client collection: compose, then ``near_vector`` on
     ``target_vector`` with the caller's Weaviate ``filters``."""
+    from weaviate.classes.query import MetadataQuery
+    from weaviate.exceptions import WeaviateBaseError
+
     composed = _compose(encoder, image, text, limit, options)
     try:
         res = collection.query.near_vector(

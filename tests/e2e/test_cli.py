@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from plugin.cli import EXIT_ERROR, EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, main
+from plugin.cli import EXIT_ERROR, EXIT_NO_MATCH, EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, main
 from plugin.demo import SampleCatalog, build_sample_catalog
 
 
@@ -193,3 +193,32 @@ def test_models_init_random_prints_the_flags_to_use(
 def test_models_init_random_rejects_unknown_arch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "init-random", "--arch", "ViT-Nope", "--out", str(tmp_path)]) == EXIT_USAGE
     assert "unknown open_clip architecture" in _one_error_line(capsys)
+
+
+def test_an_empty_search_names_the_filter_that_emptied_it(
+    ingested: Path, catalog: SampleCatalog, model_flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    category = catalog.products[0].category
+    capsys.readouterr()
+    argv = ["search", "--data-dir", str(ingested), "--text", "a dress", *model_flags,
+            "--category", category[:-1], "--price-max", "1000"]  # fmt: skip
+    assert main(argv) == EXIT_NO_MATCH
+    captured = capsys.readouterr()
+    assert "no products match" in captured.out
+    n = len(catalog.products)
+    missing = category[:-1]
+    expected = f"--category {missing}: 0 of {n} products (no product has '{missing}'; closest: {category}"
+    assert expected in captured.err
+    assert f"--price-max 1000: {n} of {n} products" in captured.err
+
+
+def test_an_empty_json_search_keeps_stdout_json(
+    ingested: Path, model_flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    argv = ["search", "--data-dir", str(ingested), "--text", "a dress", "--json", *model_flags,
+            "--price-min", "100000"]  # fmt: skip
+    assert main(argv) == EXIT_NO_MATCH
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["hits"] == []
+    assert "--price-min 100000: 0 of" in captured.err

@@ -44,7 +44,7 @@ def test_missing_weights_offline_name_the_saved_model_and_init_random(
     ("name", "extra", "message"),
     [
         ("c.xml", [], "unknown format"),
-        ("c.jsonl", ["--batch-size", "0"], "--batch-size must be at least 1"),
+        ("c.jsonl", ["--batch-size", "0"], "--batch-size: must be at least 1"),
     ],
 )
 def test_bad_arguments_are_refused_before_a_model_loads(
@@ -61,7 +61,7 @@ def test_bad_arguments_are_refused_before_a_model_loads(
 
 
 @pytest.mark.parametrize(
-    ("name", "message"), [("missing.jsonl", "catalog not found"), ("c.xml", "unknown format")]
+    ("name", "message"), [("missing.jsonl", "catalog: no such file"), ("c.xml", "unknown format")]
 )
 def test_train_refuses_a_bad_catalog_path_before_a_model_loads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, message: str

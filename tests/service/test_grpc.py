@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from schemas import grounded_pb2 as pb
 from schemas import grounded_pb2_grpc as pb_grpc
 from schemas.errors import GENERIC_INTERNAL_MESSAGE
+from schemas.version import package_version
 from tests.support.service import grpc_stub, image_bytes, make_engine
 from vectorizer_service.engine import Engine
 from vectorizer_service.runtime.fake import FakeEmbedder
@@ -80,6 +81,7 @@ async def test_model_info(stub: pb_grpc.VectorizerStub) -> None:
         "cpu",
         77,
     )
+    assert info.version == package_version() != ""
 
 
 @pytest.mark.parametrize(

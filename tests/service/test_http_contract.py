@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from schemas.errors import GENERIC_INTERNAL_MESSAGE
+from schemas.version import package_version
 from tests.support.service import b64, http_client, image_bytes, make_engine
 from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.runtime.protocol import Vectors
@@ -54,7 +55,17 @@ async def test_meta_describes_the_model(client: httpx.AsyncClient) -> None:
         "context_length": 77,
         "text_trimming": False,
         "source_backend": "",
+        "version": package_version(),
     }
+    # multi2vec-clip's contract: the keys it reads come first, in its order; added ones follow.
+    assert list(response.json())[:8] == ["name", "backend", "pretrained", "dimension", "device",
+                                         "dtype", "context_length", "text_trimming"]  # fmt: skip
+
+
+async def test_meta_names_the_installed_version(client: httpx.AsyncClient) -> None:
+    from importlib.metadata import version
+
+    assert (await client.get("/meta")).json()["version"] == version("grounded") != ""
 
 
 async def test_vectorize_answers_one_vector_per_input_in_order(client: httpx.AsyncClient) -> None:

@@ -77,8 +77,10 @@ def test_search_help_leaves_out_import_and_index_creation_flags(capsys: pytest.C
     assert "--lance-nprobes" in text and "--weaviate-tenant" in text and "--image-weight" in text
 
 
-def test_a_hidden_flag_still_parses_and_reaches_the_settings() -> None:
-    args = build_parser().parse_args(["ingest", "c.jsonl", "--ui-port", "1", "--graphql-port", "2"])
+def test_a_hidden_flag_still_parses_and_reaches_the_settings(tmp_path: Path) -> None:
+    catalog = tmp_path / "c.jsonl"  # the catalog is checked while parsing: it must be there
+    catalog.touch()
+    args = build_parser().parse_args(["ingest", str(catalog), "--ui-port", "1", "--graphql-port", "2"])
     settings = plugin_settings(args)
     assert (settings.ui_port, settings.graphql_port) == (1, 2)
 

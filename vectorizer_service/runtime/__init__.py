@@ -1,7 +1,9 @@
 """Model runtime: the Embedder protocol, the open_clip and transformers backends, the loader.
 
 ``load_embedder`` and the random-weights helpers import torch; they are loaded on first use so
-that code needing only the protocol or the fake (unit tests, transports) stays light.
+that code needing only the protocol or the fake (unit tests, transports) stays light, and so
+are the protocol and the fake (numpy): a caller of a small submodule (``random_marker``, the
+CLI's error hints) pays for none of them.
 """
 
 from __future__ import annotations
@@ -9,12 +11,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from vectorizer_service.runtime.fake import FakeEmbedder
-from vectorizer_service.runtime.protocol import Embedder, ModelInfo, Vectors
-
 if TYPE_CHECKING:
     from vectorizer_service.runtime._open_clip_sources import OpenClipSource, resolve_open_clip_source
+    from vectorizer_service.runtime.fake import FakeEmbedder
     from vectorizer_service.runtime.loader import load_embedder
+    from vectorizer_service.runtime.protocol import Embedder, ModelInfo, Vectors
     from vectorizer_service.runtime.random_weights import (
         TINY_OPEN_CLIP_CONFIG,
         save_random_hf_clip,
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "FakeEmbedder": "vectorizer_service.runtime.fake",
+    "Embedder": "vectorizer_service.runtime.protocol",
+    "ModelInfo": "vectorizer_service.runtime.protocol",
+    "Vectors": "vectorizer_service.runtime.protocol",
     "OpenClipSource": "vectorizer_service.runtime._open_clip_sources",
     "resolve_open_clip_source": "vectorizer_service.runtime._open_clip_sources",
     "load_embedder": "vectorizer_service.runtime.loader",
