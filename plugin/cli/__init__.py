@@ -44,6 +44,7 @@ _COMMAND_MODULES = (
     "onnx",
     "train",
     "pic2word",
+    "attributes",
     "vocabulary",
     "world",
 )
