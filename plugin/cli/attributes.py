@@ -34,6 +34,7 @@ def _run(args: argparse.Namespace) -> int:
         scene_variants=args.scene_variants,
         val_fraction=args.val_fraction,
         weight_decays=args.weight_decay,
+        min_probability=args.min_probability,
         seed=args.seed,
         threads=args.threads,
         device=args.device,
@@ -86,6 +87,12 @@ def register(commands: Commands) -> None:
         type=_decays,
         default=d.weight_decays,
         help="L2 penalties tried per probe, comma-separated (held-out products choose)",
+    )
+    add(
+        "--min-probability",
+        type=float,
+        help="probability a probe's pick must reach to be named, kept in the head (default: the "
+        "service's caption_min_probability)",
     )
     add("--seed", type=int, default=d.seed, help="seed of the split and the scenes")
     add("--threads", type=int, help="torch CPU threads")

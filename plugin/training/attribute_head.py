@@ -71,6 +71,9 @@ class AttributeHeadOptions:
     val_fraction: float = 0.2
     weight_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
     """L2 penalties tried per probe; the held-out products choose."""
+    min_probability: float | None = None
+    """Recorded in the head: the probability its picks must reach to be named (None: the
+    service's ``caption_min_probability``)."""
     seed: int = 0
     threads: int | None = None
     device: str = "cpu"
@@ -85,6 +88,10 @@ class AttributeHeadOptions:
             (
                 all(w >= 0 for w in self.weight_decays),
                 f"--weight-decay must be >= 0, got {self.weight_decays}",
+            ),
+            (
+                self.min_probability is None or 0.0 <= self.min_probability <= 1.0,
+                f"--min-probability must be in [0, 1], got {self.min_probability}",
             ),
             (self.threads is None or self.threads >= 1, f"--threads must be at least 1, got {self.threads}"),
         ]
@@ -280,6 +287,6 @@ def train_attribute_head(
             "python": platform.python_version(),
         },
     }
-    head = AttributeHead(probes, vocabulary_fingerprint(vocabulary), card)
+    head = AttributeHead(probes, vocabulary_fingerprint(vocabulary), card, options.min_probability)
     save_attribute_head(options.model, head)
     return AttributeHeadResult(head, card)

@@ -22,7 +22,7 @@ from vectorizer_service.compose.attribute_head import (
     save_attribute_head,
     vocabulary_fingerprint,
 )
-from vectorizer_service.compose.attributes import AttributeCaptioner
+from vectorizer_service.compose.attributes import AttributeCaptioner, ConfidenceFloor
 from vectorizer_service.compose.factory import load_captioner
 from vectorizer_service.compose.stages.caption import caption_note
 from vectorizer_service.settings import ServiceSettings
@@ -124,3 +124,15 @@ def test_a_probe_learns_separable_labels_and_calibration_cools_overconfidence() 
     assert (
         score_probe(fit, vectors[200:], noisy, temperature).nll < score_probe(fit, vectors[200:], noisy).nll
     )
+
+
+def test_a_head_s_own_probability_gate_replaces_the_service_floor_for_its_picks() -> None:
+    image = showing(handbag=1.0, red=1.0)
+    probe = _category_probe(3, gain=1.6)  # backpack at about 0.6
+    floor = ConfidenceFloor(min_probability=0.8)
+    strict = AttributeCaptioner(WordEmbedder(), VOCABULARY, floor=floor, head=_head(probe))
+    assert "category" not in strict.caption([image])[0].attributes
+    own = AttributeHead({"category": probe}, vocabulary_fingerprint(VOCABULARY), min_probability=0.5)
+    caption = AttributeCaptioner(WordEmbedder(), VOCABULARY, floor=floor, head=own).caption([image])[0]
+    assert caption.attributes["category"] == "backpack"
+    assert caption.sources == {"category": "attribute-head", "colour": "zero-shot"}

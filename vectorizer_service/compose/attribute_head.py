@@ -95,6 +95,10 @@ class AttributeHead:
     probes: dict[str, Probe]
     vocabulary_sha256: str
     card: dict[str, Any] | None = None
+    min_probability: float | None = None
+    """The probability a probe's pick must reach to be named, in place of the service's
+    ``caption_min_probability`` floor (chosen for zero-shot prompts); None keeps that floor.
+    The vocabulary's own thresholds still apply."""
 
     def probe(self, name: str) -> Probe | None:
         return self.probes.get(name)
@@ -119,6 +123,7 @@ def save_attribute_head(folder: Path, head: AttributeHead) -> Path:
     config = {
         "format": ATTRIBUTE_HEAD_FORMAT,
         "vocabulary_sha256": head.vocabulary_sha256,
+        "min_probability": head.min_probability,
         "probes": {
             name: {"values": list(p.values), "temperature": round(p.temperature, 6)}
             for name, p in head.probes.items()
@@ -146,7 +151,10 @@ def _read(folder: Path) -> AttributeHead:
         if weight.shape[0] != len(values) or bias.shape != (len(values),):
             raise ValueError(f"probe {name!r}: {weight.shape} weights for {len(values)} values")
         probes[name] = Probe(values, weight, bias, float(entry["temperature"]))
-    return AttributeHead(probes, str(config["vocabulary_sha256"]), config.get("card"))
+    floor = config.get("min_probability")
+    return AttributeHead(
+        probes, str(config["vocabulary_sha256"]), config.get("card"), None if floor is None else float(floor)
+    )
 
 
 def load_attribute_head(folder: Path, vocabulary: Vocabulary) -> tuple[AttributeHead | None, str]:

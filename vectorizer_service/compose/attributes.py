@@ -222,20 +222,28 @@ class AttributeCaptioner:
         ]
         return np.concatenate(chunks).astype(np.float32)
 
-    def _gates(self, min_probability: float, min_margin: float) -> tuple[float, float]:
-        return max(min_probability, self._floor.min_probability), max(min_margin, self._floor.min_margin)
+    def _gates(self, min_probability: float, min_margin: float, *, head: bool = False) -> tuple[float, float]:
+        floor = self._floor.min_probability
+        if head and self._head is not None and self._head.min_probability is not None:
+            # The service floor was chosen for zero-shot prompts; a head carries its own.
+            floor = self._head.min_probability
+        return max(min_probability, floor), max(min_margin, self._floor.min_margin)
 
     def _score(self, image_vector: Matrix) -> _Reading:
         """The category, its group and the top value of each applicable attribute, each with
         its probability, runner-up and whether it is sure."""
         vocabulary = self._vocabulary
         scale = self._scale
-        category_gates = self._gates(vocabulary.category_min_probability, vocabulary.category_min_margin)
         sources: dict[str, str] = {}
         probs = self._head_probabilities(CATEGORY, [c.name for c in self._categories], image_vector)
         sources[CATEGORY] = sources[GROUP] = HEAD if probs is not None else ZERO_SHOT
         if probs is None:
             probs = _softmax(scale * (self._category_vectors @ image_vector))
+        category_gates = self._gates(
+            vocabulary.category_min_probability,
+            vocabulary.category_min_margin,
+            head=sources[CATEGORY] == HEAD,
+        )
         category_guess = _guess(CATEGORY, [c.name for c in self._categories], probs, *category_gates)
         category = vocabulary.category(category_guess.value) if category_guess.confident else None
         group_probs = np.bincount(self._category_group, weights=probs, minlength=len(self._groups))
@@ -266,7 +274,12 @@ class AttributeCaptioner:
             if value_probs is None:
                 value_probs = _softmax(scale * (choices.vectors[allowed] @ image_vector))
             guesses.append(
-                _guess(spec.name, names, value_probs, *self._gates(spec.min_probability, spec.min_margin))
+                _guess(
+                    spec.name,
+                    names,
+                    value_probs,
+                    *self._gates(spec.min_probability, spec.min_margin, head=sources[spec.name] == HEAD),
+                )
             )
         return _Reading(group, group_guess, guesses, sources)
 
