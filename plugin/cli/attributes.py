@@ -22,7 +22,8 @@ def _decays(text: str) -> tuple[float, ...]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plugin.training.attribute_head import AttributeHeadOptions, train_attribute_head
+    from plugin.training.attribute_head import train_attribute_head
+    from plugin.training.attribute_head_options import AttributeHeadOptions
     from vectorizer_service import ATTRIBUTE_HEAD_CONFIG_FILE, ATTRIBUTE_HEAD_WEIGHTS_FILE
 
     options = AttributeHeadOptions(
@@ -52,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands) -> None:
-    from plugin.training.attribute_head import AttributeHeadOptions
+    from plugin.training.attribute_head_options import AttributeHeadOptions
 
     d = AttributeHeadOptions(catalog=Path(), model=Path())  # the one place defaults live
     cmd = commands.add(

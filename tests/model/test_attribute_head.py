@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from plugin.cli import main
-from plugin.training.attribute_head import AttributeHeadOptions, train_attribute_head
+from plugin.training.attribute_head import train_attribute_head
+from plugin.training.attribute_head_options import AttributeHeadOptions
 from schemas.vocabulary import Vocabulary, write_vocabulary
 from schemas.wire import ComposeOptions
 from tests.support.service import service_settings
