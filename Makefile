@@ -119,7 +119,7 @@ world-pic2word: world
 # captioner then names what the probes say instead of reading zero-shot prompts.
 world-attributes: world
 	$(BIN)/grounded train-attributes $(WORLD)/catalog-train.jsonl --model $(WORLD_MODEL) \
-	  --scene-variants 4 --seed 0 --threads 2 --device cpu --offline
+	  --scene-variants 4 --seed 0 --threads 2 --device cpu --offline --min-probability 0.5
 
 # The rows of the world's tables: every simple baseline, the fusion methods, Pic2Word with and
 # without the caption, the attribute pipeline (the default without a mapper), the upper bound.
