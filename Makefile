@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install install-demo ui weights browser proto proto-check lint typecheck compose-check deploy-check unit test fuzz soak test-integration demo serve bench up down world world-model world-pic2word world-eval world-choose
+.PHONY: install install-demo ui weights browser proto proto-check lint typecheck compose-check deploy-check unit test fuzz soak test-integration demo serve bench up down world world-model world-pic2word world-attributes world-eval world-choose
 
 install: $(VENV)/.installed
 
@@ -126,18 +126,27 @@ world: install
 	$(BIN)/grounded world build --out $(WORLD)
 
 world-model: world weights
-	rm -f $(WORLD_MODEL)/pic2word.safetensors $(WORLD_MODEL)/pic2word.json $(WORLD_MODEL)/pic2word-state.pt
+	rm -f $(WORLD_MODEL)/pic2word.safetensors $(WORLD_MODEL)/pic2word.json $(WORLD_MODEL)/pic2word-state.pt \
+	  $(WORLD_MODEL)/attribute_head.safetensors $(WORLD_MODEL)/attribute_head.json
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded train $(WORLD)/catalog-train.jsonl --out $(WORLD_MODEL) --model plugin/world/data/world-clip.json \
 	  --epochs 120 --batch-size 64 --lr 5e-4 --seed 0 --threads 2 --device cpu --save-dtype fp16 --offline \
 	  --scene-fraction 0.25 --scene-variants 3 --no-progress
 	cp $(WORLD)/vocabulary.json $(WORLD_MODEL)/vocabulary.json
 	$(MAKE) world-pic2word
+	$(MAKE) world-attributes
 
 # The Pic2Word mapper (docs/training.md) trained into the model folder on the world catalog's images:
 # the `pic2word` and `pic2word_caption` fusion methods and eval rows then work with $(WORLD_MODEL).
 world-pic2word: world
 	$(BIN)/grounded train-pic2word $(WORLD)/catalog-train.jsonl --model $(WORLD_MODEL) \
 	  --epochs 100 --batch-size 128 --lr 1e-4 --seed 0 --threads 2 --device cpu --offline
+
+# The attribute head (docs/training.md): linear probes on the frozen image vector, trained on the world
+# catalog's own categories and attributes (catalog photos and shopper-scene views); the attribute
+# captioner then names what the probes say instead of reading zero-shot prompts.
+world-attributes: world
+	$(BIN)/grounded train-attributes $(WORLD)/catalog-train.jsonl --model $(WORLD_MODEL) \
+	  --scene-variants 4 --seed 0 --threads 2 --device cpu --offline --min-probability 0.5
 
 # The rows of the world's tables: every simple baseline, the fusion methods, Pic2Word with and
 # without the caption, the attribute pipeline (the default without a mapper), the upper bound.

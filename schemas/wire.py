@@ -135,7 +135,9 @@ class ComposeExplanation(BaseModel):
     caption: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict, description="attribute captioner's picks")
     attribute_sources: dict[str, str] = Field(
-        default_factory=dict, description="where each attribute came from: 'catalog' or 'zero-shot'"
+        default_factory=dict,
+        description="where each attribute came from: 'catalog', 'attribute-head' (the model "
+        "folder's trained head) or 'zero-shot'",
     )
     modification: str = ""
     fused_text: str | None = None

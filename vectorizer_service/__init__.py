@@ -18,6 +18,16 @@ from vectorizer_service.settings import ENV_PREFIX, GroupedSettings, ServiceSett
 if TYPE_CHECKING:
     from schemas.model_info import ModelInfo
     from schemas.vocabulary import CATEGORY, Vocabulary
+    from vectorizer_service.compose.attribute_head import (
+        ATTRIBUTE_HEAD_CONFIG_FILE,
+        ATTRIBUTE_HEAD_WEIGHTS_FILE,
+        AttributeHead,
+        Probe,
+        label_space,
+        load_attribute_head,
+        save_attribute_head,
+        vocabulary_fingerprint,
+    )
     from vectorizer_service.compose.attributes import AttributeCaptioner
     from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND, frame_subject
     from vectorizer_service.compose.pic2word import PIC2WORD_CAPTION_WORDINGS
@@ -53,6 +63,8 @@ if TYPE_CHECKING:
     from vectorizer_service.settings_cli import add_settings_arguments, settings_from_namespace
 
 __all__ = [
+    "ATTRIBUTE_HEAD_CONFIG_FILE",
+    "ATTRIBUTE_HEAD_WEIGHTS_FILE",
     "CATEGORY",
     "ENV_PREFIX",
     "MAX_MASK_COVERAGE",
@@ -66,6 +78,7 @@ __all__ = [
     "RANDOM_WEIGHTS_FILE",
     "TINY_OPEN_CLIP_CONFIG",
     "AttributeCaptioner",
+    "AttributeHead",
     "EmbedResult",
     "Engine",
     "GroupedSettings",
@@ -75,6 +88,7 @@ __all__ = [
     "OpenClipSource",
     "Pic2WordMapper",
     "PreparedImage",
+    "Probe",
     "PseudoWordText",
     "ServiceSettings",
     "SettingsGroup",
@@ -89,6 +103,8 @@ __all__ = [
     "export_onnx",
     "fetch_u2netp",
     "frame_subject",
+    "label_space",
+    "load_attribute_head",
     "load_pic2word_mapper",
     "load_remover",
     "load_vocabulary",
@@ -97,10 +113,12 @@ __all__ = [
     "resolve_device",
     "resolve_open_clip_source",
     "run_service",
+    "save_attribute_head",
     "save_pic2word_mapper",
     "save_random_open_clip",
     "settings_from_args",
     "settings_from_namespace",
+    "vocabulary_fingerprint",
     "with_article",
 ]
 
@@ -119,6 +137,14 @@ _LAZY = {
     "decode_image": "vectorizer_service.images",
     "model_files_problem": "vectorizer_service.model_files",
     "AttributeCaptioner": "vectorizer_service.compose.attributes",
+    "ATTRIBUTE_HEAD_CONFIG_FILE": "vectorizer_service.compose.attribute_head",
+    "ATTRIBUTE_HEAD_WEIGHTS_FILE": "vectorizer_service.compose.attribute_head",
+    "AttributeHead": "vectorizer_service.compose.attribute_head",
+    "Probe": "vectorizer_service.compose.attribute_head",
+    "label_space": "vectorizer_service.compose.attribute_head",
+    "load_attribute_head": "vectorizer_service.compose.attribute_head",
+    "save_attribute_head": "vectorizer_service.compose.attribute_head",
+    "vocabulary_fingerprint": "vectorizer_service.compose.attribute_head",
     "CATEGORY": "schemas.vocabulary",
     "Vocabulary": "schemas.vocabulary",
     "load_vocabulary": "vectorizer_service.compose.vocab",

@@ -126,6 +126,7 @@ class ServiceSettings(GroupedSettings):
                 "caption_min_probability",
                 "caption_min_margin",
                 "caption_logit_scale",
+                "attribute_head",
                 "fusion_template",
                 "image_weight",
                 "fusion_method",
@@ -231,6 +232,12 @@ class ServiceSettings(GroupedSettings):
         gt=0.0,
         description="softmax temperature of the attribute captioner's probabilities (default: the "
         "one the model learned when its checkpoint has it, else the vocabulary's logit_scale)",
+    )
+    attribute_head: bool = Field(
+        True,
+        description="the attribute captioner reads the model folder's trained attribute head "
+        "(attribute_head.safetensors, grounded train-attributes) when it has one for the vocabulary; "
+        "false: zero-shot prompts only",
     )
     vocabulary: Path | None = Field(
         None, description="attribute vocabulary JSON for the attribute captioner (default: bundled)"

@@ -48,6 +48,7 @@ _COMMAND_MODULES = (
     "onnx",
     "train",
     "pic2word",
+    "attributes",
     "vocabulary",
     "world",
 )

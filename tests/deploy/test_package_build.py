@@ -39,6 +39,8 @@ PACKAGE_DATA = (
     "plugin/world/model/open_clip_config.json",
     "plugin/world/model/vocabulary.json",
     "plugin/world/model/card.json",
+    "plugin/world/model/attribute_head.safetensors",
+    "plugin/world/model/attribute_head.json",
     "vectorizer_service/compose/vocabulary/products.json",
     "plugin/ui/templates/",
     "plugin/ui/static/",

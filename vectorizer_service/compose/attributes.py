@@ -24,6 +24,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from schemas.vocabulary import CATEGORY, AttributeSpec, ValueSpec, Vocabulary
+from vectorizer_service.compose.attribute_head import AttributeHead
 from vectorizer_service.compose.prompt_cache import cached_text_vectors
 from vectorizer_service.compose.protocols import Caption
 from vectorizer_service.compose.vocab import render_caption, with_article
@@ -37,6 +38,9 @@ Matrix = npt.NDArray[np.float32]
 
 GROUP = "group"
 """Name of the group's pick in the left-out notes (the category's family: bag, garment...)."""
+HEAD, ZERO_SHOT = "attribute-head", "zero-shot"
+"""Where a pick's probabilities came from (:attr:`Caption.sources`): the model folder's trained
+attribute head, or the zero-shot prompts."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,8 @@ class _Reading:
     group_guess: AttributeGuess
     guesses: list[AttributeGuess]
     """The category first, then each attribute that was scored."""
+    sources: dict[str, str]
+    """Per guess name: :data:`HEAD` or :data:`ZERO_SHOT`."""
 
 
 class AttributeCaptioner:
@@ -128,11 +134,17 @@ class AttributeCaptioner:
         cache_dir: Path | None = None,
         floor: ConfidenceFloor | None = None,
         logit_scale: float | None = None,
+        head: AttributeHead | None = None,
     ) -> None:
         """``cache_dir``: keep the prompt vectors there between processes
         (:mod:`~vectorizer_service.compose.prompt_cache`); None computes them every time.
         ``floor``: minimums over the vocabulary's thresholds (default: the vocabulary's alone).
-        ``logit_scale``: the softmax temperature (default: the vocabulary's ``logit_scale``)."""
+        ``logit_scale``: the softmax temperature (default: the vocabulary's ``logit_scale``).
+        ``head``: a trained attribute head for this vocabulary; its calibrated probabilities
+        replace the zero-shot ones for the category and each attribute it has a probe for."""
+        if head is not None and not head.matches(vocabulary):
+            raise ValueError("the attribute head was trained for another vocabulary")
+        self._head = head
         self._embedder = embedder
         self._vocabulary = vocabulary
         self._floor = floor or ConfidenceFloor()
@@ -166,6 +178,11 @@ class AttributeCaptioner:
     @property
     def name(self) -> str:
         return "attributes"
+
+    @property
+    def head(self) -> AttributeHead | None:
+        """The trained attribute head in use, or None (zero-shot)."""
+        return self._head
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -205,16 +222,28 @@ class AttributeCaptioner:
         ]
         return np.concatenate(chunks).astype(np.float32)
 
-    def _gates(self, min_probability: float, min_margin: float) -> tuple[float, float]:
-        return max(min_probability, self._floor.min_probability), max(min_margin, self._floor.min_margin)
+    def _gates(self, min_probability: float, min_margin: float, *, head: bool = False) -> tuple[float, float]:
+        floor = self._floor.min_probability
+        if head and self._head is not None and self._head.min_probability is not None:
+            # The service floor was chosen for zero-shot prompts; a head carries its own.
+            floor = self._head.min_probability
+        return max(min_probability, floor), max(min_margin, self._floor.min_margin)
 
     def _score(self, image_vector: Matrix) -> _Reading:
         """The category, its group and the top value of each applicable attribute, each with
         its probability, runner-up and whether it is sure."""
         vocabulary = self._vocabulary
         scale = self._scale
-        category_gates = self._gates(vocabulary.category_min_probability, vocabulary.category_min_margin)
-        probs = _softmax(scale * (self._category_vectors @ image_vector))
+        sources: dict[str, str] = {}
+        probs = self._head_probabilities(CATEGORY, [c.name for c in self._categories], image_vector)
+        sources[CATEGORY] = sources[GROUP] = HEAD if probs is not None else ZERO_SHOT
+        if probs is None:
+            probs = _softmax(scale * (self._category_vectors @ image_vector))
+        category_gates = self._gates(
+            vocabulary.category_min_probability,
+            vocabulary.category_min_margin,
+            head=sources[CATEGORY] == HEAD,
+        )
         category_guess = _guess(CATEGORY, [c.name for c in self._categories], probs, *category_gates)
         category = vocabulary.category(category_guess.value) if category_guess.confident else None
         group_probs = np.bincount(self._category_group, weights=probs, minlength=len(self._groups))
@@ -239,12 +268,35 @@ class AttributeCaptioner:
                     continue
             if len(allowed) < 2:
                 continue
-            value_probs = _softmax(scale * (choices.vectors[allowed] @ image_vector))
             names = [choices.values[i].name for i in allowed]
+            value_probs = self._head_probabilities(spec.name, names, image_vector)
+            sources[spec.name] = HEAD if value_probs is not None else ZERO_SHOT
+            if value_probs is None:
+                value_probs = _softmax(scale * (choices.vectors[allowed] @ image_vector))
             guesses.append(
-                _guess(spec.name, names, value_probs, *self._gates(spec.min_probability, spec.min_margin))
+                _guess(
+                    spec.name,
+                    names,
+                    value_probs,
+                    *self._gates(spec.min_probability, spec.min_margin, head=sources[spec.name] == HEAD),
+                )
             )
-        return _Reading(group, group_guess, guesses)
+        return _Reading(group, group_guess, guesses, sources)
+
+    def _head_probabilities(self, name: str, names: Sequence[str], image_vector: Matrix) -> Matrix | None:
+        """The head's probabilities of ``names`` (renormalised over them: the values that apply
+        to this group), or None when there is no head or no probe for ``name``."""
+        probe = self._head.probe(name) if self._head is not None else None
+        if probe is None:
+            return None
+        full = probe.probabilities(image_vector)
+        index = {value: i for i, value in enumerate(probe.values)}
+        picked = np.array([full[index[n]] if n in index else 0.0 for n in names], dtype=np.float32)
+        total = float(picked.sum())
+        if total <= 0.0:
+            return np.full(len(names), 1.0 / len(names), dtype=np.float32)
+        result: Matrix = picked / total
+        return result
 
     def guesses(self, image_vectors: Matrix) -> list[list[AttributeGuess]]:
         """Per image vector (rows of unit vectors from the same model): the most probable
@@ -268,6 +320,7 @@ class AttributeCaptioner:
     def _describe(self, image_vector: Matrix) -> Caption:
         reading = self._score(image_vector)
         attributes = {g.name: g.value for g in reading.guesses if g.confident}
+        sources = {name: reading.sources[name] for name in attributes}
         left_out = [g.unsure_note() for g in reading.guesses if not g.confident]
         guess = render_caption(
             self._vocabulary, {g.name: g.value for g in reading.guesses}, group=reading.group
@@ -276,10 +329,12 @@ class AttributeCaptioner:
         if not category_sure and not reading.group_guess.confident:
             left_out.insert(1, reading.group_guess.unsure_note())
             if not attributes:
-                return Caption(text="", attributes={}, left_out=tuple(left_out), guess=guess)
+                return Caption(text="", attributes={}, left_out=tuple(left_out), guess=guess, sources={})
         group = reading.group if category_sure or reading.group_guess.confident else None
         text = render_caption(self._vocabulary, attributes, group=group)
-        return Caption(text=text, attributes=attributes, left_out=tuple(left_out), guess=guess)
+        return Caption(
+            text=text, attributes=attributes, left_out=tuple(left_out), guess=guess, sources=sources
+        )
 
     def caption(self, images: Sequence[Image.Image]) -> list[Caption]:
         """One caption per image, from a single batched image encoding."""

@@ -39,6 +39,9 @@ class Caption:
     guess: str = ""
     """The most likely reading, sure or not (attribute captioner): what the caption would say
     if every top pick were named. Used only when nothing is sure and there is no change either."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """Per named attribute, where its probabilities came from (attribute captioner only):
+    ``"attribute-head"`` (the model folder's trained head) or ``"zero-shot"`` (prompts)."""
 
 
 class BackgroundRemover(Protocol):

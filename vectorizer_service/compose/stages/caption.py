@@ -25,7 +25,8 @@ def merge_catalog(
     extra = {k: v for k, v in (zero_shot.attributes if zero_shot else {}).items() if k not in catalog}
     missing_words = [v for v in extra.values() if v.lower() not in catalog_caption.lower()]
     text = " ".join([*missing_words, catalog_caption])
-    sources = {**dict.fromkeys(extra, ZERO_SHOT), **dict.fromkeys(catalog, CATALOG)}
+    picked_by = zero_shot.sources if zero_shot else {}
+    sources = {**{k: picked_by.get(k, ZERO_SHOT) for k in extra}, **dict.fromkeys(catalog, CATALOG)}
     return Caption(text, {**extra, **catalog}), sources
 
 
@@ -57,10 +58,11 @@ class CaptionStage:
             ctx.caption, ctx.attribute_sources = merge_catalog(
                 ctx.options.catalog_caption, catalog, zero_shot
             )
-            filled = sum(1 for s in ctx.attribute_sources.values() if s == ZERO_SHOT)
+            filled = sum(1 for s in ctx.attribute_sources.values() if s != CATALOG)
             return f"catalog caption, {len(catalog)} catalog attributes, {filled} zero-shot"
         assert zero_shot is not None  # see skip_reason
         ctx.caption = zero_shot
+        ctx.attribute_sources = dict(zero_shot.sources)
         if not zero_shot.text.strip() and zero_shot.guess and not ctx.modification:
             # Nothing sure and no change to search for: the unsure reading beats no query at all.
             ctx.caption = Caption(zero_shot.guess, {}, zero_shot.left_out, zero_shot.guess)
@@ -77,4 +79,8 @@ def caption_note(caption: Caption) -> str:
             return f"nothing sure, caption left empty: {unsure}"
         return "the captioner returned an empty caption"
     named = f"{len(caption.attributes)} attributes" if caption.attributes else ""
+    if named and caption.sources:
+        # Which model named them: the trained attribute head, the zero-shot prompts, or both.
+        kinds = sorted(set(caption.sources.values()))
+        named += f" ({', '.join(kinds)})"
     return "; ".join(part for part in (named, unsure) if part)

@@ -1,0 +1,102 @@
+"""``grounded train-attributes``: train an attribute head into a model folder.
+
+Like ``train-pic2word`` it trains no CLIP weights and writes into the folder it reads; the
+captioner of ``grounded serve --model <folder>`` then names categories and attributes with the
+head's probes instead of zero-shot prompts (``plugin.training.attribute_head``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from plugin.cli._common import EXIT_OK, Commands
+
+
+def _decays(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"comma-separated numbers expected, got {text!r}") from exc
+
+
+def _run(args: argparse.Namespace) -> int:
+    from plugin.training.attribute_head import train_attribute_head
+    from plugin.training.attribute_head_options import AttributeHeadOptions
+    from vectorizer_service import ATTRIBUTE_HEAD_CONFIG_FILE, ATTRIBUTE_HEAD_WEIGHTS_FILE
+
+    options = AttributeHeadOptions(
+        catalog=args.catalog,
+        model=args.model,
+        vocabulary=args.vocabulary,
+        images=args.images,
+        skip_bad_rows=args.skip_bad_rows,
+        scene_variants=args.scene_variants,
+        val_fraction=args.val_fraction,
+        weight_decays=args.weight_decay,
+        min_probability=args.min_probability,
+        seed=args.seed,
+        threads=args.threads,
+        device=args.device,
+        offline=args.offline,
+    )
+    result = train_attribute_head(options, command=["grounded", *sys.argv[1:]])
+    print(
+        f"{len(result.head.probes)} probes ({', '.join(result.head.probes)}) on "
+        f"{result.card['data']['views']} views of {result.card['data']['products']} products; "
+        f"head: {args.model / ATTRIBUTE_HEAD_WEIGHTS_FILE} "
+        f"(card: {args.model / ATTRIBUTE_HEAD_CONFIG_FILE}); "
+        f"grounded serve --model {args.model} now captions with it"
+    )
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    from plugin.training.attribute_head_options import AttributeHeadOptions
+
+    d = AttributeHeadOptions(catalog=Path(), model=Path())  # the one place defaults live
+    cmd = commands.add(
+        "train-attributes",
+        "train an attribute head (linear probes on the frozen image vector) from a catalog's "
+        "categories and attributes into a model folder",
+    )
+    add = cmd.add_argument
+    add("catalog", type=Path, help="catalog file (.jsonl or .csv): images, category and attributes are used")
+    add(
+        "--model",
+        type=Path,
+        required=True,
+        help="model folder (local-dir layout); the head is written into it",
+    )
+    add(
+        "--vocabulary",
+        type=Path,
+        help="vocabulary JSON (default: the model folder's vocabulary.json, else bundled)",
+    )
+    add("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
+    add("--skip-bad-rows", action="store_true", help="train on the usable rows; each unusable one is listed")
+    add("--scene-variants", type=int, default=d.scene_variants, help="shopper-scene views per product")
+    add(
+        "--val-fraction",
+        type=float,
+        default=d.val_fraction,
+        help="share of products held out for choices and the card",
+    )
+    add(
+        "--weight-decay",
+        type=_decays,
+        default=d.weight_decays,
+        help="L2 penalties tried per probe, comma-separated (held-out products choose)",
+    )
+    add(
+        "--min-probability",
+        type=float,
+        help="probability a probe's pick must reach to be named, kept in the head (default: the "
+        "service's caption_min_probability)",
+    )
+    add("--seed", type=int, default=d.seed, help="seed of the split and the scenes")
+    add("--threads", type=int, help="torch CPU threads")
+    add("--device", default=d.device, help="where images are encoded: cpu, cuda or cuda:N")
+    add("--offline", action="store_true", help="never touch the model hub")
+    cmd.set_defaults(run=_run)

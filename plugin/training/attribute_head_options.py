@@ -1,0 +1,80 @@
+"""Every option of an attribute-head run (``grounded train-attributes``), validated before loading.
+
+Kept apart from the training module so that the CLI can build its flags without importing torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import InvalidInputError
+
+__all__ = ["AttributeHeadOptions"]
+
+_MODEL_VOCABULARY = "vocabulary.json"
+
+
+@dataclass(frozen=True)
+class AttributeHeadOptions:
+    """What ``grounded train-attributes`` was asked to do."""
+
+    catalog: Path
+    model: Path
+    """The model folder: read, and the head written into it."""
+    vocabulary: Path | None = None
+    """Default: the model folder's ``vocabulary.json`` (what the service loads), else the bundled one."""
+    images: Path | None = None
+    skip_bad_rows: bool = False
+    scene_variants: int = 4
+    """Shopper-scene views per product, beside its catalog photo."""
+    val_fraction: float = 0.2
+    weight_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
+    """L2 penalties tried per probe; the held-out products choose."""
+    min_probability: float | None = None
+    """Recorded in the head: the probability its picks must reach to be named (None: the
+    service's ``caption_min_probability``)."""
+    seed: int = 0
+    threads: int | None = None
+    device: str = "cpu"
+    offline: bool = False
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidInputError` naming the first option out of range."""
+        checks = [
+            (self.scene_variants >= 0, f"--scene-variants must be >= 0, got {self.scene_variants}"),
+            (0.0 < self.val_fraction < 1.0, f"--val-fraction must be in (0, 1), got {self.val_fraction}"),
+            (bool(self.weight_decays), "--weight-decay needs at least one value"),
+            (
+                all(w >= 0 for w in self.weight_decays),
+                f"--weight-decay must be >= 0, got {self.weight_decays}",
+            ),
+            (
+                self.min_probability is None or 0.0 <= self.min_probability <= 1.0,
+                f"--min-probability must be in [0, 1], got {self.min_probability}",
+            ),
+            (self.threads is None or self.threads >= 1, f"--threads must be at least 1, got {self.threads}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise InvalidInputError(message)
+        if not self.model.is_dir():
+            raise InvalidInputError(f"--model {self.model}: not a model folder (the head is written into it)")
+        if self.images is not None and not self.images.is_dir():
+            raise InvalidInputError(f"--images: no such folder: {self.images}")
+
+    def vocabulary_file(self) -> Path | None:
+        """The vocabulary the service would load with this model folder."""
+        if self.vocabulary is not None:
+            return self.vocabulary
+        inside = self.model / _MODEL_VOCABULARY
+        return inside if inside.is_file() else None
+
+    def as_json(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        return {
+            k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+            for k, v in values.items()
+        }
