@@ -11,7 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from plugin.cli._checks import existing_dir, existing_file
 from plugin.cli._common import EXIT_OK, Commands
+from plugin.cli._runs import add_catalog_arguments, options_from_args
 
 
 def _decays(text: str) -> tuple[float, ...]:
@@ -26,21 +28,7 @@ def _run(args: argparse.Namespace) -> int:
     from plugin.training.attribute_head_options import AttributeHeadOptions
     from vectorizer_service import ATTRIBUTE_HEAD_CONFIG_FILE, ATTRIBUTE_HEAD_WEIGHTS_FILE
 
-    options = AttributeHeadOptions(
-        catalog=args.catalog,
-        model=args.model,
-        vocabulary=args.vocabulary,
-        images=args.images,
-        skip_bad_rows=args.skip_bad_rows,
-        scene_variants=args.scene_variants,
-        val_fraction=args.val_fraction,
-        weight_decays=args.weight_decay,
-        min_probability=args.min_probability,
-        seed=args.seed,
-        threads=args.threads,
-        device=args.device,
-        offline=args.offline,
-    )
+    options = options_from_args(AttributeHeadOptions, args)
     result = train_attribute_head(options, command=["grounded", *sys.argv[1:]])
     print(
         f"{len(result.head.probes)} probes ({', '.join(result.head.probes)}) on "
@@ -62,20 +50,23 @@ def register(commands: Commands) -> None:
         "categories and attributes into a model folder",
     )
     add = cmd.add_argument
-    add("catalog", type=Path, help="catalog file (.jsonl or .csv): images, category and attributes are used")
+    add(
+        "catalog",
+        type=existing_file,
+        help="catalog file (.jsonl or .csv): images, category and attributes are used",
+    )
     add(
         "--model",
-        type=Path,
+        type=existing_dir,
         required=True,
         help="model folder (local-dir layout); the head is written into it",
     )
     add(
         "--vocabulary",
-        type=Path,
+        type=existing_file,
         help="vocabulary JSON (default: the model folder's vocabulary.json, else bundled)",
     )
-    add("--images", type=Path, help="folder of relative image paths (default: the catalog's)")
-    add("--skip-bad-rows", action="store_true", help="train on the usable rows; each unusable one is listed")
+    add_catalog_arguments(cmd)
     add("--scene-variants", type=int, default=d.scene_variants, help="shopper-scene views per product")
     add(
         "--val-fraction",
@@ -85,6 +76,7 @@ def register(commands: Commands) -> None:
     )
     add(
         "--weight-decay",
+        dest="weight_decays",
         type=_decays,
         default=d.weight_decays,
         help="L2 penalties tried per probe, comma-separated (held-out products choose)",

@@ -5,11 +5,11 @@ Kept apart from the training module so that the CLI can build its flags without 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plugin.training.run_options import check_inputs, options_json, raise_first_failure
 from schemas.errors import InvalidInputError
 
 __all__ = ["AttributeHeadOptions"]
@@ -43,27 +43,28 @@ class AttributeHeadOptions:
 
     def validate(self) -> None:
         """Raise :class:`InvalidInputError` naming the first option out of range."""
-        checks = [
-            (self.scene_variants >= 0, f"--scene-variants must be >= 0, got {self.scene_variants}"),
-            (0.0 < self.val_fraction < 1.0, f"--val-fraction must be in (0, 1), got {self.val_fraction}"),
-            (bool(self.weight_decays), "--weight-decay needs at least one value"),
-            (
-                all(w >= 0 for w in self.weight_decays),
-                f"--weight-decay must be >= 0, got {self.weight_decays}",
-            ),
-            (
-                self.min_probability is None or 0.0 <= self.min_probability <= 1.0,
-                f"--min-probability must be in [0, 1], got {self.min_probability}",
-            ),
-            (self.threads is None or self.threads >= 1, f"--threads must be at least 1, got {self.threads}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InvalidInputError(message)
+        raise_first_failure(
+            [
+                (self.scene_variants >= 0, f"--scene-variants must be >= 0, got {self.scene_variants}"),
+                (0.0 < self.val_fraction < 1.0, f"--val-fraction must be in (0, 1), got {self.val_fraction}"),
+                (bool(self.weight_decays), "--weight-decay needs at least one value"),
+                (
+                    all(w >= 0 for w in self.weight_decays),
+                    f"--weight-decay must be >= 0, got {self.weight_decays}",
+                ),
+                (
+                    self.min_probability is None or 0.0 <= self.min_probability <= 1.0,
+                    f"--min-probability must be in [0, 1], got {self.min_probability}",
+                ),
+                (
+                    self.threads is None or self.threads >= 1,
+                    f"--threads must be at least 1, got {self.threads}",
+                ),
+            ]
+        )
         if not self.model.is_dir():
             raise InvalidInputError(f"--model {self.model}: not a model folder (the head is written into it)")
-        if self.images is not None and not self.images.is_dir():
-            raise InvalidInputError(f"--images: no such folder: {self.images}")
+        check_inputs(self.catalog, self.images)
 
     def vocabulary_file(self) -> Path | None:
         """The vocabulary the service would load with this model folder."""
@@ -73,8 +74,5 @@ class AttributeHeadOptions:
         return inside if inside.is_file() else None
 
     def as_json(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self)
-        return {
-            k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
-            for k, v in values.items()
-        }
+        """The options as plain JSON values (paths as strings), for the card."""
+        return options_json(self)

@@ -82,6 +82,20 @@ def test_a_head_for_another_vocabulary_is_refused(tmp_path: Path) -> None:
         AttributeCaptioner(WordEmbedder(), VOCABULARY, head=_head(_category_probe(3), other))
 
 
+def test_a_head_fitted_on_other_weights_is_left_unused(tmp_path: Path) -> None:
+    weights = tmp_path / "open_clip_model.safetensors"
+    weights.write_bytes(b"the weights the probes were fitted on")
+    save_attribute_head(tmp_path, _head(_category_probe(3)))
+    head, _ = load_attribute_head(tmp_path, VOCABULARY)
+    assert head is not None and head.model_weights_sha256 is not None
+    # The model is retrained into the folder after the head: the probes would read vectors they
+    # never saw, with confident answers. The captioner stays zero-shot and says why.
+    weights.write_bytes(b"weights retrained after the head")
+    head, reason = load_attribute_head(tmp_path, VOCABULARY)
+    assert head is None
+    assert "trained for other CLIP weights" in reason and "grounded train-attributes" in reason
+
+
 def test_the_fingerprint_ignores_wording_but_not_labels() -> None:
     reworded = VOCABULARY.model_copy(update={"prompt": "a picture of {}", "category_min_probability": 0.9})
     assert vocabulary_fingerprint(reworded) == vocabulary_fingerprint(VOCABULARY)

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from schemas.errors import ModelUnavailableError
 from schemas.vocabulary import CATEGORY, Vocabulary
+from vectorizer_service.runtime.folder_identity import check_trained_for, weights_sha256
 
 __all__ = [
     "ATTRIBUTE_HEAD_CONFIG_FILE",
@@ -99,6 +100,9 @@ class AttributeHead:
     """The probability a probe's pick must reach to be named, in place of the service's
     ``caption_min_probability`` floor (chosen for zero-shot prompts); None keeps that floor.
     The vocabulary's own thresholds still apply."""
+    model_weights_sha256: str | None = None
+    """The CLIP weights the probes were fitted on (:mod:`~vectorizer_service.runtime.folder_identity`);
+    None in a head saved before it was recorded."""
 
     def probe(self, name: str) -> Probe | None:
         return self.probes.get(name)
@@ -123,6 +127,8 @@ def save_attribute_head(folder: Path, head: AttributeHead) -> Path:
     config = {
         "format": ATTRIBUTE_HEAD_FORMAT,
         "vocabulary_sha256": head.vocabulary_sha256,
+        # The weights the probes read: a model retrained after them leaves the head unused.
+        "model_weights_sha256": weights_sha256(folder),
         "min_probability": head.min_probability,
         "probes": {
             name: {"values": list(p.values), "temperature": round(p.temperature, 6)}
@@ -153,7 +159,11 @@ def _read(folder: Path) -> AttributeHead:
         probes[name] = Probe(values, weight, bias, float(entry["temperature"]))
     floor = config.get("min_probability")
     return AttributeHead(
-        probes, str(config["vocabulary_sha256"]), config.get("card"), None if floor is None else float(floor)
+        probes,
+        str(config["vocabulary_sha256"]),
+        config.get("card"),
+        None if floor is None else float(floor),
+        config.get("model_weights_sha256"),
     )
 
 
@@ -167,6 +177,16 @@ def load_attribute_head(folder: Path, vocabulary: Vocabulary) -> tuple[Attribute
         head = _read(folder)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelUnavailableError(f"cannot load the attribute head in {folder}: {exc}") from exc
+    try:
+        check_trained_for(
+            folder,
+            head.model_weights_sha256,
+            "the attribute head",
+            f"grounded train-attributes CATALOG --model {folder}",
+        )
+    except ModelUnavailableError as exc:
+        log.warning("%s: captioning zero-shot", exc.message)
+        return None, exc.message
     if not head.matches(vocabulary):
         reason = (
             f"the attribute head in {folder} was trained for another vocabulary "
