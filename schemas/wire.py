@@ -22,11 +22,13 @@ from schemas.limits import (
 )
 from schemas.model_info import ModelInfo
 
-FusionMethod = Literal["image_anchor", "direction", "slerp", "pic2word", "pic2word_caption"]
+FusionMethod = Literal[
+    "image_anchor", "direction", "slerp", "pic2word", "pic2word_caption", "pic2word_ensemble"
+]
 """How the embedding stage combines the reference image vector with the text vectors
 (docs/composed-queries.md gives each formula and its source)."""
 FUSION_METHODS: tuple[FusionMethod, ...] = get_args(FusionMethod)
-PIC2WORD_METHODS: tuple[FusionMethod, ...] = ("pic2word", "pic2word_caption")
+PIC2WORD_METHODS: tuple[FusionMethod, ...] = ("pic2word", "pic2word_caption", "pic2word_ensemble")
 """The methods that put the image into the prompt as a pseudo-word (a trained mapper: Pic2Word)."""
 DEFAULT_FUSION_METHOD: FusionMethod = "image_anchor"
 """The method composed queries used before there was a choice: the server default's default."""
@@ -93,7 +95,9 @@ class ComposeOptions(BaseModel):
         description="how the image and text vectors combine: image_anchor (linear mix), direction "
         "(the change as a text direction applied to the image, PDV), slerp (spherical interpolation), "
         "pic2word (the image as the pseudo-word * of 'a photo of * , {modification}', Saito et al.; "
-        "needs a trained mapper) or pic2word_caption (the pseudo-word and the caption together)",
+        "needs a trained mapper), pic2word_caption (the pseudo-word and the caption in one prompt) or "
+        "pic2word_ensemble (Pic2Word's vector plus the caption's fused text and the change, as unit "
+        "vectors 1 : 0.5 : 0.25)",
     )
     direction_gain: float | None = Field(
         default=None,

@@ -109,8 +109,9 @@ class Engine:
         await self._runner.call(self._load_models)
         await self._runner.call(self._warm_up)
         if self.settings.fusion_method == AUTO_FUSION:
-            # The default chosen on val: the image as a pseudo-word when this model has a mapper.
-            resolved = "pic2word" if self.pic2word_problem is None else DEFAULT_FUSION_METHOD
+            # The default chosen on val: the image as a pseudo-word, summed with what the caption
+            # is sure of, when this model has a mapper.
+            resolved = "pic2word_ensemble" if self.pic2word_problem is None else DEFAULT_FUSION_METHOD
             self.settings = self.settings.model_copy(update={"fusion_method": resolved})
             log.info("default fusion method: %s (auto)", resolved)
         if self.settings.fusion_method in PIC2WORD_METHODS and self.pic2word_problem is not None:

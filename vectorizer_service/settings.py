@@ -24,7 +24,7 @@ from schemas.limits import MAX_VECTORIZE_ITEMS
 from schemas.wire import DEFAULT_DIRECTION_GAIN, DEFAULT_FUSION_METHOD, MAX_DIRECTION_GAIN, FusionMethod
 
 AUTO_FUSION: Literal["auto"] = "auto"
-"""The server's default fusion method: ``pic2word`` when a mapper is loaded, else
+"""The server's default fusion method: ``pic2word_ensemble`` when a mapper is loaded, else
 :data:`~schemas.wire.DEFAULT_FUSION_METHOD` (the engine decides once, when its models load)."""
 
 __all__ = [
@@ -250,11 +250,12 @@ class ServiceSettings(GroupedSettings):
     )
     fusion_method: FusionMethod | Literal["auto"] = Field(
         AUTO_FUSION,
-        description="default way the image and text vectors combine: auto (pic2word when the model "
-        f"folder carries a Pic2Word mapper, else {DEFAULT_FUSION_METHOD}: chosen on the product "
-        "world's val splits, docs/composed-queries.md), image_anchor (linear), direction "
-        "(PDV text direction applied to the image), slerp (spherical), pic2word or pic2word_caption "
-        "(the image as a pseudo-word; needs pic2word.safetensors in the model folder); "
+        description="default way the image and text vectors combine: auto (pic2word_ensemble when "
+        f"the model folder carries a Pic2Word mapper, else {DEFAULT_FUSION_METHOD}: chosen on the "
+        "product world's val splits, docs/composed-queries.md), image_anchor (linear), direction "
+        "(PDV text direction applied to the image), slerp (spherical), pic2word, pic2word_caption "
+        "or pic2word_ensemble (the image as a pseudo-word; needs pic2word.safetensors in the model "
+        "folder); "
         "docs/composed-queries.md",
     )
     direction_gain: float = Field(

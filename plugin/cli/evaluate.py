@@ -14,6 +14,7 @@ from plugin.evaluation.configs import (
     BASE_CONFIGS,
     DEFAULT,
     DEFAULT_IMAGE_WEIGHTS,
+    DEFAULT_TRUTH,
     PIC2WORD_WORDINGS,
     SWEEP,
     TRUE_ATTRIBUTES,
@@ -105,7 +106,9 @@ def _choose(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands) -> None:
-    known = ", ".join([DEFAULT, *(c.name for c in BASE_CONFIGS), SWEEP, TRUE_ATTRIBUTES, PIC2WORD_WORDINGS])
+    known = ", ".join(
+        [DEFAULT, *(c.name for c in BASE_CONFIGS), SWEEP, DEFAULT_TRUTH, TRUE_ATTRIBUTES, PIC2WORD_WORDINGS]
+    )
     ev = commands.add(
         "eval",
         "composed-retrieval benchmarks: FashionIQ, CIRR, CIRCO",

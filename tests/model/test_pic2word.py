@@ -192,6 +192,42 @@ async def test_a_served_pic2word_query_equals_the_in_process_computation(
     assert fused.startswith("a photo of ") and fused.endswith(" like * , in blue")
 
 
+async def test_a_served_pic2word_ensemble_is_the_sum_of_its_served_parts(
+    trained: tuple[Path, Pic2WordResult],
+) -> None:
+    folder, _ = trained
+    photo = b64(image_bytes((30, 160, 90), (40, 40)))
+    engine = _engine(folder)
+
+    async def compose(client: Any, **options: Any) -> dict[str, Any]:
+        answer = await client.post("/compose", json={"image": photo, "text": "in blue", "options": options})
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    async with http_client(engine) as client, grpc_stub(engine) as (stub, _, _):
+        served = await compose(client, fusion_method="pic2word_ensemble")
+        over_grpc = await stub.ComposeQuery(
+            pb.ComposeQueryRequest(
+                image=image_bytes((30, 160, 90), (40, 40)),
+                text="in blue",
+                options=pb.ComposeOptions(fusion_method="pic2word_ensemble"),
+            )
+        )
+        word = await compose(client, fusion_method="pic2word")
+        fused = await compose(client, fusion_method="image_anchor", image_weight=0.0)
+        change = await client.post("/vectorize", json={"texts": ["in blue"]})
+    p, f, m = (
+        np.asarray(v, dtype=np.float64)
+        for v in (word["vector"], fused["vector"], change.json()["textVectors"][0])
+    )
+    mixed = p / np.linalg.norm(p) + 0.5 * f / np.linalg.norm(f) + 0.25 * m / np.linalg.norm(m)
+    np.testing.assert_allclose(served["vector"], mixed / np.linalg.norm(mixed), atol=1e-5)
+    np.testing.assert_allclose(list(over_grpc.vector), served["vector"], atol=1e-6)
+    assert fused["explanation"]["fused_text"] in next(
+        t["note"] for t in served["explanation"]["timings"] if t["stage"] == "embedding"
+    )
+
+
 async def test_without_a_mapper_a_pic2word_query_names_the_file_and_the_command(tmp_path: Path) -> None:
     model = _model_folder(tmp_path)
     engine = _engine(model)
@@ -208,12 +244,12 @@ async def test_without_a_mapper_a_pic2word_query_names_the_file_and_the_command(
     assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_the_auto_default_is_pic2word_with_a_mapper_and_the_fallback_without(
+async def test_the_auto_default_is_the_pic2word_ensemble_with_a_mapper_and_the_fallback_without(
     trained: tuple[Path, Pic2WordResult], tmp_path: Path
 ) -> None:
     folder, _ = trained
     photo = b64(image_bytes((30, 160, 90), (40, 40)))
-    for model, expected in ((folder, "pic2word"), (_model_folder(tmp_path), DEFAULT_FUSION_METHOD)):
+    for model, expected in ((folder, "pic2word_ensemble"), (_model_folder(tmp_path), DEFAULT_FUSION_METHOD)):
         engine = _engine(model)
         assert engine.settings.fusion_method == "auto"
         async with http_client(engine) as client:

@@ -13,6 +13,7 @@ from vectorizer_service.compose.vector_fusion import (
     Vector,
     cosine,
     direction,
+    ensemble,
     image_anchor,
     slerp,
 )
@@ -173,3 +174,30 @@ def _check_unit(tiny: Vector) -> None:
         assert np.all(np.isfinite(vector))
         assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
     assert np.allclose(image_anchor(tiny, None, 0.0), np.full(8, 8**-0.5), atol=1e-6)
+
+
+# --- ensemble: norm(sum_i s_i norm(x_i)) --------------------------------------------------------
+
+
+def test_ensemble_sums_unit_vectors_by_their_shares() -> None:
+    # p = (1, 0), t = (0, 3) counts as (0, 1), m = (0, -2) as (0, -1): 1 * p + 0.5 * t + 0.25 * m
+    # = (1, 0.25), norm sqrt(1.0625).
+    p, t, m = vec(1, 0), vec(0, 3), vec(0, -2)
+    close(ensemble([(1.0, p), (0.5, t), (0.25, m)]), 1 / math.sqrt(1.0625), 0.25 / math.sqrt(1.0625))
+
+
+def test_ensemble_leaves_out_missing_zero_and_unshared_parts() -> None:
+    p = vec(3, 4)
+    close(ensemble([(1.0, p), (0.5, None), (0.25, vec(0, 0)), (0.0, vec(-1, 0))]), 0.6, 0.8)
+
+
+def test_ensemble_of_three_equal_shares_at_right_angles_is_the_diagonal() -> None:
+    out = ensemble([(1.0, vec(1, 0, 0)), (1.0, vec(0, 2, 0)), (1.0, vec(0, 0, 5))])
+    close(out, *([1 / math.sqrt(3)] * 3))
+
+
+def test_ensemble_refuses_negative_shares_and_nothing_to_sum() -> None:
+    with pytest.raises(ValueError, match="share"):
+        ensemble([(1.0, T), (-0.5, V)])
+    with pytest.raises(ValueError, match="at least one"):
+        ensemble([(1.0, None), (0.5, vec(0, 0))])

@@ -2,6 +2,8 @@
 through the trained mapper of :mod:`vectorizer_service.runtime.pic2word`) sits among the words.
 
 * ``pic2word``: ``"a photo of * , {modification}"``, the paper's own prompt;
+* ``pic2word_ensemble``: the ``pic2word`` prompt; its vector is then summed with the caption's
+  fused text (:func:`vectorizer_service.compose.vector_fusion.ensemble`);
 * ``pic2word_caption``: the pseudo-word and the caption together,
   :data:`PIC2WORD_CAPTION_TEMPLATE`, ``"a photo of {caption} like * , {modification}"``: the best
   mean R@1/5/10 over the world's two val splits among :data:`PIC2WORD_CAPTION_WORDINGS`
@@ -42,16 +44,18 @@ _DANGLING = " \t,;:-–—"
 
 def resolve_pic2word_template(method: FusionMethod, requested: str | None) -> str:
     """The prompt template of ``method``: the request's when it holds the pseudo-word, else the
-    method's own. A requested one must hold ``*`` exactly once; ``pic2word`` has no caption."""
+    method's own. A requested one must hold ``*`` exactly once; only ``pic2word_caption`` puts
+    the caption into the prompt."""
     default = PIC2WORD_CAPTION_TEMPLATE if method == "pic2word_caption" else PIC2WORD_TEMPLATE
     if requested is None or PSEUDO_WORD not in requested:
         return default
     template = validate_template(requested)
     if template.count(PSEUDO_WORD) != 1:
         raise InvalidInputError(f"template {template!r}: a pic2word prompt holds the pseudo-word * once")
-    if method == "pic2word" and "{caption}" in template:
+    if method != "pic2word_caption" and "{caption}" in template:
         raise InvalidInputError(
-            f"template {template!r}: pic2word makes no caption; use fusion_method pic2word_caption"
+            f"template {template!r}: {method} puts no caption into its prompt; use fusion_method "
+            "pic2word_caption"
         )
     return template
 

@@ -13,16 +13,29 @@ divides by zero: a side that vanishes is dropped, and the text vector is the las
 * ``slerp`` (Jang et al., ECCV 2024, arXiv 2405.00571): the point a share ``w`` of the way
   from ``t`` to ``v`` along the great circle, ``[sin(w th) v + sin((1 - w) th) t] / sin th``
   with ``th = arccos(v . t)``; linear where ``|v . t|`` exceeds :data:`SLERP_LINEAR_ABOVE`.
+* ``ensemble`` (``pic2word_ensemble``): ``norm(sum_i s_i norm(x_i))``, a weighted sum of unit
+  vectors; the method sums Pic2Word's vector ``p``, the fused caption text ``t`` and the change's
+  vector ``m`` at :data:`ENSEMBLE_SHARES` (chosen on the product world's val splits).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SLERP_LINEAR_ABOVE", "Vector", "cosine", "direction", "image_anchor", "slerp"]
+__all__ = [
+    "ENSEMBLE_SHARES",
+    "SLERP_LINEAR_ABOVE",
+    "Vector",
+    "cosine",
+    "direction",
+    "ensemble",
+    "image_anchor",
+    "slerp",
+]
 
 Vector = npt.NDArray[np.float32]
 
@@ -31,6 +44,13 @@ SLERP_LINEAR_ABOVE = 0.9995
 falls back to the linear mix (as Jang et al.'s implementation does), which is the same point
 to within rounding there."""
 
+
+ENSEMBLE_SHARES: dict[str, float] = {"pic2word": 1.0, "caption": 0.5, "change": 0.25}
+"""``pic2word_ensemble``'s shares of Pic2Word's vector, the fused caption text's and the change's:
+the best mean R@10 of the product world's two val splits (shopper and catalog references) on a
+grid fixed before the run (``benchmarks/query_blend.py``; the table is in
+docs/composed-queries.md). The reference image's own vector had share 0 there: it enters as
+Pic2Word's word."""
 
 _FLOAT32_NORMS = (1e-15, 1e15)
 """Norms float32 computes exactly enough: outside them the squares underflow (entries of 1e-19
@@ -115,3 +135,25 @@ def direction(
         if share > 0.0 and norm > 0.0:
             mixed += share * side / norm
     return _unit(mixed, _unit(text, text))
+
+
+def ensemble(parts: Sequence[tuple[float, Vector | None]]) -> Vector:
+    """``norm(sum_i s_i norm(x_i))`` over the parts ``(s_i, x_i)``: each vector counts by its
+    share, whatever its length. A part that is ``None``, of zero length or of share 0 is left out;
+    at least one part must remain."""
+    kept = [(share, vector) for share, vector in parts if vector is not None and share != 0.0]
+    for share, _ in kept:
+        if share < 0.0 or not math.isfinite(share):
+            raise ValueError(f"ensemble share {share} must be a finite number >= 0")
+    mixed: npt.NDArray[np.float64] | None = None
+    first: Vector | None = None
+    for share, vector in kept:
+        wide = vector.astype(np.float64)
+        norm = float(np.linalg.norm(wide))
+        if norm == 0.0 or not math.isfinite(norm):
+            continue
+        first = vector if first is None else first
+        mixed = share * wide / norm if mixed is None else mixed + share * wide / norm
+    if mixed is None or first is None:
+        raise ValueError("an ensemble needs at least one non-zero vector with a share above 0")
+    return _unit(mixed, _unit(first, first))

@@ -11,10 +11,12 @@ from vectorizer_service.compose.context import ComposeContext, ResolvedOptions, 
 from vectorizer_service.compose.fusion import kept_caption
 from vectorizer_service.compose.pic2word import pic2word_prompt
 from vectorizer_service.compose.vector_fusion import (
+    ENSEMBLE_SHARES,
     SLERP_LINEAR_ABOVE,
     Vector,
     cosine,
     direction,
+    ensemble,
     image_anchor,
     slerp,
 )
@@ -39,6 +41,9 @@ class EmbeddingStage:
     * ``slerp``: the point ``w`` of the way from ``t`` to ``v`` on the unit sphere;
     * ``pic2word`` / ``pic2word_caption``: ``t(prompt)`` with the prompt's ``*`` read from the
       trained mapper's token for ``v`` (the image weight does not apply: the image is a word);
+    * ``pic2word_ensemble``: ``normalise(p + 0.5 * t + 0.25 * m)`` over unit vectors, ``p`` the
+      ``pic2word`` vector, ``t`` the fused text's (the abstaining caption and the change), ``m`` the
+      change's alone (:data:`~vectorizer_service.compose.vector_fusion.ENSEMBLE_SHARES`);
 
     with ``w`` the image weight (0 without an image: the image is then not encoded) and ``g``
     the direction gain. The note says which method ran, its parameters, and any fallback.
@@ -93,6 +98,8 @@ async def _pic2word(ctx: ComposeContext, env: StageEnv) -> str:
     encode = env.deps.encode_pseudo_word
     assert encode is not None and ctx.working_image is not None  # the pipeline checked both
     image = (await env.deps.encode_images([ctx.working_image]))[0]
+    if options.fusion_method == "pic2word_ensemble":
+        return await _ensemble(ctx, env, image, prompt)
     ctx.vector = (await encode([(image, prompt)]))[0]
     ctx.fused_text, ctx.image_weight = prompt, 1.0
     note = f"{options.fusion_method}: t({prompt!r}) with * = mapper(image vector)"
@@ -103,6 +110,39 @@ async def _pic2word(ctx: ComposeContext, env: StageEnv) -> str:
     elif options.fusion_method == "pic2word_caption" and not caption:
         note += "; no caption, so the pic2word prompt"
     return note
+
+
+async def _ensemble(ctx: ComposeContext, env: StageEnv, image: Vector, prompt: str) -> str:
+    """Pic2Word's vector summed with the fused text's (what the caption was sure of, and the
+    change) and the change's: the word reads the image, the caption the attributes it is sure
+    of. The fused text is the fusion stage's; fusion off or no text: the parts that exist."""
+    assert env.deps.encode_pseudo_word is not None
+    fused = " ".join((ctx.fused_text or "").split())
+    texts = [text for text in dict.fromkeys((fused, ctx.modification)) if text]
+    pseudo, vectors = await asyncio.gather(
+        env.deps.encode_pseudo_word([(image, prompt)]),
+        env.deps.encode_texts(texts) if texts else _no_vectors(),
+    )
+    by_text = dict(zip(texts, vectors, strict=True))
+    shares = ENSEMBLE_SHARES
+    ctx.vector = ensemble(
+        [
+            (shares["pic2word"], pseudo[0]),
+            (shares["caption"], by_text.get(fused)),
+            (shares["change"], by_text.get(ctx.modification)),
+        ]
+    )
+    ctx.fused_text, ctx.image_weight = prompt, 1.0
+    parts = [f"t({prompt!r}) with * = mapper(image vector)"]
+    if fused:
+        parts.append(f"{shares['caption']:g} * t({fused!r})")
+    if ctx.modification:
+        parts.append(f"{shares['change']:g} * t({ctx.modification!r})")
+    return "pic2word_ensemble: normalise(" + " + ".join(parts) + ")"
+
+
+async def _no_vectors() -> list[Vector]:
+    return []
 
 
 def _text_only(options: ResolvedOptions, weight: float) -> str | None:
