@@ -47,7 +47,7 @@ class ModelInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfoResponse(_message.Message):
-    __slots__ = ("name", "backend", "pretrained", "dimension", "device", "dtype", "context_length", "text_trimming", "source_backend", "version")
+    __slots__ = ("name", "backend", "pretrained", "dimension", "device", "dtype", "context_length", "text_trimming", "source_backend", "version", "weights_sha256")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     PRETRAINED_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,7 @@ class ModelInfoResponse(_message.Message):
     TEXT_TRIMMING_FIELD_NUMBER: _ClassVar[int]
     SOURCE_BACKEND_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_SHA256_FIELD_NUMBER: _ClassVar[int]
     name: str
     backend: str
     pretrained: str
@@ -68,7 +69,8 @@ class ModelInfoResponse(_message.Message):
     text_trimming: bool
     source_backend: str
     version: str
-    def __init__(self, name: _Optional[str] = ..., backend: _Optional[str] = ..., pretrained: _Optional[str] = ..., dimension: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., context_length: _Optional[int] = ..., text_trimming: _Optional[bool] = ..., source_backend: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+    weights_sha256: str
+    def __init__(self, name: _Optional[str] = ..., backend: _Optional[str] = ..., pretrained: _Optional[str] = ..., dimension: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., context_length: _Optional[int] = ..., text_trimming: _Optional[bool] = ..., source_backend: _Optional[str] = ..., version: _Optional[str] = ..., weights_sha256: _Optional[str] = ...) -> None: ...
 
 class ComposeOptions(_message.Message):
     __slots__ = ("remove_background", "caption", "fuse", "template", "image_weight", "return_cutout", "drop_overridden", "catalog_caption", "catalog_attributes", "fusion_method", "direction_gain", "remove_background_mode")
