@@ -28,7 +28,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from vectorize_bench import free_port  # noqa: E402
+from vectorize_load import free_port  # noqa: E402
 
 
 def site_packages_mib(python: str) -> float:

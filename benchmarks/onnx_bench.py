@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from vectorize_bench import catalog_texts, drive, product_photos, running_service  # noqa: E402
+from vectorize_load import catalog_texts, drive, product_photos, running_service  # noqa: E402
 
 from schemas.wire import ComposeOptions  # noqa: E402
 from vectorizer_service.engine import Engine  # noqa: E402

@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from pixel_budget import attack_jpeg, proc_status, tiny_model  # noqa: E402
-from vectorize_bench import free_port  # noqa: E402
+from vectorize_load import free_port  # noqa: E402
 
 WORLD_MODEL = REPO / "plugin" / "world" / "model"
 COLOURS = [(200, 30, 30), (30, 30, 200), (30, 160, 60), (220, 200, 40), (20, 20, 20), (240, 240, 240)]

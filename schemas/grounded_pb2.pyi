@@ -47,7 +47,7 @@ class ModelInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfoResponse(_message.Message):
-    __slots__ = ("name", "backend", "pretrained", "dimension", "device", "dtype", "context_length", "text_trimming", "source_backend", "version")
+    __slots__ = ("name", "backend", "pretrained", "dimension", "device", "dtype", "context_length", "text_trimming", "source_backend", "version", "weights_sha256")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     PRETRAINED_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,7 @@ class ModelInfoResponse(_message.Message):
     TEXT_TRIMMING_FIELD_NUMBER: _ClassVar[int]
     SOURCE_BACKEND_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_SHA256_FIELD_NUMBER: _ClassVar[int]
     name: str
     backend: str
     pretrained: str
@@ -68,10 +69,11 @@ class ModelInfoResponse(_message.Message):
     text_trimming: bool
     source_backend: str
     version: str
-    def __init__(self, name: _Optional[str] = ..., backend: _Optional[str] = ..., pretrained: _Optional[str] = ..., dimension: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., context_length: _Optional[int] = ..., text_trimming: _Optional[bool] = ..., source_backend: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+    weights_sha256: str
+    def __init__(self, name: _Optional[str] = ..., backend: _Optional[str] = ..., pretrained: _Optional[str] = ..., dimension: _Optional[int] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., context_length: _Optional[int] = ..., text_trimming: _Optional[bool] = ..., source_backend: _Optional[str] = ..., version: _Optional[str] = ..., weights_sha256: _Optional[str] = ...) -> None: ...
 
 class ComposeOptions(_message.Message):
-    __slots__ = ("remove_background", "caption", "fuse", "template", "image_weight", "return_cutout", "drop_overridden", "catalog_caption", "catalog_attributes", "fusion_method", "direction_gain")
+    __slots__ = ("remove_background", "caption", "fuse", "template", "image_weight", "return_cutout", "drop_overridden", "catalog_caption", "catalog_attributes", "fusion_method", "direction_gain", "remove_background_mode")
     class CatalogAttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +92,7 @@ class ComposeOptions(_message.Message):
     CATALOG_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     FUSION_METHOD_FIELD_NUMBER: _ClassVar[int]
     DIRECTION_GAIN_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_BACKGROUND_MODE_FIELD_NUMBER: _ClassVar[int]
     remove_background: bool
     caption: bool
     fuse: bool
@@ -101,7 +104,8 @@ class ComposeOptions(_message.Message):
     catalog_attributes: _containers.ScalarMap[str, str]
     fusion_method: str
     direction_gain: float
-    def __init__(self, remove_background: _Optional[bool] = ..., caption: _Optional[bool] = ..., fuse: _Optional[bool] = ..., template: _Optional[str] = ..., image_weight: _Optional[float] = ..., return_cutout: _Optional[bool] = ..., drop_overridden: _Optional[bool] = ..., catalog_caption: _Optional[str] = ..., catalog_attributes: _Optional[_Mapping[str, str]] = ..., fusion_method: _Optional[str] = ..., direction_gain: _Optional[float] = ...) -> None: ...
+    remove_background_mode: str
+    def __init__(self, remove_background: _Optional[bool] = ..., caption: _Optional[bool] = ..., fuse: _Optional[bool] = ..., template: _Optional[str] = ..., image_weight: _Optional[float] = ..., return_cutout: _Optional[bool] = ..., drop_overridden: _Optional[bool] = ..., catalog_caption: _Optional[str] = ..., catalog_attributes: _Optional[_Mapping[str, str]] = ..., fusion_method: _Optional[str] = ..., direction_gain: _Optional[float] = ..., remove_background_mode: _Optional[str] = ...) -> None: ...
 
 class ComposeQueryRequest(_message.Message):
     __slots__ = ("image", "text", "options")

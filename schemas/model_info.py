@@ -38,6 +38,13 @@ class ModelInfo(BaseModel):
         description="the Grounded version that serves the model (the service stamps it); empty from "
         "a service older than the field. Not part of the vector space: an upgrade keeps the catalog",
     )
+    weights_sha256: str = Field(
+        default="",
+        description="``sha256:<hex>`` of a local model folder's CLIP weights file; empty for a hub "
+        "model, a backend that does not read such a file, or a service older than the field. Kept "
+        "out of ``vector_space`` (whose form stores and collections compare): the embedded store "
+        "records it beside, so a model retrained into the same folder is told apart",
+    )
 
     @property
     def vector_space(self) -> str:

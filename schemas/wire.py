@@ -36,6 +36,13 @@ DEFAULT_DIRECTION_GAIN = 1.0
 """``direction``'s gain ``g`` by default: the change applied once, as the text states it."""
 MAX_DIRECTION_GAIN = 4.0
 """Largest gain accepted: PDV reports its best at 1-1.4; far above, the change swamps the image."""
+AUTO_BACKGROUND = "auto"
+BackgroundChoice = bool | Literal["auto"]
+"""The background-removal switch, per request and as the server default: true cuts the product
+out of every photo, false keeps every photo as it is, "auto" decides per photo (a studio photo
+keeps its background, any other is cut out). gRPC carries it as ``remove_background`` (the
+true / false of older clients) and ``remove_background_mode`` ("on", "off", "auto"):
+:mod:`schemas.proto`."""
 
 
 class VectorizeRequest(BaseModel):
@@ -74,7 +81,11 @@ class ComposeOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    remove_background: bool | None = None
+    remove_background: BackgroundChoice | None = Field(
+        default=None,
+        description="true: cut the product out; false: keep the photo; auto: keep a studio photo's "
+        "background and cut any other photo out (the explanation's background_note says which)",
+    )
     caption: bool | None = None
     fuse: bool | None = None
     template: str | None = Field(

@@ -21,7 +21,13 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from schemas.limits import MAX_VECTORIZE_ITEMS
-from schemas.wire import DEFAULT_DIRECTION_GAIN, DEFAULT_FUSION_METHOD, MAX_DIRECTION_GAIN, FusionMethod
+from schemas.wire import (
+    DEFAULT_DIRECTION_GAIN,
+    DEFAULT_FUSION_METHOD,
+    MAX_DIRECTION_GAIN,
+    BackgroundChoice,
+    FusionMethod,
+)
 
 AUTO_FUSION: Literal["auto"] = "auto"
 """The server's default fusion method: ``pic2word_ensemble`` when a mapper is loaded, else
@@ -264,7 +270,7 @@ class ServiceSettings(GroupedSettings):
         le=MAX_DIRECTION_GAIN,
         description="default gain of the direction method (how far along t(fused) - t(caption))",
     )
-    remove_background: bool | Literal["auto"] = Field(
+    remove_background: BackgroundChoice = Field(
         "auto",
         description="default of the background-removal switch: true, false, or auto (keep the "
         "background of studio photos, a plain border around a framed subject; cut the others out)",

@@ -27,10 +27,9 @@ if TYPE_CHECKING:
 
 def compose_options(args: argparse.Namespace) -> ComposeOptions:
     """Per-request switches from the service flags given, so they also reach a remote service."""
-    background = getattr(args, "remove_background", None)
     return ComposeOptions(
-        # "auto" is a server default, not a request switch: the request leaves it to the service.
-        remove_background=background if isinstance(background, bool) else None,
+        # true, false or auto, asked of the service per request (a remote one's default may differ).
+        remove_background=getattr(args, "remove_background", None),
         caption=False if getattr(args, "captioner", None) == "none" else None,
         template=getattr(args, "fusion_template", None),
         image_weight=getattr(args, "image_weight", None),

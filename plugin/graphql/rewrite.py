@@ -44,7 +44,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from plugin.graphql.reference import ReferenceLookup
 from plugin.graphql.values import operation_variables, value_node
 from schemas.errors import InvalidInputError
-from schemas.wire import MAX_DIRECTION_GAIN, ComposeExplanation, ComposeOptions, ComposeResult, FusionMethod
+from schemas.wire import (
+    MAX_DIRECTION_GAIN,
+    BackgroundChoice,
+    ComposeExplanation,
+    ComposeOptions,
+    ComposeResult,
+    FusionMethod,
+)
 
 __all__ = ["ARGUMENT", "GraphQLRewriteError", "GroundedArgs", "Rewrite", "explanation_json", "rewrite_query"]
 
@@ -66,7 +73,10 @@ class GroundedArgs(BaseModel):
 
     image: str | None = Field(None, description="base64 reference image (optional data: prefix)")
     text: str = ""
-    removeBackground: bool | None = None
+    removeBackground: BackgroundChoice | None = Field(
+        None,
+        description='true, false, or "auto" (a string or an enum value): keep a studio photo, cut others out',
+    )
     caption: bool | None = None
     fuse: bool | None = None
     template: str | None = None

@@ -120,7 +120,9 @@ def _session(
         encoder = open_encoder(plugin, service, compose_models=compose_models)
     with _closed_after(encoder.close):
         meta = encoder.model_info()
-        store = open_store(plugin, dimension=meta.dimension, model=model_identity(meta))
+        store = open_store(
+            plugin, dimension=meta.dimension, model=model_identity(meta), weights_sha256=meta.weights_sha256
+        )
         with _closed_after(store.close):
             yield Session(encoder, store, meta)
 

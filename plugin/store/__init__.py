@@ -44,7 +44,11 @@ __all__ = [
 
 
 def open_store(
-    settings: PluginSettings, *, dimension: int | None = None, model: str | None = None
+    settings: PluginSettings,
+    *,
+    dimension: int | None = None,
+    model: str | None = None,
+    weights_sha256: str | None = None,
 ) -> ProductStore:
     """The configured store (:meth:`PluginSettings.store_backend`): Weaviate at
     ``settings.weaviate_url``, or the embedded LanceDB table in ``settings.data_dir``.
@@ -52,7 +56,9 @@ def open_store(
     ``dimension`` (the model's vector size) is required by the embedded store, which builds its
     vector column from it; Weaviate learns it from the first object and ignores it. ``model``
     (:func:`plugin.store.fingerprint.model_identity`) lets the embedded store record the model with
-    the table and refuse a table another model built.
+    the table and refuse a table another model built; ``weights_sha256``
+    (:attr:`schemas.model_info.ModelInfo.weights_sha256`) lets it refuse a table the same model
+    folder built with other weights.
     """
     if settings.store_backend() == "weaviate":
         from plugin.store.weaviate.connect import weaviate_store
@@ -68,6 +74,7 @@ def open_store(
         collection=settings.collection,
         index_policy=_policy(settings),
         model=model,
+        weights_sha256=weights_sha256,
     )
 
 

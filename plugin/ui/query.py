@@ -16,7 +16,7 @@ from plugin.encoder.protocol import QueryEncoder
 from plugin.search.query import GroundedResult, near_grounded
 from plugin.store.protocol import ProductFilter, ProductStore
 from schemas.errors import InvalidInputError, NotFoundError
-from schemas.wire import MAX_DIRECTION_GAIN, ComposeOptions, FusionMethod
+from schemas.wire import MAX_DIRECTION_GAIN, BackgroundChoice, ComposeOptions, FusionMethod
 from vectorizer_service import ImageLimits, base64_to_bytes, decode_image
 
 __all__ = ["MAX_RESULTS", "SearchForm", "UiSearch", "parse_form", "run_search"]
@@ -57,8 +57,9 @@ class SearchForm(BaseModel):
     price_min: float | None = Field(None, ge=0)
     price_max: float | None = Field(None, ge=0)
     attributes: dict[str, str] = Field(default_factory=dict)
-    remove_background: bool | None = None
-    """None: the server's default (``auto`` unless configured otherwise)."""
+    remove_background: BackgroundChoice | None = None
+    """None: the server's default (``auto`` unless configured otherwise); "auto" asks for the
+    per-photo decision whatever the default."""
     caption: bool | None = None
     image_weight: float | None = Field(None, ge=0.0, le=1.0)
     fusion_method: FusionMethod | None = None

@@ -19,6 +19,7 @@ from vectorizer_service.runtime import (
     load_embedder,
     save_random_open_clip,
 )
+from vectorizer_service.runtime.folder_identity import weights_sha256
 from vectorizer_service.settings import ServiceSettings
 
 
@@ -43,6 +44,10 @@ def test_info_describes_the_loaded_model(embedder: Embedder, tiny_clip_settings:
     assert info.dimension == TINY_OPEN_CLIP_CONFIG["embed_dim"]
     assert info.context_length == 77
     assert info.text_trimming is True
+    # The folder's weights hash, which a store records beside the (unchanged) vector space.
+    folder = Path(tiny_clip_settings["model"].removeprefix("local-dir:"))
+    assert info.weights_sha256 == weights_sha256(folder)
+    assert info.weights_sha256.startswith("sha256:") and info.weights_sha256 not in info.vector_space
 
 
 def test_texts_give_unit_float32_rows_in_input_order(embedder: Embedder) -> None:
@@ -125,6 +130,7 @@ def test_named_architecture_with_a_checkpoint_file(tmp_path: Path, embedder: Emb
     )
     loaded = load_embedder(settings)
     assert loaded.info.text_trimming is True
+    assert loaded.info.weights_sha256 == weights_sha256(model_dir)  # the checkpoint file's hash
     # Same seed, same architecture: the very vectors of the fixture model.
     np.testing.assert_allclose(loaded.encode_texts(TITLES), embedder.encode_texts(TITLES), atol=1e-6)
 

@@ -113,6 +113,21 @@ def test_compose_sends_the_plain_template_switch(service: tuple[FakeVectorizer, 
     assert request.options.HasField("drop_overridden") and request.options.drop_overridden is False
 
 
+@pytest.mark.parametrize(
+    ("choice", "sent"),
+    [(True, {"remove_background": True}), (False, {"remove_background": False}),
+     ("auto", {"remove_background_mode": "auto"}), (None, {})],
+)  # fmt: skip
+def test_compose_sends_the_background_choice_an_older_server_can_read(
+    service: tuple[FakeVectorizer, GrpcEncoder], choice: bool | str | None, sent: dict[str, object]
+) -> None:
+    servicer, encoder = service
+    encoder.compose(b"png", "in blue", ComposeOptions(remove_background=choice))  # type: ignore[arg-type]  # parametrized
+    (request,) = servicer.compose_requests
+    # true / false in the old bool field (an older server honours them); only auto needs the new one
+    assert {field.name: value for field, value in request.options.ListFields()} == sent
+
+
 def test_compose_round_trip(service: tuple[FakeVectorizer, GrpcEncoder]) -> None:
     servicer, encoder = service
     result = encoder.compose(b"png", "in blue", ComposeOptions(caption=False, image_weight=0.25))

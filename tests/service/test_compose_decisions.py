@@ -7,7 +7,9 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+import grpc
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
 from schemas import grounded_pb2 as pb
@@ -95,3 +97,78 @@ async def test_auto_cuts_a_cluttered_photo_out_and_a_request_can_force_it_off() 
     assert auto.json()["explanation"]["background_removed"] is True
     assert forced.json()["explanation"]["background_note"] == "switched off"
     assert len(remover.batches) == warm_up + 1
+
+
+def forced_engine(remover: FakeRemover, default: bool) -> Engine:
+    return Engine(
+        service_settings(captioner="attributes", remove_background=default),
+        embedder=FakeEmbedder(),
+        remover=remover,
+        captioner=UnsureCaptioner(),
+        load_compose_models=False,
+    )
+
+
+@pytest.mark.parametrize("default", [True, False])
+async def test_a_request_asks_for_auto_whatever_the_server_default_over_http_and_grpc(default: bool) -> None:
+    remover = FakeRemover()
+    engine = forced_engine(remover, default)
+    auto = pb.ComposeOptions(remove_background_mode="auto")
+    async with http_client(engine) as client, grpc_stub(engine) as (stub, _, _):
+        warm_up = len(remover.batches)
+        notes: dict[str, list[str]] = {}
+        for name, photo in (("studio", studio_photo()), ("cluttered", cluttered_photo())):
+            http = await client.post(
+                "/compose",
+                json={"image": b64(photo), "text": "in black", "options": {"remove_background": "auto"}},
+            )
+            assert http.status_code == 200, http.text
+            reply = await stub.ComposeQuery(
+                pb.ComposeQueryRequest(image=photo, text="in black", options=auto)
+            )
+            notes[name] = [http.json()["explanation"]["background_note"], reply.explanation.background_note]
+            removed = [http.json()["explanation"]["background_removed"], reply.explanation.background_removed]
+            assert removed == [name == "cluttered"] * 2, name
+    for note in notes["studio"]:
+        assert note.startswith("auto: studio photo (border ") and note.endswith("kept the original image")
+    for note in notes["cluttered"]:
+        assert note.startswith("auto: cluttered photo (border ") and "background removed" in note
+    # The remover ran for the cluttered photo only (the second request hit the cut-out cache).
+    assert len(remover.batches) == warm_up + 1
+
+
+async def test_the_old_grpc_switch_still_forces_the_stage_and_a_conflict_names_both_fields() -> None:
+    engine = auto_engine(FakeRemover())
+    async with http_client(engine), grpc_stub(engine) as (stub, _, _):  # the HTTP app starts the engine
+        off = await stub.ComposeQuery(
+            pb.ComposeQueryRequest(
+                image=cluttered_photo(), text="in black", options=pb.ComposeOptions(remove_background=False)
+            )
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.ComposeQuery(
+                pb.ComposeQueryRequest(
+                    image=cluttered_photo(),
+                    text="in black",
+                    options=pb.ComposeOptions(remove_background=False, remove_background_mode="auto"),
+                )
+            )
+    assert off.explanation.background_note == "switched off"
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "remove_background=false and remove_background_mode='auto' disagree" in (
+        raised.value.details() or ""
+    )
+
+
+async def test_http_refuses_a_background_word_it_does_not_know() -> None:
+    async with http_client(auto_engine(FakeRemover())) as client:
+        reply = await client.post(
+            "/compose",
+            json={
+                "image": b64(studio_photo()),
+                "text": "in black",
+                "options": {"remove_background": "maybe"},
+            },
+        )
+    assert reply.status_code == 400, reply.text
+    assert "remove_background" in reply.json()["error"]

@@ -56,6 +56,7 @@ async def test_meta_describes_the_model(client: httpx.AsyncClient) -> None:
         "text_trimming": False,
         "source_backend": "",
         "version": package_version(),
+        "weights_sha256": "",  # a hub (here fake) model: no folder to hash
     }
     # multi2vec-clip's contract: the keys it reads come first, in its order; added ones follow.
     assert list(response.json())[:8] == ["name", "backend", "pretrained", "dimension", "device",

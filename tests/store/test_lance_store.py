@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from plugin.store import ProductRow
+from plugin.store.lance import upkeep
 from plugin.store.lance.store import LanceStore
 from schemas.collection import product_properties
 from schemas.errors import InvalidInputError, NotFoundError
@@ -151,3 +152,50 @@ def test_a_large_batch_is_written_whole_with_exact_counts(store: LanceStore) -> 
     assert store.existing([str(product_uuid(f"p{i}")) for i in range(n + 5)]) == {
         str(product_uuid(f"p{i}")) for i in range(n)
     }
+
+
+MODEL = "open_clip:/models/shop::4"
+FIRST = "sha256:" + "1" * 64
+RETRAINED = "sha256:" + "2" * 64
+
+
+def test_a_table_built_with_other_weights_of_the_same_model_is_refused_naming_both(tmp_path: Path) -> None:
+    built = LanceStore(tmp_path, dimension=DIM, model=MODEL, weights_sha256=FIRST)
+    built.create_collection()
+    built.upsert([_row("a", [1.0, 0, 0, 0])])
+    retrained = LanceStore(tmp_path, dimension=DIM, model=MODEL, weights_sha256=RETRAINED)
+    with pytest.raises(InvalidInputError) as raised:
+        retrained.search([1.0, 0, 0, 0])
+    message = str(raised.value)
+    assert f"was built with the weights {FIRST}" in message and f"now holds {RETRAINED}" in message
+    assert "`grounded ingest --recreate`" in message
+    with pytest.raises(InvalidInputError, match="retrained since"):
+        retrained.create_collection()  # an import is refused the same way
+    # The same weights, or a run that knows no hash (a hub model), search as before.
+    assert (
+        len(LanceStore(tmp_path, dimension=DIM, model=MODEL, weights_sha256=FIRST).search([1.0, 0, 0, 0]))
+        == 1
+    )
+    assert LanceStore(tmp_path, dimension=DIM, model=MODEL).count() == 1
+
+
+def test_a_table_recorded_without_weights_opens_with_any_and_gains_no_hash(tmp_path: Path) -> None:
+    older = LanceStore(tmp_path, dimension=DIM, model=MODEL)  # as Grounded wrote it before the hash
+    older.create_collection()
+    older.upsert([_row("a", [1.0, 0, 0, 0])])
+    for weights in (FIRST, RETRAINED):
+        store = LanceStore(tmp_path, dimension=DIM, model=MODEL, weights_sha256=weights)
+        store.create_collection()
+        store.upsert([_row("b", [0, 1.0, 0, 0])])
+        assert len(store.search([1.0, 0, 0, 0])) == 2
+    reopened = LanceStore(tmp_path, dimension=DIM, model=MODEL)
+    table, column = reopened._require(), reopened.spec.vector.name
+    # Unchanged rows a re-import skipped may hold the old training's vectors: no hash vouches for them.
+    assert upkeep.stored_weights(table, column) is None
+    assert upkeep.stored_model(table, column) == MODEL
+
+
+def test_a_recreated_table_records_the_weights(tmp_path: Path) -> None:
+    store = LanceStore(tmp_path, dimension=DIM, model=MODEL, weights_sha256=RETRAINED)
+    store.create_collection()
+    assert upkeep.stored_weights(store._require(), store.spec.vector.name) == RETRAINED

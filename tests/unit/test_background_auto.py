@@ -134,3 +134,53 @@ async def test_true_as_the_server_default_still_cuts_every_photo() -> None:
     ex = (await rig.run(studio_photo(), "in blue")).explanation
     assert ex.background_removed is True
     assert ex.background_note.startswith("background removed")
+
+
+# --- every caller can ask for true, false or auto per request ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "asked"),
+    [([], None), (["--remove-background", "auto"], "auto"), (["--no-remove-background"], False),
+     (["--remove-background"], True)],
+)  # fmt: skip
+def test_search_passes_the_background_flag_to_the_request(flags: list[str], asked: bool | str | None) -> None:
+    from plugin.cli import build_parser
+    from plugin.cli.search import compose_options
+
+    args = build_parser().parse_args(["search", "--text", "in blue", *flags])
+    assert compose_options(args).remove_background == asked
+
+
+@pytest.mark.parametrize(
+    ("argument", "asked"),
+    [
+        ("removeBackground: auto", "auto"),
+        ('removeBackground: "auto"', "auto"),
+        ("removeBackground: false", False),
+    ],
+)
+def test_near_grounded_takes_auto_as_an_enum_value_or_a_string(argument: str, asked: bool | str) -> None:
+    from tests.unit.test_graphql_fusion_method import compose_options
+
+    assert compose_options(f'{{text: "in blue", {argument}}}').remove_background == asked
+
+
+def test_near_grounded_names_a_background_word_it_does_not_know() -> None:
+    from plugin.graphql.rewrite import GraphQLRewriteError
+    from tests.unit.test_graphql_fusion_method import compose_options
+
+    with pytest.raises(GraphQLRewriteError, match="removeBackground"):
+        compose_options('{text: "in blue", removeBackground: "maybe"}')
+
+
+@pytest.mark.parametrize("value", ["auto", True, None])
+def test_the_page_form_takes_auto(value: bool | str | None) -> None:
+    import json
+
+    from plugin.ui.query import parse_form
+
+    assert (
+        parse_form(json.dumps({"text": "in blue", "remove_background": value}).encode()).remove_background
+        == value
+    )

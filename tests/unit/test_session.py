@@ -13,13 +13,15 @@ import plugin.encoder
 import plugin.session.lifecycle
 from plugin.session import Session, StoreSession, open_session
 from plugin.settings import PluginSettings
-from plugin.store import ProductStore
+from plugin.store import ProductRow, ProductStore
 from plugin.store.fingerprint import model_identity
 from plugin.store.lance.store import LanceStore
 from schemas.errors import InvalidInputError, NotFoundError
+from schemas.product import product_uuid
 from schemas.wire import ModelMeta
 from tests.support.fake_weaviate import FakeEncoder
 from vectorizer_service import ServiceSettings
+from vectorizer_service.runtime.folder_identity import WEIGHTS_FILES, weights_sha256
 
 DIM = 8
 
@@ -27,15 +29,18 @@ DIM = 8
 class RecordingEncoder(FakeEncoder):
     """A fake encoder that says when it is closed, and can fail to close."""
 
-    def __init__(self, events: list[str], *, name: str | None = None, fail_close: bool = False) -> None:
+    def __init__(
+        self, events: list[str], *, name: str | None = None, weights: str = "", fail_close: bool = False
+    ) -> None:
         super().__init__(dimension=DIM)
         self.events = events
         self.name = name
+        self.weights = weights
         self.fail_close = fail_close
         self.closed = False
 
     def model_info(self) -> Any:
-        meta = super().model_info()
+        meta = super().model_info().model_copy(update={"weights_sha256": self.weights})
         return meta if self.name is None else meta.model_copy(update={"name": self.name})
 
     def close(self) -> None:
@@ -123,7 +128,7 @@ def test_the_store_gets_the_models_dimension_and_identity(
     with open_session(_settings(tmp_path), ServiceSettings(), compose_models=False) as session:
         session.store.create_collection()
     meta: ModelMeta = opened[0][0].model_info()
-    assert stores == [{"dimension": DIM, "model": model_identity(meta)}]
+    assert stores == [{"dimension": DIM, "model": model_identity(meta), "weights_sha256": ""}]
     assert opened[0][1] is False
     # The table records the model: a session with another model of the same size is refused,
     # one with the same model is not.
@@ -135,6 +140,35 @@ def test_the_store_gets_the_models_dimension_and_identity(
         session.store.count()
     with open_session(_settings(tmp_path), ServiceSettings()) as session:
         assert session.store.count() == 0
+
+
+def test_a_model_folder_retrained_in_place_is_refused_by_the_store_it_built(
+    tmp_path: Path, events: list[str], stores: list[dict[str, Any]]
+) -> None:
+    folder = tmp_path / "shop-model"
+    folder.mkdir()
+    weights_file = folder / WEIGHTS_FILES[0]
+    weights_file.write_bytes(b"the first training")
+
+    def encoder() -> RecordingEncoder:
+        return RecordingEncoder(events, name=str(folder), weights=weights_sha256(folder) or "")
+
+    with open_session(_settings(tmp_path), ServiceSettings(), encoder=encoder()) as session:
+        session.store.create_collection()
+        session.store.upsert([ProductRow(str(product_uuid("p1")), {"title": "Red dress"}, [1.0] + [0.0] * 7)])
+    first = weights_sha256(folder)
+    weights_file.write_bytes(b"the second training, same folder, same name")
+    second = weights_sha256(folder)
+    assert first and second and first != second
+    with (
+        open_session(_settings(tmp_path), ServiceSettings(), encoder=encoder()) as session,
+        pytest.raises(InvalidInputError) as raised,
+    ):
+        session.store.search([1.0] + [0.0] * 7)
+    assert f"built with the weights {first}" in str(raised.value)
+    assert f"now holds {second}" in str(raised.value) and "grounded ingest --recreate" in str(raised.value)
+    # The vector space string the stores and Weaviate compare did not change form.
+    assert stores[0]["model"] == stores[1]["model"] and first not in stores[0]["model"]
 
 
 def test_a_store_that_fails_to_open_still_closes_the_encoder(

@@ -61,9 +61,16 @@ _ABSENCE_AS_EMPTY = {"map", "message", "bytes"}
 def _strip_none(annotation: Any) -> tuple[Any, bool]:
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
-        assert len(args) == 1, f"{annotation}: only X | None maps onto a proto field"
+        if _is_switch(args):
+            return Union[tuple(args)], len(args) < len(get_args(annotation))  # noqa: UP007  # a runtime union
+        assert len(args) == 1, f"{annotation}: only X | None (or a switch with modes) maps onto a proto field"
         return args[0], len(args) < len(get_args(annotation))
     return annotation, False
+
+
+def _is_switch(args: list[Any]) -> bool:
+    """``bool | Literal["a", ...]``: a switch with modes (schemas.proto's two proto fields)."""
+    return len(args) == 2 and bool in args and any(get_origin(a) is Literal for a in args)
 
 
 def _python_kind(annotation: Any) -> str:
@@ -84,10 +91,15 @@ def _python_kind(annotation: Any) -> str:
 
 
 def model_shape(model: type[BaseModel]) -> Shape:
+    """A switch with modes counts as its two proto fields: the bool and the ``_mode`` string."""
     shape: Shape = {}
     for name, info in model.model_fields.items():
         annotation, optional = _strip_none(info.annotation)
-        shape[name] = (_python_kind(annotation), optional)
+        if _is_switch(list(get_args(annotation))):
+            shape[name] = ("bool", optional)
+            shape[f"{name}_mode"] = ("str", optional)
+        else:
+            shape[name] = (_python_kind(annotation), optional)
     return shape
 
 
@@ -154,6 +166,8 @@ def test_the_comparison_notices_a_field_that_disagrees(model: type[BaseModel], p
 
 def _value(annotation: Any, name: str, default: Any) -> Any:
     """A value of this type that differs from the field's default."""
+    if _is_switch(list(get_args(annotation))):
+        return next(value for a in get_args(annotation) if get_origin(a) is Literal for value in get_args(a))
     kind = _python_kind(annotation)
     if get_origin(annotation) is Literal:
         return next(value for value in get_args(annotation) if value != default)
@@ -197,11 +211,13 @@ def test_every_field_set_survives_the_round_trip(model: type[BaseModel], message
 def test_optional_fields_left_unset_come_back_none(model: type[BaseModel], message: type[Message]) -> None:
     original = sample(model, optional_unset=True)
     encoded = to_message(original, message)
-    nullable = [name for name, (_kind, optional) in model_shape(model).items() if optional]
+    nullable = [name for name, info in model.model_fields.items() if _strip_none(info.annotation)[1]]
     for name in nullable:
         field = message.DESCRIPTOR.fields_by_name[name]
         if field.has_presence:
             assert not encoded.HasField(name), name
+    for name in model_shape(model).keys() - model.model_fields.keys():  # a switch's mode string
+        assert not encoded.HasField(name), name
     decoded = from_message(message.FromString(encoded.SerializeToString()), model)
     assert decoded == original
     assert all(getattr(decoded, name) is None for name in nullable)
@@ -245,3 +261,57 @@ def test_a_value_the_model_refuses_raises_its_validation_error() -> None:
         from_message(pb.ComposeOptions(image_weight=2.0), ComposeOptions)
     with pytest.raises(ValidationError, match="fusion_method"):
         from_message(pb.ComposeOptions(fusion_method="average"), ComposeOptions)
+
+
+# --- a switch with modes: remove_background is true, false or "auto" -------------------------
+
+
+@pytest.mark.parametrize(
+    ("choice", "fields"),
+    [(True, {"remove_background": True}), (False, {"remove_background": False}),
+     ("auto", {"remove_background_mode": "auto"})],
+)  # fmt: skip
+def test_a_switch_travels_as_the_bool_older_servers_read_or_as_its_mode(
+    choice: bool | str, fields: dict[str, Any]
+) -> None:
+    encoded = to_message(ComposeOptions(remove_background=choice), pb.ComposeOptions)  # type: ignore[arg-type]  # parametrized
+    assert {f.name: v for f, v in encoded.ListFields()} == fields
+    assert from_message(encoded, ComposeOptions).remove_background == choice
+
+
+@pytest.mark.parametrize(
+    ("message", "choice"),
+    [
+        (pb.ComposeOptions(remove_background=True), True),  # an older client
+        (pb.ComposeOptions(remove_background_mode="on"), True),
+        (pb.ComposeOptions(remove_background_mode="off"), False),
+        (pb.ComposeOptions(remove_background_mode="auto"), "auto"),
+        (pb.ComposeOptions(remove_background=False, remove_background_mode="off"), False),  # agreeing
+        (pb.ComposeOptions(), None),
+    ],
+)
+def test_a_switch_reads_either_field(message: pb.ComposeOptions, choice: bool | str | None) -> None:
+    assert from_message(message, ComposeOptions).remove_background == choice
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        (
+            pb.ComposeOptions(remove_background=True, remove_background_mode="auto"),
+            "remove_background=true and remove_background_mode='auto' disagree",
+        ),
+        (
+            pb.ComposeOptions(remove_background=False, remove_background_mode="on"),
+            "remove_background=false and remove_background_mode='on' disagree",
+        ),
+        (
+            pb.ComposeOptions(remove_background_mode="maybe"),
+            "should be one of 'on', 'off', 'auto', not 'maybe'",
+        ),
+    ],
+)
+def test_a_switch_set_two_ways_that_disagree_is_refused(message: pb.ComposeOptions, problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem) as raised:
+        from_message(message, ComposeOptions)
+    assert raised.value.errors()[0]["loc"] == ("remove_background_mode",)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -13,6 +13,7 @@ from schemas.wire import (
     DEFAULT_DIRECTION_GAIN,
     DEFAULT_FUSION_METHOD,
     PIC2WORD_METHODS,
+    BackgroundChoice,
     ComposeOptions,
     FusionMethod,
 )
@@ -27,7 +28,7 @@ from vectorizer_service.settings import AUTO_FUSION, ServiceSettings
 class ResolvedOptions:
     """A request's :class:`ComposeOptions` with every ``None`` replaced by the server default."""
 
-    remove_background: bool | Literal["auto"]
+    remove_background: BackgroundChoice
     """True or False: forced; "auto": the background stage decides per photo (studio or not)."""
     caption: bool
     fuse: bool

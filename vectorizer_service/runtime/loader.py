@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from schemas.errors import ModelUnavailableError
 from vectorizer_service.runtime import _open_clip_sources as sources
+from vectorizer_service.runtime.folder_identity import file_sha256, weights_sha256
 from vectorizer_service.runtime.hub import OFFLINE_HINT, HubAccess
 from vectorizer_service.runtime.protocol import Embedder
 from vectorizer_service.runtime.random_marker import random_weights_warning
@@ -142,7 +143,20 @@ def _load_open_clip(
         trim_text=settings.trim_text,
         mapper=mapper,
         no_mapper=no_mapper,
+        weights_sha256=_local_weights_sha256(settings),
     )
+
+
+def _local_weights_sha256(settings: ServiceSettings) -> str:
+    """The hash of a model folder's (or a checkpoint file's) weights; empty for a hub model.
+
+    A folder retrained in place keeps its name, and so its ``vector_space``: the hash is what
+    tells a store built with the old weights from a query with the new ones."""
+    folder = Path(settings.model.removeprefix("local-dir:")).expanduser()
+    if folder.is_dir():
+        return weights_sha256(folder) or ""
+    checkpoint = Path(settings.pretrained).expanduser() if settings.pretrained else None
+    return file_sha256(checkpoint) if checkpoint is not None and checkpoint.is_file() else ""
 
 
 def _pic2word_mapper(model: str) -> tuple[Pic2WordMapper | None, str]:

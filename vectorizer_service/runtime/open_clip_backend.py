@@ -38,6 +38,7 @@ class OpenClipEmbedder:
         trim_text: bool,
         mapper: Pic2WordMapper | None = None,
         no_mapper: str = "no Pic2Word mapper loaded",
+        weights_sha256: str = "",
     ) -> None:
         self._model: Any = model
         self._preprocess = preprocess
@@ -55,6 +56,7 @@ class OpenClipEmbedder:
             dtype=str(dtype).removeprefix("torch."),
             context_length=context_length,
             text_trimming=self._tower is not None,
+            weights_sha256=weights_sha256,
         )
         self._mapper: Pic2WordMapper | None = None
         self._pseudo: PseudoWordText | None = None

@@ -26,13 +26,16 @@ _ARROW_TYPES: dict[DataType, pa.DataType] = {
 }
 
 
-def arrow_schema(spec: CollectionSpec, dimension: int, model: str | None = None) -> pa.Schema:
+def arrow_schema(
+    spec: CollectionSpec, dimension: int, model: str | None = None, weights: str | None = None
+) -> pa.Schema:
     """The table schema: the UUID key, every collection property, and the vector column
     (a fixed-size list of float32 of the model's dimension, named like Weaviate's named vector,
-    with the model's identity in its field metadata when known)."""
+    with the model's identity and its weights hash in its field metadata when known)."""
     fields = [pa.field(UUID_COLUMN, pa.string(), nullable=False)]
     fields += [pa.field(prop.name, _ARROW_TYPES[prop.data_type]) for prop in spec.properties]
-    metadata = {upkeep.MODEL_METADATA_KEY: model} if model else None
+    recorded = {upkeep.MODEL_METADATA_KEY: model, upkeep.WEIGHTS_METADATA_KEY: weights}
+    metadata = {key: value for key, value in recorded.items() if value} or None
     fields.append(pa.field(spec.vector.name, pa.list_(pa.float32(), dimension), metadata=metadata))
     return pa.schema(fields)
 

@@ -67,8 +67,12 @@ class LanceStore:
     (its vectors could never be compared with this model's queries). ``model`` is the model's
     identity (:func:`plugin.store.fingerprint.model_identity`): it is recorded with the table, and a
     table built by another model is refused the same way, since same-sized vectors of two
-    models are just as incomparable. Writes hold an exclusive lock (see
-    :mod:`plugin.store.lance.upkeep`), so concurrent imports never duplicate a product.
+    models are just as incomparable. ``weights_sha256`` (the model folder's weights hash,
+    :attr:`schemas.model_info.ModelInfo.weights_sha256`) is recorded with a new table beside the
+    identity, and a table built by other weights of the same folder (retrained in place) is refused
+    naming both hashes; a table or a model without the hash is not compared on it. Writes hold an
+    exclusive lock (see :mod:`plugin.store.lance.upkeep`), so concurrent imports never duplicate a
+    product.
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class LanceStore:
         collection: str | None = None,
         spec: CollectionSpec | None = None,
         model: str | None = None,
+        weights_sha256: str | None = None,
         index_policy: IndexPolicy | None = None,
     ) -> None:
         if dimension < 1:
@@ -92,7 +97,8 @@ class LanceStore:
             )
         self._dimension = dimension
         self._model = model
-        self._schema = arrow_schema(self._spec, dimension, model)
+        self._weights = weights_sha256 or None
+        self._schema = arrow_schema(self._spec, dimension, model, self._weights)
         self._property_names = [p.name for p in self._spec.properties]
         self._default_return = [p.name for p in self._spec.properties if p.data_type is not DataType.BLOB]
         self._data_dir = Path(data_dir)
@@ -127,6 +133,8 @@ class LanceStore:
                 self._check_dimension(self._table)
             table = self._table
             upkeep.add_missing_columns(table, self._schema)
+            # The weights hash is recorded only with a new table: on an older one, rows a re-import
+            # skips as unchanged may hold another training's vectors, which a hash would vouch for.
             if self._model and upkeep.stored_model(table, self._spec.vector.name) is None:
                 upkeep.record_model(table, self._spec.vector.name, self._model)
             upkeep.remove_duplicates(table, UUID_COLUMN)
@@ -350,12 +358,14 @@ class LanceStore:
         return table
 
     def _check_dimension(self, table: Any) -> None:
-        problem = upkeep.vector_mismatch(table, self._spec.vector.name, self._dimension, self._model)
+        problem = upkeep.vector_mismatch(
+            table, self._spec.vector.name, self._dimension, self._model, self._weights
+        )
         if problem is not None:
             self._table = None
+            ways_out = "" if upkeep.REINGEST in problem else f" {_WAYS_OUT[0].upper()}{_WAYS_OUT[1:]}"
             raise InvalidInputError(
-                f"collection {self._spec.name!r} in {self._data_dir} {problem}. "
-                f"{_WAYS_OUT[0].upper()}{_WAYS_OUT[1:]}"
+                f"collection {self._spec.name!r} in {self._data_dir} {problem}.{ways_out}"
             )
 
     def _return_properties(self, names: Sequence[str] | None) -> list[str]:

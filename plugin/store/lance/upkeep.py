@@ -25,17 +25,25 @@ from plugin.store.fingerprint import same_vector_space
 __all__ = [
     "MODEL_METADATA_KEY",
     "OLD_VERSION_RETENTION",
+    "REINGEST",
+    "WEIGHTS_METADATA_KEY",
     "add_missing_columns",
     "compact",
     "record_model",
     "remove_duplicates",
     "stored_model",
+    "stored_weights",
     "table_lock",
     "vector_mismatch",
 ]
 
 MODEL_METADATA_KEY = "grounded.model"
 """Field metadata of the vector column: the identity of the model that made its vectors."""
+WEIGHTS_METADATA_KEY = "grounded.model_weights_sha256"
+"""Field metadata of the vector column: the hash of the model folder's weights that made its
+vectors (:attr:`schemas.model_info.ModelInfo.weights_sha256`), beside the identity, whose form
+must not change. Absent on tables from before it and on tables a hub model built."""
+REINGEST = "grounded ingest --recreate"
 OLD_VERSION_RETENTION = timedelta(minutes=5)
 """Versions older than this are deleted when the table is compacted. Not zero: a search in
 another process may still be reading the version it started on."""
@@ -55,14 +63,27 @@ def table_lock(data_dir: Path, table: str) -> Iterator[None]:
 
 def stored_model(table: Any, vector_column: str) -> str | None:
     """The model identity recorded on the table's vector column, if any."""
+    return _metadata(table, vector_column, MODEL_METADATA_KEY)
+
+
+def stored_weights(table: Any, vector_column: str) -> str | None:
+    """The weights hash recorded on the table's vector column, if any."""
+    return _metadata(table, vector_column, WEIGHTS_METADATA_KEY)
+
+
+def _metadata(table: Any, vector_column: str, key: str) -> str | None:
     metadata = table.schema.field(vector_column).metadata or {}
-    value = metadata.get(MODEL_METADATA_KEY.encode())
+    value = metadata.get(key.encode())
     return value.decode() if value else None
 
 
-def vector_mismatch(table: Any, vector_column: str, dimension: int, model: str | None) -> str | None:
+def vector_mismatch(
+    table: Any, vector_column: str, dimension: int, model: str | None, weights: str | None = None
+) -> str | None:
     """Why the table's vectors cannot be compared with this model's (``None``: they can): another
-    dimension, or another recorded model of the same dimension."""
+    dimension, another recorded model of the same dimension, or the same model folder holding
+    other weights than the ones recorded (retrained in place). A side without a weights hash
+    (an older table, a hub model) is not compared on it."""
     stored = getattr(table.schema.field(vector_column).type, "list_size", None)
     if stored != dimension:
         return f"holds {stored}-d vectors but the model makes {dimension}-d ones"
@@ -71,6 +92,13 @@ def vector_mismatch(table: Any, vector_column: str, dimension: int, model: str |
         return (
             f"was built with the model {built_by!r}, but this run uses {model!r}: "
             "their vectors cannot be compared"
+        )
+    built_with = stored_weights(table, vector_column)
+    if weights and built_with and weights != built_with:
+        return (
+            f"was built with the weights {built_with} of the model {built_by or model!r}, but that "
+            f"model's folder now holds {weights} (retrained since): their vectors cannot be compared; "
+            f"re-ingest the catalog with these weights (`{REINGEST}`) or use the weights it was built with"
         )
     return None
 

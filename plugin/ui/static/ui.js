@@ -80,7 +80,7 @@
       price_min: num("price-min"),
       price_max: num("price-max"),
       attributes: attributes,
-      remove_background: { "": null, true: true, false: false }[$("remove-background").value],
+      remove_background: { "": null, true: true, false: false, auto: "auto" }[$("remove-background").value],
       caption: $("caption").checked,
       image_weight: $("default-weight").checked ? null : Number($("image-weight").value),
       fusion_method: $("fusion-method").value || null,

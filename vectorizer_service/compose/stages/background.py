@@ -1,7 +1,7 @@
 """Background stage: cut the product out of the reference image (rembg).
 
-Forced on or off per request (``remove_background`` true / false), or, in ``auto`` mode (the
-server default), decided per photo: a studio photo (plain border around a framed subject,
+Forced on or off (``remove_background`` true / false), or, in ``auto`` mode (the server
+default, or asked for per request), decided per photo: a studio photo (plain border around a framed subject,
 :func:`~vectorizer_service.compose.studio.detect_studio`) keeps its background and skips the
 remover; any other photo is cut out. The note gives the decision and its evidence.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
+from schemas.wire import AUTO_BACKGROUND
 from vectorizer_service.compose.context import ComposeContext, StageEnv
 from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND, frame_subject
 from vectorizer_service.compose.studio import detect_studio
@@ -18,7 +19,6 @@ MIN_MASK_COVERAGE = 0.01
 """Below this the mask is empty (nothing salient found): the cut-out would be blank."""
 MAX_MASK_COVERAGE = 0.98
 """Above this the mask is the whole image: cutting would only blur the edges."""
-AUTO = "auto"
 
 
 class BackgroundStage:
@@ -40,7 +40,7 @@ class BackgroundStage:
     async def run(self, ctx: ComposeContext, env: StageEnv) -> str:
         assert ctx.image is not None and env.deps.remove_background is not None  # see skip_reason
         decided = ""
-        if ctx.options.remove_background == AUTO:
+        if ctx.options.remove_background == AUTO_BACKGROUND:
             # Image work scales with the reference's pixels: a worker thread, not the event loop.
             verdict = await asyncio.to_thread(detect_studio, ctx.image)
             if verdict.studio:
