@@ -1,8 +1,9 @@
 """Auto-tags that abstain, measured: margins calibrated on a catalog, precision on held-out products.
 
 The tagger is the one ``grounded ingest --auto-tag`` builds (``plugin.vocabulary.catalog_tagger``):
-the calibration catalog's own vocabulary and, per attribute, the smallest margin reaching 95%
-precision on a seeded part of its own products. It then tags every held-out product (those of
+the calibration catalog's own vocabulary and, per attribute, the smallest margin whose precision
+on a seeded part of its own products is surely 95% (its lower confidence bound, and the fitted
+precision at the margin itself; ``plugin.ingest.calibration``). It then tags every held-out product (those of
 ``--measure`` not in ``--calibrate``) with its category and attributes removed; per attribute,
 precision is the share of written tags that are right, coverage the share of products that
 have the attribute which got a tag.
@@ -66,7 +67,7 @@ def main() -> None:
     table = {}
     print(f"calibrated on {args.calibrate} (seed {args.seed}); measured on {len(photos)} held-out products")
     print(
-        f"{'attribute':<10} {'margin':>7} {'calib. prec.':>12} {'held-out prec.':>15} "
+        f"{'attribute':<10} {'margin':>7} {'calib. prec.':>12} {'bound':>6} {'held-out prec.':>15} "
         f"{'coverage':>9} {'tags':>5}"
     )
     for name, c in calibration.items():
@@ -74,10 +75,14 @@ def main() -> None:
         coverage = written[name] / having[name] if having[name] else 0.0
         margin = "abstain" if c.threshold is None else f"{c.threshold:.3f}"
         shown = "-" if precision is None else f"{precision:.1%}"
-        print(f"{name:<10} {margin:>7} {c.precision:>12.1%} {shown:>15} {coverage:>9.1%} {written[name]:>5}")
+        print(
+            f"{name:<10} {margin:>7} {c.precision:>12.1%} {c.lower_bound:>6.1%} {shown:>15} "
+            f"{coverage:>9.1%} {written[name]:>5}"
+        )
         table[name] = {
             "threshold": c.threshold,
             "calibration_precision": round(c.precision, 4),
+            "calibration_lower_bound": round(c.lower_bound, 4),
             "precision": None if precision is None else round(precision, 4),
             "coverage": round(coverage, 4),
             "tags": written[name],

@@ -130,7 +130,7 @@ class StageTiming(_message.Message):
     def __init__(self, stage: _Optional[str] = ..., ms: _Optional[float] = ..., skipped: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
 
 class ComposeExplanation(_message.Message):
-    __slots__ = ("caption", "attributes", "modification", "fused_text", "mask_coverage", "background_removed", "background_note", "image_weight", "timings", "cutout_png", "attribute_sources", "fusion_method", "direction_gain")
+    __slots__ = ("caption", "attributes", "modification", "fused_text", "mask_coverage", "background_removed", "background_note", "image_weight", "timings", "cutout_png", "attribute_sources", "fusion_method", "direction_gain", "attribute_probabilities")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +145,13 @@ class ComposeExplanation(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AttributeProbabilitiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     CAPTION_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     MODIFICATION_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +165,7 @@ class ComposeExplanation(_message.Message):
     ATTRIBUTE_SOURCES_FIELD_NUMBER: _ClassVar[int]
     FUSION_METHOD_FIELD_NUMBER: _ClassVar[int]
     DIRECTION_GAIN_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTE_PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
     caption: str
     attributes: _containers.ScalarMap[str, str]
     modification: str
@@ -171,7 +179,8 @@ class ComposeExplanation(_message.Message):
     attribute_sources: _containers.ScalarMap[str, str]
     fusion_method: str
     direction_gain: float
-    def __init__(self, caption: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., modification: _Optional[str] = ..., fused_text: _Optional[str] = ..., mask_coverage: _Optional[float] = ..., background_removed: _Optional[bool] = ..., background_note: _Optional[str] = ..., image_weight: _Optional[float] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., cutout_png: _Optional[bytes] = ..., attribute_sources: _Optional[_Mapping[str, str]] = ..., fusion_method: _Optional[str] = ..., direction_gain: _Optional[float] = ...) -> None: ...
+    attribute_probabilities: _containers.ScalarMap[str, float]
+    def __init__(self, caption: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., modification: _Optional[str] = ..., fused_text: _Optional[str] = ..., mask_coverage: _Optional[float] = ..., background_removed: _Optional[bool] = ..., background_note: _Optional[str] = ..., image_weight: _Optional[float] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., cutout_png: _Optional[bytes] = ..., attribute_sources: _Optional[_Mapping[str, str]] = ..., fusion_method: _Optional[str] = ..., direction_gain: _Optional[float] = ..., attribute_probabilities: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class ComposeQueryResponse(_message.Message):
     __slots__ = ("vector", "explanation")

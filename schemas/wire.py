@@ -154,6 +154,11 @@ class ComposeExplanation(BaseModel):
         description="where each attribute came from: 'catalog', 'attribute-head' (the model "
         "folder's trained head) or 'zero-shot'",
     )
+    attribute_probabilities: dict[str, float] = Field(
+        default_factory=dict,
+        description="the probability of each attribute the captioner named (a catalog's own "
+        "values have none)",
+    )
     modification: str = ""
     fused_text: str | None = None
     mask_coverage: float | None = None

@@ -115,9 +115,10 @@ def _tagger(args: argparse.Namespace, encoder: QueryEncoder | None) -> AutoTagge
         raise InvalidInputError(f"--auto-tag: {exc.message}") from exc
     for name, c in (tagger.calibration or {}).items():
         chosen = (
-            f"margin >= {c.threshold:.3f}: precision {c.precision:.1%}, coverage {c.coverage:.1%}"
+            f"margin >= {c.threshold:.3f}: precision {c.precision:.1%} (lower bound {c.lower_bound:.1%}), "
+            f"coverage {c.coverage:.1%}"
             if c.threshold is not None
-            else "abstains (no margin reaches the precision target)"
+            else "abstains (no margin's precision is surely at the target)"
         )
         print(f"auto-tag {name}: {chosen} on {c.products} calibration products", file=sys.stderr)
     return tagger

@@ -32,7 +32,9 @@ class Card:
 @dataclass
 class ExplanationView:
     caption: str
-    attributes: list[tuple[str, str]]
+    attributes: list[tuple[str, str, str]]
+    """(name, value, how sure): ``"0.93"``, the probability of a value the captioner named, or
+    ``"catalog"`` for the reference product's own value (data, not a guess)."""
     caption_confidence: str
     """How sure the captioner was: what it named and, with their probabilities, what it left
     out (the caption stage's own note), or why no caption was made."""
@@ -90,6 +92,12 @@ def _fusion(method: str | None, gain: float | None) -> str:
     return f"{method} (gain {gain:g})" if gain is not None else method
 
 
+def _how_sure(name: str, probabilities: dict[str, float], sources: dict[str, str]) -> str:
+    if name in probabilities:
+        return f"{probabilities[name]:.2f}"
+    return sources.get(name, "")  # "catalog"; empty from a service that reports neither
+
+
 def explanation_view(result: GroundedResult) -> ExplanationView:
     ex = result.explanation
     if ex.background_removed:
@@ -107,7 +115,10 @@ def explanation_view(result: GroundedResult) -> ExplanationView:
         confidence = f"no caption: {confidence}" if confidence else "no caption"
     return ExplanationView(
         caption=ex.caption or "",
-        attributes=sorted(ex.attributes.items()),
+        attributes=[
+            (k, v, _how_sure(k, ex.attribute_probabilities, ex.attribute_sources))
+            for k, v in sorted(ex.attributes.items())
+        ],
         caption_confidence=confidence,
         modification=ex.modification,
         fused_text=ex.fused_text or "",

@@ -129,6 +129,31 @@ def test_the_explanation_says_how_sure_the_caption_was(client: TestClient) -> No
     assert status == 200 and 'id="ex-caption-confidence">-</dd>' in html
 
 
+def test_each_named_attribute_says_how_sure_the_caption_was_of_it(client: TestClient) -> None:
+    from plugin.search.query import GroundedResult
+    from plugin.ui.views import explanation_view
+    from schemas.wire import ComposeExplanation
+
+    # A stored product as the reference: its own colour is catalog data, the captioner filled
+    # in the pattern at 0.87; an old service reports attributes without either.
+    explanation = ComposeExplanation(
+        caption="striped Acme dress",
+        attributes={"colour": "red", "pattern": "striped", "cut": "a-line"},
+        attribute_sources={"colour": "catalog", "pattern": "zero-shot"},
+        attribute_probabilities={"pattern": 0.8734},
+    )
+    view = explanation_view(GroundedResult([], explanation))
+    assert view.attributes == [
+        ("colour", "red", "catalog"),
+        ("cut", "a-line", ""),
+        ("pattern", "striped", "0.87"),
+    ]
+    # Through the page: the fake service names red at 0.93.
+    status, html = _search(client, image=base64.b64encode(_png((200, 0, 0))).decode(), text="in blue")
+    assert status == 200
+    assert '<span class="tag">colour: red <span class="sure">(0.93)</span></span>' in html
+
+
 def test_photo_and_change_rank_products_with_the_explanation(client: TestClient) -> None:
     photo = base64.b64encode(_png((200, 0, 0))).decode()
     status, html = _search(client, image=photo, text="in blue", category="dress", limit=3)

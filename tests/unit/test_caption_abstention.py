@@ -89,6 +89,9 @@ def test_a_sure_category_is_named() -> None:
     assert caption.text == "a red handbag"
     assert caption.attributes == {"category": "handbag", "colour": "red"}
     assert caption.left_out == ()
+    # Each named word says how sure it was (what the search page shows beside it).
+    assert caption.probabilities.keys() == caption.attributes.keys()
+    assert all(0.5 <= p <= 1.0 for p in caption.probabilities.values())
 
 
 def test_an_unsure_category_is_left_out_and_the_note_says_why() -> None:
@@ -96,6 +99,7 @@ def test_an_unsure_category_is_left_out_and_the_note_says_why() -> None:
     caption = describe(showing(handbag=1.0, backpack=0.99, red=1.0))
     assert caption.text == "a red bag"
     assert caption.attributes == {"colour": "red"}
+    assert caption.probabilities.keys() == {"colour"}  # what was left out has none to show
     (note,) = caption.left_out
     match = re.fullmatch(r"category unsure: (0\.\d\d) handbag / (0\.\d\d) backpack - left out", note)
     assert match is not None, note

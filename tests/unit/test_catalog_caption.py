@@ -69,6 +69,8 @@ async def test_the_explanation_shows_both_sources_and_fusion_drops_the_overridde
         "category": "zero-shot",
     }
     assert ex.attributes["colour"] == "red"
+    # The zero-shot values keep their probabilities; the merchant's colour is data, not a guess.
+    assert ex.attribute_probabilities == {"pattern": 0.9, "material": 0.8, "category": 0.7}
     assert "Acme wrap dress" in (ex.caption or "")
     assert ex.fused_text is not None and "red" not in ex.fused_text and "blue" in ex.fused_text
 

@@ -10,7 +10,7 @@ samples are generated from the field types, so a new field is covered without ed
 from __future__ import annotations
 
 import types
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -176,6 +176,11 @@ def _value(annotation: Any, name: str, default: Any) -> Any:
     if kind.startswith("repeated"):
         item = get_args(annotation)[0]
         return [_value(item, name, None), _value(item, name, None)]
+    if kind == "map":
+        item = get_args(annotation)[1]  # the values' type: a map of strings or of floats
+        if get_origin(item) is Annotated:
+            item = get_args(item)[0]  # a constrained string is a string
+        return {f"{name} key": _value(item, name, None), "other": _value(item, "other", None)}
     return {
         "str": f"{name} value",
         "bytes": b"\x89PNG " + name.encode(),

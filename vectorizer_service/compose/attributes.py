@@ -321,6 +321,7 @@ class AttributeCaptioner:
         reading = self._score(image_vector)
         attributes = {g.name: g.value for g in reading.guesses if g.confident}
         sources = {name: reading.sources[name] for name in attributes}
+        probabilities = {g.name: g.probability for g in reading.guesses if g.confident}
         left_out = [g.unsure_note() for g in reading.guesses if not g.confident]
         guess = render_caption(
             self._vocabulary, {g.name: g.value for g in reading.guesses}, group=reading.group
@@ -333,7 +334,12 @@ class AttributeCaptioner:
         group = reading.group if category_sure or reading.group_guess.confident else None
         text = render_caption(self._vocabulary, attributes, group=group)
         return Caption(
-            text=text, attributes=attributes, left_out=tuple(left_out), guess=guess, sources=sources
+            text=text,
+            attributes=attributes,
+            left_out=tuple(left_out),
+            guess=guess,
+            sources=sources,
+            probabilities=probabilities,
         )
 
     def caption(self, images: Sequence[Image.Image]) -> list[Caption]:

@@ -40,6 +40,7 @@ class FakeCaptioner:
         self.result = caption or Caption(
             "a red floral cotton dress",
             {"category": "dress", "colour": "red", "pattern": "floral", "material": "cotton"},
+            probabilities={"category": 0.7, "colour": 0.95, "pattern": 0.9, "material": 0.8},
         )
         self.seen: list[Image.Image] = []
 

@@ -107,6 +107,11 @@ class ComposePipeline:
             caption=caption.text if caption is not None else None,
             attributes=dict(caption.attributes) if caption is not None else {},
             attribute_sources=dict(ctx.attribute_sources or {}),
+            attribute_probabilities=(
+                {k: p for k, p in caption.probabilities.items() if k in caption.attributes}
+                if caption is not None
+                else {}
+            ),
             modification=ctx.modification,
             fused_text=ctx.fused_text,
             mask_coverage=ctx.mask_coverage,

@@ -42,6 +42,9 @@ class Caption:
     sources: dict[str, str] = field(default_factory=dict)
     """Per named attribute, where its probabilities came from (attribute captioner only):
     ``"attribute-head"`` (the model folder's trained head) or ``"zero-shot"`` (prompts)."""
+    probabilities: dict[str, float] = field(default_factory=dict)
+    """Per named attribute, the probability of its value (attribute captioner only): how sure
+    the caption was of each word it says."""
 
 
 class BackgroundRemover(Protocol):

@@ -49,7 +49,12 @@ class FakeEncoder:
         vec = np.sum(parts, axis=0)
         vec = vec / np.linalg.norm(vec)
         explanation = ComposeExplanation(
-            caption="a red dress", modification=text, fused_text=f"a red dress, {text}"
+            caption="a red dress",
+            attributes={"colour": "red"},
+            attribute_sources={"colour": "zero-shot"},
+            attribute_probabilities={"colour": 0.93},
+            modification=text,
+            fused_text=f"a red dress, {text}",
         )
         return ComposeResult(vector=[float(x) for x in vec], explanation=explanation)
 

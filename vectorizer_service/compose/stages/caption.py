@@ -27,7 +27,10 @@ def merge_catalog(
     text = " ".join([*missing_words, catalog_caption])
     picked_by = zero_shot.sources if zero_shot else {}
     sources = {**{k: picked_by.get(k, ZERO_SHOT) for k in extra}, **dict.fromkeys(catalog, CATALOG)}
-    return Caption(text, {**extra, **catalog}), sources
+    # A merchant's value is data, not a guess: only the zero-shot ones keep a probability.
+    sure = zero_shot.probabilities if zero_shot else {}
+    probabilities = {k: sure[k] for k in extra if k in sure}
+    return Caption(text, {**extra, **catalog}, probabilities=probabilities), sources
 
 
 class CaptionStage:
