@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,16 @@ class DemoResult:
     notes: list[str] = field(default_factory=list)
     model_source: str = "configured"
     """``configured``, ``world`` (the model trained here) or ``random``."""
+
+
+def first_count(outcomes: Sequence[QueryOutcome]) -> tuple[int, int, int]:
+    """(queries whose expected product ranked first, whose expected product is in the hits,
+    queries): the demo's own scoreboard, printed after its tables."""
+    first = sum(1 for o in outcomes if o.hits and o.hits[0].properties.get("product_id") == o.query.expected)
+    found = sum(
+        1 for o in outcomes if any(h.properties.get("product_id") == o.query.expected for h in o.hits)
+    )
+    return first, found, len(outcomes)
 
 
 def zero_shot_check(encoder: QueryEncoder, catalog: SampleCatalog) -> tuple[int, int]:
@@ -266,6 +277,10 @@ def run_demo(
             photos=catalog.credits,
         ),
         encoding="utf-8",
+    )
+    first, found, total = first_count(outcomes)
+    console.print(
+        f"the expected product ranked first in {first} of {total} queries, and in the top {limit} in {found}"
     )
     console.print(f"results page: {page}")
     console.print(
