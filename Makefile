@@ -151,7 +151,7 @@ world-attributes: world
 # The rows of the world's tables: every simple baseline, the fusion methods, Pic2Word with and
 # without the caption, the attribute pipeline (the default without a mapper), the upper bound.
 WORLD_CONFIGS = text_only,image_only,image_only+bg,image_text_sum,image_text_sum+bg,image_text_sum+auto,$\
-fusion+bg,direction+bg,slerp+bg,attributes,pic2word,pic2word+caption,pic2word_ensemble,$\
+fusion+bg,direction+bg,slerp+bg,attributes,pic2word,pic2word+caption,ensemble,$\
 true_attributes,default+true_attributes
 WORLD_VAL ?= reports/world-val
 world-choose: world weights

@@ -22,13 +22,11 @@ from schemas.limits import (
 )
 from schemas.model_info import ModelInfo
 
-FusionMethod = Literal[
-    "image_anchor", "direction", "slerp", "pic2word", "pic2word_caption", "pic2word_ensemble"
-]
+FusionMethod = Literal["image_anchor", "direction", "slerp", "pic2word", "pic2word_caption", "ensemble"]
 """How the embedding stage combines the reference image vector with the text vectors
 (docs/composed-queries.md gives each formula and its source)."""
 FUSION_METHODS: tuple[FusionMethod, ...] = get_args(FusionMethod)
-PIC2WORD_METHODS: tuple[FusionMethod, ...] = ("pic2word", "pic2word_caption", "pic2word_ensemble")
+PIC2WORD_METHODS: tuple[FusionMethod, ...] = ("pic2word", "pic2word_caption")
 """The methods that put the image into the prompt as a pseudo-word (a trained mapper: Pic2Word)."""
 DEFAULT_FUSION_METHOD: FusionMethod = "image_anchor"
 """The method composed queries used before there was a choice: the server default's default."""
@@ -107,8 +105,8 @@ class ComposeOptions(BaseModel):
         "(the change as a text direction applied to the image, PDV), slerp (spherical interpolation), "
         "pic2word (the image as the pseudo-word * of 'a photo of * , {modification}', Saito et al.; "
         "needs a trained mapper), pic2word_caption (the pseudo-word and the caption in one prompt) or "
-        "pic2word_ensemble (Pic2Word's vector plus the caption's fused text and the change, as unit "
-        "vectors 1 : 0.5 : 0.25)",
+        "ensemble (Pic2Word's vector when a mapper is loaded, the caption's fused text and the change, "
+        "summed as unit vectors 1 : 0.5 : 0.25)",
     )
     direction_gain: float | None = Field(
         default=None,

@@ -20,7 +20,7 @@ from PIL import Image
 
 from schemas.errors import InvalidInputError, ModelUnavailableError, NotReadyError, item_error
 from schemas.version import package_version
-from schemas.wire import DEFAULT_FUSION_METHOD, PIC2WORD_METHODS, ComposeOptions, ComposeResult
+from schemas.wire import PIC2WORD_METHODS, ComposeOptions, ComposeResult
 from vectorizer_service.admission import Admission, PixelBudget
 from vectorizer_service.batching import Batcher, InferenceRunner, gather_all
 from vectorizer_service.compose.protocols import BackgroundRemover, Caption, Captioner, ComposeDeps, Cutout
@@ -33,7 +33,7 @@ from vectorizer_service.runtime.protocol import (
     PseudoWordEmbedder,
     Vectors,
 )
-from vectorizer_service.settings import AUTO_FUSION, ServiceSettings
+from vectorizer_service.settings import AUTO_FUSION, AUTO_METHOD, ServiceSettings
 
 if TYPE_CHECKING:
     from vectorizer_service.compose.pipeline import ComposePipeline
@@ -109,11 +109,11 @@ class Engine:
         await self._runner.call(self._load_models)
         await self._runner.call(self._warm_up)
         if self.settings.fusion_method == AUTO_FUSION:
-            # The default chosen on val: the image as a pseudo-word, summed with what the caption
-            # is sure of, when this model has a mapper.
-            resolved = "pic2word_ensemble" if self.pic2word_problem is None else DEFAULT_FUSION_METHOD
-            self.settings = self.settings.model_copy(update={"fusion_method": resolved})
-            log.info("default fusion method: %s (auto)", resolved)
+            # The default chosen on val: what the caption is sure of and the change, summed with
+            # the image as a pseudo-word when this model has a mapper.
+            self.settings = self.settings.model_copy(update={"fusion_method": AUTO_METHOD})
+            with_word = "with" if self.pic2word_problem is None else f"without ({self.pic2word_problem})"
+            log.info("default fusion method: %s (auto), %s the Pic2Word term", AUTO_METHOD, with_word)
         if self.settings.fusion_method in PIC2WORD_METHODS and self.pic2word_problem is not None:
             raise ModelUnavailableError(
                 f"the default fusion method {self.settings.fusion_method} cannot be served: "

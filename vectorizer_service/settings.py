@@ -23,17 +23,19 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from schemas.limits import MAX_VECTORIZE_ITEMS
 from schemas.wire import (
     DEFAULT_DIRECTION_GAIN,
-    DEFAULT_FUSION_METHOD,
     MAX_DIRECTION_GAIN,
     BackgroundChoice,
     FusionMethod,
 )
 
 AUTO_FUSION: Literal["auto"] = "auto"
-"""The server's default fusion method: ``pic2word_ensemble`` when a mapper is loaded, else
-:data:`~schemas.wire.DEFAULT_FUSION_METHOD` (the engine decides once, when its models load)."""
+"""The server's default fusion method: :data:`AUTO_METHOD`, chosen on the product world's val
+splits (the Pic2Word term joins it when the model folder carries a mapper)."""
+AUTO_METHOD: FusionMethod = "ensemble"
+"""What ``auto`` resolves to, with or without a Pic2Word mapper (docs/composed-queries.md)."""
 
 __all__ = [
+    "AUTO_METHOD",
     "ENV_PREFIX",
     "GroupedSettings",
     "ServiceSettings",
@@ -256,12 +258,12 @@ class ServiceSettings(GroupedSettings):
     )
     fusion_method: FusionMethod | Literal["auto"] = Field(
         AUTO_FUSION,
-        description="default way the image and text vectors combine: auto (pic2word_ensemble when "
-        f"the model folder carries a Pic2Word mapper, else {DEFAULT_FUSION_METHOD}: chosen on the "
-        "product world's val splits, docs/composed-queries.md), image_anchor (linear), direction "
-        "(PDV text direction applied to the image), slerp (spherical), pic2word, pic2word_caption "
-        "or pic2word_ensemble (the image as a pseudo-word; needs pic2word.safetensors in the model "
-        "folder); "
+        description="default way the image and text vectors combine: auto (ensemble: Pic2Word's vector "
+        "when the model folder carries a mapper, the caption's fused text and the change, summed; "
+        "chosen on the product world's val splits, docs/composed-queries.md), image_anchor "
+        "(linear), direction (PDV text direction applied to the image), slerp (spherical), "
+        "ensemble, pic2word or pic2word_caption (the image as a pseudo-word; need "
+        "pic2word.safetensors in the model folder); "
         "docs/composed-queries.md",
     )
     direction_gain: float = Field(

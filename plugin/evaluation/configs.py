@@ -124,8 +124,6 @@ def _pic2word_configs() -> list[EvalConfig]:
               True, True, fusion_method="pic2word"),
         _base("pic2word+caption", "Pic2Word + caption: the pseudo-word and the (attribute-aware) caption in "
               "one prompt", True, True, fusion_method="pic2word_caption"),
-        _base("pic2word_ensemble", "Pic2Word + caption as vectors: normalise(p + 0.5 t(fused caption text) "
-              "+ 0.25 t(modification))", True, True, fusion_method="pic2word_ensemble"),
     ]  # fmt: skip
 
 
@@ -142,10 +140,12 @@ BASE_CONFIGS: tuple[EvalConfig, ...] = (
     ),
     *_method_configs(),
     *_pic2word_configs(),
-    # What the default is without a Pic2Word mapper: the service's background decision, the
-    # abstaining attribute caption, attribute-aware fusion, the image anchor at the server's weight.
-    _base("attributes", "the attribute pipeline: the default of a model without a Pic2Word mapper",
+    # The service's background decision, the abstaining attribute caption, attribute-aware
+    # fusion, the image anchor at the server's weight (the default before the ensemble).
+    _base("attributes", "the attribute pipeline: caption + fusion, the image anchor at the server's weight",
           True, True),
+    _base("ensemble", "normalise(p + 0.5 t(fused caption text) + 0.25 t(modification)); p = Pic2Word's "
+          "vector, left out without a mapper", True, True, fusion_method="ensemble"),
 )  # fmt: skip
 
 
@@ -186,7 +186,7 @@ def _candidates() -> list[EvalConfig]:
     ]  # fmt: skip
 
 
-PIC2WORD_ROWS = ("pic2word", "pic2word+caption", "pic2word_ensemble", "default+true_attributes")
+PIC2WORD_ROWS = ("pic2word", "pic2word+caption", "default+true_attributes")
 """Rows run only when named: the Pic2Word ones need a mapper in the model folder; the default's
 own upper bound is asked for with them (``make world-choose``)."""
 

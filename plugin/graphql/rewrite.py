@@ -83,7 +83,7 @@ class GroundedArgs(BaseModel):
     imageWeight: float | None = Field(None, ge=0.0, le=1.0)
     fusionMethod: FusionMethod | None = Field(
         None,
-        description="image_anchor, direction, slerp, pic2word, pic2word_caption or pic2word_ensemble "
+        description="ensemble, image_anchor, direction, slerp, pic2word or pic2word_caption "
         "(a string or an enum value)",
     )
     directionGain: float | None = Field(None, ge=0.0, le=MAX_DIRECTION_GAIN)

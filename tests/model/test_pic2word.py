@@ -22,7 +22,6 @@ from plugin.training.pic2word import Pic2WordResult, train_pic2word
 from plugin.training.pic2word_options import PIC2WORD_STATE_NAME, Pic2WordOptions
 from schemas import grounded_pb2 as pb
 from schemas.errors import InvalidInputError, ModelUnavailableError
-from schemas.wire import DEFAULT_FUSION_METHOD
 from tests.support.service import b64, grpc_stub, http_client, image_bytes, service_settings
 from tests.support.training_catalog import write_catalog
 from vectorizer_service import (
@@ -192,7 +191,7 @@ async def test_a_served_pic2word_query_equals_the_in_process_computation(
     assert fused.startswith("a photo of ") and fused.endswith(" like * , in blue")
 
 
-async def test_a_served_pic2word_ensemble_is_the_sum_of_its_served_parts(
+async def test_a_served_ensemble_is_the_sum_of_its_served_parts(
     trained: tuple[Path, Pic2WordResult],
 ) -> None:
     folder, _ = trained
@@ -205,12 +204,12 @@ async def test_a_served_pic2word_ensemble_is_the_sum_of_its_served_parts(
         return dict(answer.json())
 
     async with http_client(engine) as client, grpc_stub(engine) as (stub, _, _):
-        served = await compose(client, fusion_method="pic2word_ensemble")
+        served = await compose(client, fusion_method="ensemble")
         over_grpc = await stub.ComposeQuery(
             pb.ComposeQueryRequest(
                 image=image_bytes((30, 160, 90), (40, 40)),
                 text="in blue",
-                options=pb.ComposeOptions(fusion_method="pic2word_ensemble"),
+                options=pb.ComposeOptions(fusion_method="ensemble"),
             )
         )
         word = await compose(client, fusion_method="pic2word")
@@ -244,19 +243,23 @@ async def test_without_a_mapper_a_pic2word_query_names_the_file_and_the_command(
     assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_the_auto_default_is_the_pic2word_ensemble_with_a_mapper_and_the_fallback_without(
+async def test_the_auto_default_is_the_ensemble_with_the_pic2word_term_only_with_a_mapper(
     trained: tuple[Path, Pic2WordResult], tmp_path: Path
 ) -> None:
     folder, _ = trained
     photo = b64(image_bytes((30, 160, 90), (40, 40)))
-    for model, expected in ((folder, "pic2word_ensemble"), (_model_folder(tmp_path), DEFAULT_FUSION_METHOD)):
+    for model, with_word in ((folder, True), (_model_folder(tmp_path), False)):
         engine = _engine(model)
         assert engine.settings.fusion_method == "auto"
         async with http_client(engine) as client:
             answer = await client.post("/compose", json={"image": photo, "text": "in blue"})
         assert answer.status_code == 200, answer.text
-        assert engine.settings.fusion_method == expected
-        assert answer.json()["explanation"]["fusion_method"] == expected
+        assert engine.settings.fusion_method == "ensemble"
+        explanation = answer.json()["explanation"]
+        assert explanation["fusion_method"] == "ensemble"
+        note = next(t["note"] for t in explanation["timings"] if t["stage"] == "embedding")
+        assert ("with * = mapper(image vector)" in note) is with_word
+        assert ("no Pic2Word term: no Pic2Word mapper loaded" in note) is not with_word
 
 
 async def test_a_mapper_trained_for_other_weights_is_refused_and_auto_falls_back(
@@ -279,4 +282,7 @@ async def test_a_mapper_trained_for_other_weights_is_refused_and_auto_falls_back
     async with http_client(engine) as client:
         answer = await client.post("/compose", json={"image": b64(image_bytes()), "text": "in blue"})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["explanation"]["fusion_method"] == DEFAULT_FUSION_METHOD
+    explanation = answer.json()["explanation"]
+    assert explanation["fusion_method"] == "ensemble"  # without its Pic2Word term
+    note = next(t["note"] for t in explanation["timings"] if t["stage"] == "embedding")
+    assert "no Pic2Word term" in note and "trained for other CLIP weights" in note

@@ -41,9 +41,11 @@ async def test_a_method_chosen_per_request_changes_the_vector_as_its_formula_say
     fake = FakeEmbedder()
     t, r = (fake.encode_texts([text])[0].astype(np.float64) for text in (FUSED, REFERENCE))
     v = fake.encode_images([Image.open(io.BytesIO(photo)).convert("RGB")])[0].astype(np.float64)
+    m = fake.encode_texts(["in blue"])[0].astype(np.float64)
     theta = np.arccos(np.dot(t, v))
     expected = {
-        "default": unit(t),  # today's default: image weight 0, the fused text alone
+        # the default, the ensemble without a Pic2Word mapper: the fused text and the change
+        "default": unit(0.5 * unit(t) + 0.25 * unit(m)),
         "direction": unit(v + 1.5 * (t - r)),
         "slerp": unit(np.sin(0.25 * theta) * v + np.sin(0.75 * theta) * t),
     }
@@ -67,7 +69,7 @@ async def test_a_method_chosen_per_request_changes_the_vector_as_its_formula_say
         body = over_http[name].json()
         np.testing.assert_allclose(body["vector"], want, atol=1e-5, err_msg=f"HTTP {name}")
         np.testing.assert_allclose(list(over_grpc[name].vector), want, atol=1e-5, err_msg=f"gRPC {name}")
-        method = "image_anchor" if name == "default" else name
+        method = "ensemble" if name == "default" else name
         assert body["explanation"]["fusion_method"] == over_grpc[name].explanation.fusion_method == method
     assert over_http["direction"].json()["explanation"]["direction_gain"] == 1.5
     assert over_grpc["direction"].explanation.direction_gain == pytest.approx(1.5)

@@ -131,7 +131,7 @@ class FreshApp:
 
 
 WEAVIATE_SDL = """
-enum FusionMethod { image_anchor direction slerp pic2word pic2word_caption pic2word_ensemble }
+enum FusionMethod { image_anchor direction slerp pic2word pic2word_caption ensemble }
 input NearGroundedInpObj {
   image: String
   text: String

@@ -84,20 +84,33 @@ def test_reference_text_is_the_whole_caption_in_the_template_without_the_change(
     assert reference_text(Caption("  "), "in blue") is None
 
 
-# --- the default is today's image anchor -------------------------------------------------------
+# --- the default is the ensemble; the image anchor by name ------------------------------------
 
 
-async def test_default_method_is_the_image_anchor_and_the_explanation_says_so(photo: Image.Image) -> None:
+async def test_the_image_anchor_mixes_at_the_weight_and_the_explanation_says_so(photo: Image.Image) -> None:
     rig = Rig()
-    result = await rig.run(photo, "in blue", image_weight=0.3)
+    result = await rig.run(photo, "in blue", image_weight=0.3, fusion_method="image_anchor")
     ex = result.explanation
     assert (ex.fusion_method, ex.direction_gain) == ("image_anchor", None)
     expected = unit(0.7 * rig.t(FUSED) + 0.3 * rig.v(photo))
     np.testing.assert_allclose(result.vector, expected, atol=1e-6)
     assert note(result) == "text mixed with the image at weight 0.3"
-    # asking for it by name gives the same vector
-    named = await rig.run(photo, "in blue", image_weight=0.3, fusion_method="image_anchor")
-    assert named.vector == result.vector
+
+
+async def test_the_default_method_is_the_ensemble_without_a_mapper_the_caption_and_the_change(
+    photo: Image.Image,
+) -> None:
+    rig = Rig()  # no Pic2Word mapper in this rig
+    result = await rig.run(photo, "in blue")
+    assert result.explanation.fusion_method == "ensemble"
+    expected = unit(0.5 * unit(rig.t(FUSED)) + 0.25 * unit(rig.t("in blue")))
+    np.testing.assert_allclose(result.vector, expected, atol=1e-6)
+    assert "no Pic2Word term" in note(result) and result.explanation.image_weight == 0.0
+    # the image weight is the share of the image's own vector
+    weighted = await rig.run(photo, "in blue", image_weight=0.3)
+    expected = unit(0.3 * unit(rig.v(photo)) + 0.5 * unit(rig.t(FUSED)) + 0.25 * unit(rig.t("in blue")))
+    np.testing.assert_allclose(weighted.vector, expected, atol=1e-6)
+    assert "0.3 * v(image)" in note(weighted) and weighted.explanation.image_weight == 0.3
 
 
 async def test_the_server_default_method_and_gain_come_from_the_settings(photo: Image.Image) -> None:

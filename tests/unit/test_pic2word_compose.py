@@ -94,9 +94,9 @@ async def test_pic2word_caption_puts_the_caption_without_overridden_attributes_b
     assert "colour=red" in note
 
 
-async def test_pic2word_ensemble_sums_the_word_the_fused_caption_and_the_change() -> None:
+async def test_ensemble_sums_the_word_the_fused_caption_and_the_change() -> None:
     rig = Rig()
-    result = await rig.run(PHOTO, "in blue", fusion_method="pic2word_ensemble")
+    result = await rig.run(PHOTO, "in blue", fusion_method="ensemble")
     ((vector, prompt),) = rig.asked
     assert prompt == "a photo of * , in blue"  # the paper's prompt: the caption is its own part
     fused = "a photo of a floral cotton dress, in blue"  # the fusion stage ran: red dropped for blue
@@ -105,7 +105,7 @@ async def test_pic2word_ensemble_sums_the_word_the_fused_caption_and_the_change(
     np.testing.assert_allclose(result.vector, mixed / np.linalg.norm(mixed), atol=1e-6)
     ex = result.explanation
     assert (ex.fusion_method, ex.fused_text, ex.caption) == (
-        "pic2word_ensemble",
+        "ensemble",
         prompt,
         "a red floral cotton dress",
     )
@@ -114,20 +114,18 @@ async def test_pic2word_ensemble_sums_the_word_the_fused_caption_and_the_change(
     assert not next(t for t in ex.timings if t.stage == "fusion").skipped
 
 
-async def test_pic2word_ensemble_without_a_change_is_the_word_and_the_caption() -> None:
+async def test_ensemble_without_a_change_is_the_word_and_the_caption() -> None:
     rig = Rig()
-    result = await rig.run(PHOTO, "", fusion_method="pic2word_ensemble")
+    result = await rig.run(PHOTO, "", fusion_method="ensemble")
     ((vector, prompt),) = rig.asked
     p, f = rig.embedder.encode_texts([f"{vector[0]:.6f}|{prompt}", "a red floral cotton dress"])
     mixed = p / np.linalg.norm(p) + 0.5 * f / np.linalg.norm(f)
     np.testing.assert_allclose(result.vector, mixed / np.linalg.norm(mixed), atol=1e-6)
 
 
-async def test_pic2word_ensemble_refuses_a_caption_in_its_prompt() -> None:
-    with pytest.raises(InvalidInputError, match="pic2word_ensemble puts no caption"):
-        await Rig().run(
-            PHOTO, "x", fusion_method="pic2word_ensemble", template="{caption} like * , {modification}"
-        )
+async def test_ensemble_refuses_a_caption_in_its_prompt() -> None:
+    with pytest.raises(InvalidInputError, match="ensemble puts no caption"):
+        await Rig().run(PHOTO, "x", fusion_method="ensemble", template="{caption} like * , {modification}")
 
 
 async def test_an_empty_change_is_the_image_alone_as_a_word() -> None:

@@ -55,7 +55,11 @@ class Rig:
         )
 
     def pipeline(self) -> ComposePipeline:
-        return ComposePipeline(self.deps(), ServiceSettings(**self.settings))
+        # These tests are about the stages: the server's method is pinned to the linear image
+        # anchor, whose vector is the fused text's (the ensemble default: test_fusion_methods).
+        return ComposePipeline(
+            self.deps(), ServiceSettings(**{"fusion_method": "image_anchor", **self.settings})
+        )
 
     async def run(self, image: Image.Image | None, text: str, **options: Any) -> ComposeResult:
         return await self.pipeline().run(image, text, ComposeOptions(**options))

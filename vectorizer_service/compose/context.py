@@ -21,7 +21,7 @@ from vectorizer_service.compose.fusion import validate_template
 from vectorizer_service.compose.pic2word import PIC2WORD_TEMPLATE, resolve_pic2word_template
 from vectorizer_service.compose.protocols import Caption, ComposeDeps
 from vectorizer_service.compose.vocab import Vocabulary
-from vectorizer_service.settings import AUTO_FUSION, ServiceSettings
+from vectorizer_service.settings import AUTO_FUSION, AUTO_METHOD, ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,9 @@ class ResolvedOptions:
 
         chosen = options.fusion_method or settings.fusion_method
         # "auto" is resolved by the engine when its models load; a pipeline built on unresolved
-        # settings (no engine) has no mapper to pick, so it takes the fallback.
-        method: FusionMethod = DEFAULT_FUSION_METHOD if chosen == AUTO_FUSION else chosen
-        pic2word = method in PIC2WORD_METHODS
+        # settings (no engine) resolves it the same way: the ensemble, with whatever terms it has.
+        method: FusionMethod = AUTO_METHOD if chosen == AUTO_FUSION else chosen
+        pic2word = method in PIC2WORD_METHODS or method == "ensemble"  # their prompts hold the "*"
         return cls(
             remove_background=(
                 settings.remove_background if options.remove_background is None else options.remove_background

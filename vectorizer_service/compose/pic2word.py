@@ -2,8 +2,8 @@
 through the trained mapper of :mod:`vectorizer_service.runtime.pic2word`) sits among the words.
 
 * ``pic2word``: ``"a photo of * , {modification}"``, the paper's own prompt;
-* ``pic2word_ensemble``: the ``pic2word`` prompt; its vector is then summed with the caption's
-  fused text (:func:`vectorizer_service.compose.vector_fusion.ensemble`);
+* ``ensemble``: the ``pic2word`` prompt, when a mapper is loaded; its vector is then summed with
+  the caption's fused text (:func:`vectorizer_service.compose.vector_fusion.ensemble`);
 * ``pic2word_caption``: the pseudo-word and the caption together,
   :data:`PIC2WORD_CAPTION_TEMPLATE`, ``"a photo of {caption} like * , {modification}"``: the best
   mean R@1/5/10 over the world's two val splits among :data:`PIC2WORD_CAPTION_WORDINGS`

@@ -57,6 +57,9 @@ class ComposePipeline:
         return [stage.name for stage in self._stages]
 
     def _check_something_to_embed(self, ctx: ComposeContext) -> None:
+        pseudo_word = self._env.deps.encode_pseudo_word is not None
+        if ctx.options.fusion_method == "ensemble" and pseudo_word and ctx.image is not None:
+            return  # the image alone is a query: its pseudo-word term
         if ctx.options.fusion_method in PIC2WORD_METHODS:
             if self._env.deps.encode_pseudo_word is None:
                 raise InvalidInputError(

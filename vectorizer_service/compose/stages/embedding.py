@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
+
 from schemas.errors import InvalidInputError
 from schemas.wire import PIC2WORD_METHODS
 from vectorizer_service.compose.context import ComposeContext, ResolvedOptions, StageEnv
@@ -21,6 +23,8 @@ from vectorizer_service.compose.vector_fusion import (
     slerp,
 )
 from vectorizer_service.runtime.protocol import Vectors
+
+_NO_VECTORS: Vectors = np.zeros((0, 0), dtype=np.float32)
 
 
 def query_text(ctx: ComposeContext) -> str:
@@ -41,9 +45,10 @@ class EmbeddingStage:
     * ``slerp``: the point ``w`` of the way from ``t`` to ``v`` on the unit sphere;
     * ``pic2word`` / ``pic2word_caption``: ``t(prompt)`` with the prompt's ``*`` read from the
       trained mapper's token for ``v`` (the image weight does not apply: the image is a word);
-    * ``pic2word_ensemble``: ``normalise(p + 0.5 * t + 0.25 * m)`` over unit vectors, ``p`` the
-      ``pic2word`` vector, ``t`` the fused text's (the abstaining caption and the change), ``m`` the
-      change's alone (:data:`~vectorizer_service.compose.vector_fusion.ENSEMBLE_SHARES`);
+    * ``ensemble``: ``normalise(p + w * v + 0.5 * t + 0.25 * m)`` over unit vectors, ``p`` the
+      ``pic2word`` vector (left out without a mapper or an image), ``t`` the fused text's (the
+      abstaining caption and the change), ``m`` the change's alone
+      (:data:`~vectorizer_service.compose.vector_fusion.ENSEMBLE_SHARES`; ``w`` 0 by default);
 
     with ``w`` the image weight (0 without an image: the image is then not encoded) and ``g``
     the direction gain. The note says which method ran, its parameters, and any fallback.
@@ -55,6 +60,8 @@ class EmbeddingStage:
         return None
 
     async def run(self, ctx: ComposeContext, env: StageEnv) -> str:
+        if ctx.options.fusion_method == "ensemble":
+            return await _ensemble(ctx, env)
         if ctx.options.fusion_method in PIC2WORD_METHODS and ctx.working_image is not None:
             return await _pic2word(ctx, env)
         text = query_text(ctx)
@@ -98,8 +105,6 @@ async def _pic2word(ctx: ComposeContext, env: StageEnv) -> str:
     encode = env.deps.encode_pseudo_word
     assert encode is not None and ctx.working_image is not None  # the pipeline checked both
     image = (await env.deps.encode_images([ctx.working_image]))[0]
-    if options.fusion_method == "pic2word_ensemble":
-        return await _ensemble(ctx, env, image, prompt)
     ctx.vector = (await encode([(image, prompt)]))[0]
     ctx.fused_text, ctx.image_weight = prompt, 1.0
     note = f"{options.fusion_method}: t({prompt!r}) with * = mapper(image vector)"
@@ -112,37 +117,54 @@ async def _pic2word(ctx: ComposeContext, env: StageEnv) -> str:
     return note
 
 
-async def _ensemble(ctx: ComposeContext, env: StageEnv, image: Vector, prompt: str) -> str:
-    """Pic2Word's vector summed with the fused text's (what the caption was sure of, and the
-    change) and the change's: the word reads the image, the caption the attributes it is sure
-    of. The fused text is the fusion stage's; fusion off or no text: the parts that exist."""
-    assert env.deps.encode_pseudo_word is not None
+async def _ensemble(ctx: ComposeContext, env: StageEnv) -> str:
+    """Pic2Word's vector (when a mapper is loaded and there is an image) summed with the fused
+    text's (what the caption was sure of, and the change), the change's, and the image's own at
+    the image weight: the word reads the image, the caption the attributes it is sure of. The
+    fused text is the fusion stage's; a part that does not exist (no mapper, fusion off, no
+    change, weight 0) is left out and the note says so."""
+    shares, encode = ENSEMBLE_SHARES, env.deps.encode_pseudo_word
     fused = " ".join((ctx.fused_text or "").split())
     texts = [text for text in dict.fromkeys((fused, ctx.modification)) if text]
-    pseudo, vectors = await asyncio.gather(
-        env.deps.encode_pseudo_word([(image, prompt)]),
-        env.deps.encode_texts(texts) if texts else _no_vectors(),
-    )
+    weight = ctx.options.image_weight if ctx.working_image is not None else 0.0
+    prompt, word, image = None, None, None
+    if ctx.working_image is not None and (weight > 0.0 or encode is not None):
+        image = (await env.deps.encode_images([ctx.working_image]))[0]
+    if encode is not None and image is not None:
+        prompt = pic2word_prompt(ctx.options.pic2word_template, None, ctx.modification)
+        pseudo, vectors = await asyncio.gather(encode([(image, prompt)]), _texts(env, texts))
+        word = pseudo[0]
+    else:
+        vectors = await _texts(env, texts)
+    if word is None and not texts and weight == 0.0:
+        raise InvalidInputError("nothing to compose: the text is empty and there is no caption")
     by_text = dict(zip(texts, vectors, strict=True))
-    shares = ENSEMBLE_SHARES
     ctx.vector = ensemble(
         [
-            (shares["pic2word"], pseudo[0]),
+            (shares["pic2word"], word),
+            (weight, image),
             (shares["caption"], by_text.get(fused)),
             (shares["change"], by_text.get(ctx.modification)),
         ]
     )
-    ctx.fused_text, ctx.image_weight = prompt, 1.0
-    parts = [f"t({prompt!r}) with * = mapper(image vector)"]
+    ctx.fused_text = prompt if prompt is not None else (fused or ctx.modification)
+    ctx.image_weight = weight
+    parts = [f"t({prompt!r}) with * = mapper(image vector)"] if prompt is not None else []
+    if weight > 0.0:
+        parts.append(f"{weight:g} * v(image)")
     if fused:
         parts.append(f"{shares['caption']:g} * t({fused!r})")
     if ctx.modification:
         parts.append(f"{shares['change']:g} * t({ctx.modification!r})")
-    return "pic2word_ensemble: normalise(" + " + ".join(parts) + ")"
+    note = "ensemble: normalise(" + " + ".join(parts) + ")"
+    if word is None:
+        why = "no reference image" if ctx.working_image is None else env.deps.pic2word_problem
+        note += f"; no Pic2Word term: {why}"
+    return note
 
 
-async def _no_vectors() -> list[Vector]:
-    return []
+async def _texts(env: StageEnv, texts: list[str]) -> Vectors:
+    return await env.deps.encode_texts(texts) if texts else _NO_VECTORS
 
 
 def _text_only(options: ResolvedOptions, weight: float) -> str | None:

@@ -15,8 +15,7 @@ class FusionStage:
     name = "fusion"
 
     def skip_reason(self, ctx: ComposeContext, env: StageEnv) -> str | None:
-        # The ensemble sums Pic2Word's vector with this stage's fused text: it needs the stage.
-        if ctx.options.fusion_method in PIC2WORD_METHODS and ctx.options.fusion_method != "pic2word_ensemble":
+        if ctx.options.fusion_method in PIC2WORD_METHODS:
             return "pic2word methods: the embedding stage writes the prompt around the pseudo-word"
         if not ctx.options.fuse:
             return "switched off: the query text is the modification alone"
