@@ -77,9 +77,11 @@ def fit_probe(
 
     Classes absent from ``labels`` are driven down by the bias, so they are never predicted
     with confidence (a vocabulary value the catalog never shows). The linear fit starts from
-    zeros (convex: its optimum); the hidden layer from a ``seed``-ed Kaiming-uniform draw."""
-    # The convex linear fit in float64 (its optimum, to the last digit); a hidden layer's many
-    # more steps in float32, which halves its cost and is as deterministic on the CPU.
+    zeros (convex: the start does not decide the answer); the hidden layer from a ``seed``-ed
+    draw, uniform within +-1/sqrt(fan-in) (torch's ``Linear`` default)."""
+    # The linear fit stays in float64, as heads before hidden layers were fitted (same weights
+    # for the same data); a hidden layer's many more steps run in float32, which halves their
+    # cost and is as deterministic on the CPU.
     dtype = torch.float32 if hidden else torch.float64
     x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32)).to(dtype)
     y = torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
