@@ -143,10 +143,11 @@ world-pic2word: world
 
 # The attribute head (docs/training.md): linear probes on the frozen image vector, trained on the world
 # catalog's own categories and attributes (catalog photos and shopper-scene views); the attribute
-# captioner then names what the probes say instead of reading zero-shot prompts.
+# captioner then names what the probes say instead of reading zero-shot prompts. 8 scene views per
+# product and the default weight-decay grid (1e-7..1e-2), linear probes only: chosen on val.
 world-attributes: world
 	$(BIN)/grounded train-attributes $(WORLD)/catalog-train.jsonl --model $(WORLD_MODEL) \
-	  --scene-variants 4 --seed 0 --threads 2 --device cpu --offline --min-probability 0.5
+	  --scene-variants 8 --seed 0 --threads 1 --device cpu --offline --min-probability 0.5
 
 # The rows of the world's tables: every simple baseline, the fusion methods, Pic2Word with and
 # without the caption, the attribute pipeline (the default without a mapper), the upper bound.

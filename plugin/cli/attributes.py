@@ -23,6 +23,13 @@ def _decays(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"comma-separated numbers expected, got {text!r}") from exc
 
 
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"comma-separated integers expected, got {text!r}") from exc
+
+
 def _run(args: argparse.Namespace) -> int:
     from plugin.training.attribute_head import train_attribute_head
     from plugin.training.attribute_head_options import AttributeHeadOptions
@@ -46,7 +53,7 @@ def register(commands: Commands) -> None:
     d = AttributeHeadOptions(catalog=Path(), model=Path())  # the one place defaults live
     cmd = commands.add(
         "train-attributes",
-        "train an attribute head (linear probes on the frozen image vector) from a catalog's "
+        "train an attribute head (probes on the frozen image vector) from a catalog's "
         "categories and attributes into a model folder",
     )
     add = cmd.add_argument
@@ -80,6 +87,14 @@ def register(commands: Commands) -> None:
         type=_decays,
         default=d.weight_decays,
         help="L2 penalties tried per probe, comma-separated (held-out products choose)",
+    )
+    add(
+        "--hidden",
+        dest="hidden_sizes",
+        type=_widths,
+        default=d.hidden_sizes,
+        help="probe shapes tried per probe, comma-separated: 0 linear, N a hidden layer of N ReLU "
+        "units (held-out products choose, with the weight decay)",
     )
     add(
         "--min-probability",

@@ -2,18 +2,20 @@
 
 The attribute captioner names a reference's category, colour, pattern... zero-shot, from the
 text tower's prompts; a catalog's records already say them for its own products. This run fits,
-for the category and each attribute of the model folder's vocabulary, a linear probe
-(:mod:`plugin.training.probes`) on the frozen image vector, and writes it into the model folder
-(:mod:`vectorizer_service.compose.attribute_head`), where the captioner picks it up.
+for the category and each attribute of the model folder's vocabulary, a probe
+(:mod:`plugin.training.probes`: linear, or one hidden layer) on the frozen image vector, and
+writes it into the model folder (:mod:`vectorizer_service.compose.attribute_head`), where the
+captioner picks it up.
 
 The probes see what serving sees: every catalog photo as a shop lists it, and ``scene_variants``
 shopper-scene views of it (:mod:`plugin.training.scenes`: the product pasted on a generated
 background, then cut out by the stand-in of the service's background removal and framed the
 service's way). Products, not views, are split: a seeded ``val_fraction`` of them is held out
-to choose each probe's weight decay (from ``weight_decays``) and its temperature and to measure
-it (the card: accuracy on held-out catalog photos and on their scene views); the probes are
-then refitted on every product with those choices. Deterministic by seed: the split, the
-scenes and the fits (L-BFGS from zeros, CPU) are functions of it.
+to choose each probe's shape and weight decay (every pair of ``hidden_sizes`` and
+``weight_decays``) and its temperature, and to measure it (the card: accuracy on held-out
+catalog photos and on their scene views); the probes are then refitted on every product with
+those choices. Deterministic by seed: the split, the scenes and the fits (L-BFGS, CPU) are
+functions of it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from plugin.training.attribute_head_options import AttributeHeadOptions
 from plugin.training.dataset import CatalogData, Example, load_catalog_examples
 from plugin.training.images import WORKING_SIDE
 from plugin.training.model_source import StartingModel, load_starting_model
-from plugin.training.probes import Array, Labels, fit_probe, fit_temperature, score_probe
+from plugin.training.probes import Array, Labels, choose_probe, fit_probe, fit_temperature, score_probe
 from plugin.training.scene_bank import SceneBank, SceneOptions
 from schemas.errors import InvalidInputError
 from vectorizer_service import (
@@ -129,25 +131,31 @@ def _fit_one(
     test = known & held[views.rows]
     if len(np.unique(y[train])) < 2:
         raise InvalidInputError(f"{name}: the training products show fewer than 2 of its values")
-    tried = []
-    for decay in options.weight_decays:
-        fit = fit_probe(views.vectors[train], y[train], len(values), decay)
-        tried.append((score_probe(fit, views.vectors[test], y[test]), decay, fit))
-    # Best held-out accuracy; ties go to the stronger penalty (the smoother probe).
-    best_score, decay, fit = max(tried, key=lambda t: (t[0].accuracy, -t[0].nll, t[1]))
+    best, tried = choose_probe(
+        _rows(views, y, train),
+        _rows(views, y, test),
+        len(values),
+        options.hidden_sizes,
+        options.weight_decays,
+        options.seed,
+    )
+    fit, hidden, decay = best.fit, best.hidden, best.weight_decay
     temperature = fit_temperature(fit.logits(views.vectors[test]), y[test])
     report = {
         "values": len(values),
         "labelled_products": int((product_labels >= 0).sum()),
+        "hidden": hidden,
         "weight_decay": decay,
         "temperature": round(temperature, 4),
         "held_out_catalog": score_probe(fit, *_rows(views, y, test & ~views.scene), temperature).as_json(),
         "held_out_scenes": score_probe(fit, *_rows(views, y, test & views.scene), temperature).as_json(),
-        "held_out_nll_before_calibration": round(best_score.nll, 4),
-        "tried": {f"{d:g}": s.as_json() for s, d, _ in tried},
+        "held_out_nll_before_calibration": round(best.score.nll, 4),
+        "choice": best.name,
+        "tried": {c.name: c.score.as_json() for c in tried},
     }
-    final = fit_probe(views.vectors[known], y[known], len(values), decay)
-    return Probe(values, final.weight, final.bias, temperature), report
+    final = fit_probe(views.vectors[known], y[known], len(values), decay, hidden=hidden, seed=options.seed)
+    probe = Probe(values, final.weight, final.bias, temperature, final.hidden_weight, final.hidden_bias)
+    return probe, report
 
 
 def _rows(views: _Views, y: Labels, mask: np.ndarray) -> tuple[Array, Labels]:
@@ -192,8 +200,9 @@ def train_attribute_head(
         catalog, scenes = reports[name]["held_out_catalog"], reports[name]["held_out_scenes"]
         echo(
             f"{name}: held-out accuracy catalog {catalog['accuracy']:.3f} ({catalog['rows']}), "
-            f"scenes {scenes['accuracy']:.3f} ({scenes['rows']}); weight decay "
-            f"{reports[name]['weight_decay']:g}, temperature {reports[name]['temperature']:.3f}"
+            f"scenes {scenes['accuracy']:.3f} ({scenes['rows']}); "
+            f"{reports[name]['choice']}, "
+            f"temperature {reports[name]['temperature']:.3f}"
         )
         if unknown[name]:
             reports[name]["unknown_words"] = unknown[name]

@@ -15,6 +15,8 @@ from schemas.errors import InvalidInputError
 __all__ = ["AttributeHeadOptions"]
 
 _MODEL_VOCABULARY = "vocabulary.json"
+_MAX_HIDDEN = 1024
+"""Wider hidden layers would make the head's file outgrow the model it sits beside."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,11 @@ class AttributeHeadOptions:
     scene_variants: int = 4
     """Shopper-scene views per product, beside its catalog photo."""
     val_fraction: float = 0.2
-    weight_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
+    weight_decays: tuple[float, ...] = (1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
     """L2 penalties tried per probe; the held-out products choose."""
+    hidden_sizes: tuple[int, ...] = (0,)
+    """Probe shapes tried per probe, each with every weight decay: 0 is a linear probe, N a
+    hidden layer of N ReLU units; the held-out products choose."""
     min_probability: float | None = None
     """Recorded in the head: the probability its picks must reach to be named (None: the
     service's ``caption_min_probability``)."""
@@ -51,6 +56,11 @@ class AttributeHeadOptions:
                 (
                     all(w >= 0 for w in self.weight_decays),
                     f"--weight-decay must be >= 0, got {self.weight_decays}",
+                ),
+                (bool(self.hidden_sizes), "--hidden needs at least one value"),
+                (
+                    all(0 <= h <= _MAX_HIDDEN for h in self.hidden_sizes),
+                    f"--hidden must be in [0, {_MAX_HIDDEN}], got {self.hidden_sizes}",
                 ),
                 (
                     self.min_probability is None or 0.0 <= self.min_probability <= 1.0,

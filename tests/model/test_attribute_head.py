@@ -87,9 +87,15 @@ def test_the_command_trains_into_the_folder(
         "0",
         "--weight-decay",
         "1e-3",
+        "--hidden",
+        "0,8",
     ]
     assert main(args) == 0
     assert (model / ATTRIBUTE_HEAD_WEIGHTS_FILE).is_file()
+    config = json.loads((model / ATTRIBUTE_HEAD_CONFIG_FILE).read_text(encoding="utf-8"))
+    assert set(config["card"]["probes"]["colour"]["tried"]) == {"linear/0.001", "hidden8/0.001"}
+    head, _ = load_attribute_head(model, VOCABULARY)  # whichever shape each probe chose
+    assert head is not None and set(head.probes) == {"category", "colour"}
     assert "2 probes (category, colour)" in capsys.readouterr().out
     assert main(["train-attributes", str(catalog), "--model", str(tmp_path / "nothing")]) == 2
 

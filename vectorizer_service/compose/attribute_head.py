@@ -1,4 +1,4 @@
-"""A trained attribute head: per-attribute linear probes on the frozen image vector.
+"""A trained attribute head: per-attribute probes on the frozen image vector.
 
 The zero-shot captioner asks the text tower which prompt an image is closest to; on shopper
 cut-outs of a small model that is often wrong (issue 21: category right on 45 % of them). A
@@ -9,8 +9,15 @@ vector (catalog photos and shopper-scene views of them), calibrates its probabil
 temperature per probe on held-out products, and writes them beside the model:
 
 * ``attribute_head.safetensors``: ``<name>.weight`` (values x dim) and ``<name>.bias`` per probe;
-* ``attribute_head.json``: the probes' value lists, temperatures, the vocabulary fingerprint
-  they were trained against, and the training card.
+  a probe with one hidden layer (a small MLP: ReLU, then the output layer) also has
+  ``<name>.hidden.weight`` (hidden x dim) and ``<name>.hidden.bias``, and its output weight is
+  values x hidden;
+* ``attribute_head.json``: the probes' value lists, temperatures, hidden widths, the vocabulary
+  fingerprint they were trained against, and the training card.
+
+Format ``grounded-attribute-head/1`` (linear probes only) is what a head without a hidden layer
+is still written as, so a service that predates hidden layers keeps reading it; a head with one
+is ``/2``, which such a service refuses by name instead of misreading its shapes.
 
 The attribute captioner (:mod:`~vectorizer_service.compose.attributes`) reads a probe's
 probabilities in place of the zero-shot ones; gates, abstention and wording stay its own. Only
@@ -49,7 +56,10 @@ log = logging.getLogger(__name__)
 
 ATTRIBUTE_HEAD_WEIGHTS_FILE = "attribute_head.safetensors"
 ATTRIBUTE_HEAD_CONFIG_FILE = "attribute_head.json"
-ATTRIBUTE_HEAD_FORMAT = "grounded-attribute-head/1"
+ATTRIBUTE_HEAD_FORMAT = "grounded-attribute-head/2"
+"""What a head with a hidden layer is written as; this service reads it and :data:`_LINEAR_FORMAT`."""
+_LINEAR_FORMAT = "grounded-attribute-head/1"
+_READABLE_FORMATS = (_LINEAR_FORMAT, ATTRIBUTE_HEAD_FORMAT)
 
 Matrix = npt.NDArray[np.float32]
 
@@ -71,19 +81,32 @@ def vocabulary_fingerprint(vocabulary: Vocabulary) -> str:
 
 @dataclass(frozen=True)
 class Probe:
-    """One attribute's logistic regression: ``softmax((W v + b) / temperature)`` over ``values``."""
+    """One attribute's classifier: ``softmax((W h + b) / temperature)`` over ``values``, where
+    ``h`` is the image vector ``v`` (logistic regression) or ``relu(H v + c)`` (one hidden layer)."""
 
     values: tuple[str, ...]
     weight: Matrix
-    """(values, dim)"""
+    """(values, dim), or (values, hidden) with a hidden layer"""
     bias: Matrix
     """(values,)"""
     temperature: float = 1.0
     """Fitted on held-out products so the probabilities are calibrated (the captioner's gates
     read them as probabilities)."""
+    hidden_weight: Matrix | None = None
+    """(hidden, dim), or None for a linear probe"""
+    hidden_bias: Matrix | None = None
+    """(hidden,), with ``hidden_weight``"""
+
+    @property
+    def hidden(self) -> int:
+        """Width of the hidden layer; 0 for a linear probe."""
+        return 0 if self.hidden_weight is None else int(self.hidden_weight.shape[0])
 
     def probabilities(self, image_vector: Matrix) -> Matrix:
-        logits = (self.weight @ image_vector + self.bias) / self.temperature
+        features = image_vector
+        if self.hidden_weight is not None and self.hidden_bias is not None:
+            features = np.maximum(self.hidden_weight @ image_vector + self.hidden_bias, 0.0)
+        logits = (self.weight @ features + self.bias) / self.temperature
         shifted = np.exp(logits - logits.max())
         out: Matrix = (shifted / shifted.sum()).astype(np.float32)
         return out
@@ -120,18 +143,27 @@ def save_attribute_head(folder: Path, head: AttributeHead) -> Path:
     for name, probe in head.probes.items():
         tensors[f"{name}.weight"] = np.ascontiguousarray(probe.weight, dtype=np.float32)
         tensors[f"{name}.bias"] = np.ascontiguousarray(probe.bias, dtype=np.float32)
+        if probe.hidden_weight is not None and probe.hidden_bias is not None:
+            tensors[f"{name}.hidden.weight"] = np.ascontiguousarray(probe.hidden_weight, dtype=np.float32)
+            tensors[f"{name}.hidden.bias"] = np.ascontiguousarray(probe.hidden_bias, dtype=np.float32)
     weights = folder / ATTRIBUTE_HEAD_WEIGHTS_FILE
     tmp = weights.with_suffix(".tmp")
     save_file(tensors, str(tmp))
     tmp.replace(weights)
+    # Linear heads keep the old format, so services from before hidden layers still read them.
+    deep = any(p.hidden for p in head.probes.values())
     config = {
-        "format": ATTRIBUTE_HEAD_FORMAT,
+        "format": ATTRIBUTE_HEAD_FORMAT if deep else _LINEAR_FORMAT,
         "vocabulary_sha256": head.vocabulary_sha256,
         # The weights the probes read: a model retrained after them leaves the head unused.
         "model_weights_sha256": weights_sha256(folder),
         "min_probability": head.min_probability,
         "probes": {
-            name: {"values": list(p.values), "temperature": round(p.temperature, 6)}
+            name: {
+                "values": list(p.values),
+                "temperature": round(p.temperature, 6),
+                **({"hidden": p.hidden} if p.hidden else {}),
+            }
             for name, p in head.probes.items()
         },
         "card": head.card,
@@ -144,19 +176,15 @@ def _read(folder: Path) -> AttributeHead:
     from safetensors.numpy import load_file
 
     config = json.loads((folder / ATTRIBUTE_HEAD_CONFIG_FILE).read_text(encoding="utf-8"))
-    if config.get("format") != ATTRIBUTE_HEAD_FORMAT:
-        raise ValueError(f"format {config.get('format')!r}, expected {ATTRIBUTE_HEAD_FORMAT!r}")
+    if config.get("format") not in _READABLE_FORMATS:
+        raise ValueError(
+            f"format {config.get('format')!r}, expected one of {', '.join(_READABLE_FORMATS)} "
+            "(a head from a newer grounded: upgrade the service, or retrain the head with this one)"
+        )
     tensors = load_file(str(folder / ATTRIBUTE_HEAD_WEIGHTS_FILE))
     probes = {}
     for name, entry in config["probes"].items():
-        values = tuple(str(v) for v in entry["values"])
-        weight, bias = (
-            tensors[f"{name}.weight"].astype(np.float32),
-            tensors[f"{name}.bias"].astype(np.float32),
-        )
-        if weight.shape[0] != len(values) or bias.shape != (len(values),):
-            raise ValueError(f"probe {name!r}: {weight.shape} weights for {len(values)} values")
-        probes[name] = Probe(values, weight, bias, float(entry["temperature"]))
+        probes[name] = _probe(name, entry, tensors)
     floor = config.get("min_probability")
     return AttributeHead(
         probes,
@@ -165,6 +193,21 @@ def _read(folder: Path) -> AttributeHead:
         None if floor is None else float(floor),
         config.get("model_weights_sha256"),
     )
+
+
+def _probe(name: str, entry: dict[str, Any], tensors: dict[str, np.ndarray]) -> Probe:
+    values = tuple(str(v) for v in entry["values"])
+    weight, bias = tensors[f"{name}.weight"].astype(np.float32), tensors[f"{name}.bias"].astype(np.float32)
+    if weight.shape[0] != len(values) or bias.shape != (len(values),):
+        raise ValueError(f"probe {name!r}: {weight.shape} weights for {len(values)} values")
+    hidden = int(entry.get("hidden", 0))
+    if not hidden:
+        return Probe(values, weight, bias, float(entry["temperature"]))
+    hidden_weight = tensors[f"{name}.hidden.weight"].astype(np.float32)
+    hidden_bias = tensors[f"{name}.hidden.bias"].astype(np.float32)
+    if hidden_weight.shape[0] != hidden or hidden_bias.shape != (hidden,) or weight.shape[1] != hidden:
+        raise ValueError(f"probe {name!r}: hidden layer {hidden_weight.shape} does not match width {hidden}")
+    return Probe(values, weight, bias, float(entry["temperature"]), hidden_weight, hidden_bias)
 
 
 def load_attribute_head(folder: Path, vocabulary: Vocabulary) -> tuple[AttributeHead | None, str]:
