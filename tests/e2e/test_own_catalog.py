@@ -122,7 +122,7 @@ def test_the_readmes_commands_turn_photos_and_a_csv_into_a_searchable_catalog(
         assert code == EXIT_OK, f"{line}\n{captured.out}\n{captured.err}"
         outputs[words[1]] = captured.out + captured.err
         ran.append(words[1])
-    assert ran == ["vocabulary", "train", "ingest", "search"]
+    assert ran == ["vocabulary", "train", "train-pic2word", "ingest", "search"]
 
     # The vocabulary is derived from the CSV: its categories and its attribute's values.
     for kind in KINDS:
@@ -136,6 +136,10 @@ def test_the_readmes_commands_turn_photos_and_a_csv_into_a_searchable_catalog(
     vocabulary = parse_vocabulary((model / "vocabulary.json").read_text(encoding="utf-8"), "trained")
     assert {c.name for c in vocabulary.categories} == set(KINDS)
     assert {v.name for a in vocabulary.attributes for v in a.values} >= set(COLOURS)
+
+    # The Pic2Word mapper beside the weights it was trained for: the default query's word term.
+    assert (model / "pic2word.safetensors").is_file()
+    assert json.loads((model / "pic2word.json").read_text(encoding="utf-8"))["model_weights_sha256"]
 
     # Searchable: every product is in the store, and the search ranks catalog products.
     config = json.loads((model / "open_clip_config.json").read_text(encoding="utf-8"))
