@@ -104,12 +104,9 @@ async def test_ensemble_sums_the_word_the_fused_caption_and_the_change() -> None
     mixed = p / np.linalg.norm(p) + 0.5 * f / np.linalg.norm(f) + 0.25 * m / np.linalg.norm(m)
     np.testing.assert_allclose(result.vector, mixed / np.linalg.norm(mixed), atol=1e-6)
     ex = result.explanation
-    assert (ex.fusion_method, ex.fused_text, ex.caption) == (
-        "ensemble",
-        prompt,
-        "a red floral cotton dress",
-    )
+    assert (ex.fusion_method, ex.fused_text, ex.caption) == ("ensemble", fused, "a red floral cotton dress")
     note = next(t.note for t in ex.timings if t.stage == "embedding")
+    assert "t('a photo of * , in blue') with * = mapper(image vector)" in note
     assert f"0.5 * t({fused!r})" in note and "0.25 * t('in blue')" in note
     assert not next(t for t in ex.timings if t.stage == "fusion").skipped
 

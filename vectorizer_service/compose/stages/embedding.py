@@ -147,7 +147,8 @@ async def _ensemble(ctx: ComposeContext, env: StageEnv) -> str:
             (shares["change"], by_text.get(ctx.modification)),
         ]
     )
-    ctx.fused_text = prompt if prompt is not None else (fused or ctx.modification)
+    # The explanation shows the caption's text (what a shopper can read); the note has the prompt.
+    ctx.fused_text = fused or ctx.modification or prompt
     ctx.image_weight = weight
     parts = [f"t({prompt!r}) with * = mapper(image vector)"] if prompt is not None else []
     if weight > 0.0:
