@@ -38,12 +38,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.score_fusion import IMAGE, KS, TEXT, Matrix, _compose, _recall, _unit
-from plugin.encoder import open_encoder
+from benchmarks.score_fusion import (
+    IMAGE,
+    KS,
+    TEXT,
+    Matrix,
+    _compose,
+    _recall,
+    _unit,
+    embed_gallery,
+    open_model_encoder,
+)
 from plugin.evaluation import load_dataset
-from plugin.settings import PluginSettings
 from schemas.wire import ComposeOptions
-from vectorizer_service.settings import ServiceSettings
 
 PIC2WORD = ComposeOptions(fusion_method="pic2word")
 FUSED = ComposeOptions(fusion_method="image_anchor", image_weight=0.0)
@@ -56,15 +63,8 @@ def _parts(encoder, dataset, cache: Path | None) -> dict[str, Matrix]:
     if cache is not None and cache.is_file():
         with np.load(cache) as saved:
             return {k: saved[k] for k in saved.files}
-    ids = dataset.gallery_ids()
-    gallery = np.concatenate(
-        [
-            np.asarray(encoder.embed_images([dataset.images[i].read_bytes() for i in ids[s : s + 64]]))
-            for s in range(0, len(ids), 64)
-        ]
-    ).astype(np.float32)
     parts = {
-        "gallery": gallery,
+        "gallery": embed_gallery(encoder, dataset, dataset.gallery_ids()),
         "v": _compose(encoder, dataset, IMAGE, image=True, text=True),
         "t": _compose(encoder, dataset, TEXT, image=False, text=True),
         "p": _compose(encoder, dataset, PIC2WORD, image=True, text=True),
@@ -87,15 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     if any(s.startswith("test") for s in args.split):
         parser.error("val splits only: this chooses the default")
-    vocabulary = Path(args.model) / "vocabulary.json"
-    service = ServiceSettings(
-        model=args.model,
-        device="cpu",
-        offline=True,
-        vocabulary=vocabulary if vocabulary.is_file() else None,
-        u2net_home=args.u2net_home,
-    )
-    encoder = open_encoder(PluginSettings(), service)
+    encoder = open_model_encoder(args.model, args.u2net_home)
     results: dict[str, dict[str, dict[str, float]]] = {}
     try:
         for split in args.split:

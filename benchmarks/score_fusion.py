@@ -78,6 +78,29 @@ def _recall(scores: Matrix, dataset: EvalDataset, ids: list[str]) -> dict[str, f
     return {f"R@{k}": round(100.0 * hits[k] / len(dataset.queries), 1) for k in KS}
 
 
+def open_model_encoder(model: str, u2net_home: Path | None):
+    """The product's in-process encoder on a model folder, with its vocabulary when it has one."""
+    vocabulary = Path(model) / "vocabulary.json"
+    service = ServiceSettings(
+        model=model,
+        device="cpu",
+        offline=True,
+        vocabulary=vocabulary if vocabulary.is_file() else None,
+        u2net_home=u2net_home,
+    )
+    return open_encoder(PluginSettings(), service)
+
+
+def embed_gallery(encoder, dataset: EvalDataset, ids: list[str]) -> Matrix:
+    """The gallery's image vectors, in ``ids`` order, 64 at a time."""
+    return np.concatenate(
+        [
+            np.asarray(encoder.embed_images([dataset.images[i].read_bytes() for i in ids[s : s + 64]]))
+            for s in range(0, len(ids), 64)
+        ]
+    ).astype(np.float32)
+
+
 def _basic(a: Matrix, b: Matrix, gallery: Matrix, lam: float) -> Matrix:
     mean = gallery.mean(axis=0, keepdims=True)
     g = _unit(gallery - mean)
@@ -97,24 +120,11 @@ def main() -> None:
     if args.split.startswith("test"):
         parser.error("val splits only: this chooses whether to build score fusion")
     dataset = load_dataset(args.dataset, args.root, args.split, None)
-    vocabulary = Path(args.model) / "vocabulary.json"
-    service = ServiceSettings(
-        model=args.model,
-        device="cpu",
-        offline=True,
-        vocabulary=vocabulary if vocabulary.is_file() else None,
-        u2net_home=args.u2net_home,
-    )
-    encoder = open_encoder(PluginSettings(), service)
+    encoder = open_model_encoder(args.model, args.u2net_home)
     started = time.perf_counter()
     try:
         ids = dataset.gallery_ids()
-        gallery = np.concatenate(
-            [
-                np.asarray(encoder.embed_images([dataset.images[i].read_bytes() for i in ids[s : s + 64]]))
-                for s in range(0, len(ids), 64)
-            ]
-        ).astype(np.float32)
+        gallery = embed_gallery(encoder, dataset, ids)
         v = _compose(encoder, dataset, IMAGE, image=True, text=True)  # image weight 1: the text is unused
         t = _compose(encoder, dataset, TEXT, image=False, text=True)
         p = _compose(encoder, dataset, None, image=True, text=True)
