@@ -11,7 +11,13 @@ import numpy.typing as npt
 import pytest
 
 from plugin.store import ProductFilter, ProductRow
-from plugin.store.lance.index import MIN_INDEX_ROWS, IndexPolicy, SearchTuning
+from plugin.store.lance.index import (
+    FILTERED_PROBE_FACTOR,
+    MIN_INDEX_ROWS,
+    IndexPolicy,
+    SearchTuning,
+    apply_tuning,
+)
 from plugin.store.lance.store import LanceStore
 from schemas.collection import product_properties
 from schemas.errors import InvalidInputError
@@ -187,3 +193,41 @@ def test_a_tiny_table_gets_a_clear_error_instead_of_an_index(tmp_path: Path) -> 
 def test_bad_index_settings_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         IndexPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+class _RecordingBuilder:
+    """Stands in for a LanceDB vector query: records each setter it is given."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, object] = {}
+
+    def __getattr__(self, name: str) -> object:
+        def setter(*args: object) -> _RecordingBuilder:
+            self.calls[name] = args[0] if args else True
+            return self
+
+        return setter
+
+
+@pytest.mark.parametrize(
+    ("tuning", "filtered", "expected"),
+    [
+        (None, False, 30),
+        (None, True, 30 * FILTERED_PROBE_FACTOR),
+        (SearchTuning(nprobes=7), False, 7),
+        (SearchTuning(nprobes=7), True, 7 * FILTERED_PROBE_FACTOR),
+    ],
+)
+def test_a_query_probes_exactly_nprobes_and_more_under_a_filter(
+    tuning: SearchTuning | None, filtered: bool, expected: int
+) -> None:
+    builder = _RecordingBuilder()
+    apply_tuning(builder, IndexPolicy(nprobes=30, refine_factor=4), tuning, filtered=filtered)
+    # A bounded maximum: an open one (0) lets LanceDB keep probing, 2.5x slower at 1M.
+    assert builder.calls == {"minimum_nprobes": expected, "maximum_nprobes": expected, "refine_factor": 4}
+
+
+def test_an_exact_query_bypasses_the_index_whatever_the_filter() -> None:
+    builder = _RecordingBuilder()
+    apply_tuning(builder, IndexPolicy(), EXACT, filtered=True)
+    assert builder.calls == {"bypass_vector_index": True}

@@ -75,7 +75,9 @@ def _search(
     policy: IndexPolicy,
     tuning: SearchTuning | None,
 ) -> list[SearchHit]:
-    builder = indexes.apply_tuning(_builder(table, query, vector_column, limit, properties), policy, tuning)
+    builder = indexes.apply_tuning(
+        _builder(table, query, vector_column, limit, properties), policy, tuning, filtered=where is not None
+    )
     if where is not None:
         builder = builder.where(where, prefilter=True)
     return _hits(builder.to_list(), properties)
