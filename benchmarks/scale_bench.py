@@ -213,6 +213,7 @@ def child(work: Path) -> None:
     start = time.perf_counter()
     _baseline_build(table, spec)
     result["baseline_build_s"] = time.perf_counter() - start
+
     def before(q: np.ndarray, filters: ProductFilter | None) -> list[str]:
         return old_search(table, q, filters)
 
