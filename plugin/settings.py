@@ -216,7 +216,7 @@ class PluginSettings(GroupedSettings):
         20_000, ge=0, description="rows at which an import builds the embedded store's indexes (0 = never)"
     )
     lance_nprobes: int = Field(
-        30, ge=1, description="IVF partitions an unfiltered query probes (a filtered one: twice as many)"
+        40, ge=1, description="IVF partitions an unfiltered query probes (a filtered one: twice as many)"
     )
     lance_refine_factor: int = Field(
         10, ge=1, description="candidates per result the embedded store re-ranks on full vectors"

@@ -70,11 +70,12 @@ AUTO_INDEX_ROWS = 20_000
 few milliseconds and an index buys nothing (docs/scale.md); above it scan time grows linearly."""
 MIN_INDEX_ROWS = 256
 """Fewest rows an index can be trained on (k-means and the quantizer need samples)."""
-DEFAULT_NPROBES = 30
-"""Partitions an unfiltered query probes: recall@10 0.98 with refine 10 at 1M (20: 0.96)."""
+DEFAULT_NPROBES = 40
+"""Partitions an unfiltered query probes: recall@10 0.98 with refine 10 at 1M (30: 0.96-0.97,
+20: 0.96), at about the same latency as 30 (docs/scale.md)."""
 FILTERED_PROBE_FACTOR = 2
-"""A filtered query probes this many times ``nprobes``: at 1M, 60 partitions kept recall@10
->= 0.96 for filters matching 50%, 5% and 0.3% of rows, where 40 gave 0.875 at 0.3%."""
+"""A filtered query probes this many times ``nprobes``: at 1M, 80 partitions kept recall@10
+>= 0.986 for filters matching 50%, 5% and 0.3% of rows, where 60 gave 0.93-0.95 at 0.3%."""
 DEFAULT_REFINE_FACTOR = 10
 """Candidates re-ranked on full vectors per result: lifts 1-bit RQ from ~0.45 to ~0.98 recall@10."""
 MAX_NPROBES = 10_000
