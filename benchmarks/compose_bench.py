@@ -3,6 +3,7 @@
     python benchmarks/compose_bench.py            # full run (random ViT-B-32, u2netp, attributes)
     python benchmarks/compose_bench.py --quick    # smoke test on tiny models, seconds
     python benchmarks/compose_bench.py --mask-iou 0   # u2netp mask IoU per input side, shopper photos
+    python benchmarks/compose_bench.py --mask-iou 40 --sides "" --int8   # u2netp int8 vs fp32
 
 Runs the service's Engine (batchers, one inference thread, the remover on its own) with u2netp
 background removal and the attribute captioner, twice in the same run: the old path (u2netp's
@@ -193,9 +194,18 @@ def print_table(rows: list[tuple[str, int, str, list[float]]]) -> None:
         print(f"{label:40} {concurrency:>4} {stage:>11} {len(samples):>4} {p50:>9.1f} {p95:>9.1f} {ratio:>6}")
 
 
-def mask_iou(u2net_home: Path, photos: Path, sizes: list[int], limit: int) -> None:
-    """Mask IoU of u2netp at each input side against its 320 px mask, on shopper photos; a row
-    is printed as soon as its side is done."""
+def int8_home(u2net_home: Path, work: Path) -> Path:
+    """A folder holding u2netp with its weights quantised to int8 (ONNX Runtime's dynamic
+    quantisation, the one that needs no calibration photos)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(u2net_home / "u2netp.onnx"), str(work / "u2netp.onnx"), weight_type=QuantType.QUInt8)
+    return work
+
+
+def mask_iou(u2net_home: Path, photos: Path, sizes: list[int], limit: int, int8: bool = False) -> None:
+    """Mask IoU of u2netp at each input side (and, with ``int8``, quantised at 320 px) against
+    its 320 px mask, on shopper photos; a row is printed as soon as its side is done."""
     import numpy as np
     from PIL import Image
 
@@ -204,25 +214,32 @@ def mask_iou(u2net_home: Path, photos: Path, sizes: list[int], limit: int) -> No
     files = sorted(photos.glob("*.png"))
     files = files[:: max(1, len(files) // limit)][:limit] if limit else files
     images = [Image.open(f).convert("RGB") for f in files]
-    print(f"mask IoU vs the 320 px mask, u2netp, {len(images)} photos from {photos} (batches of 8)")
+    # The int8 file keeps a Resize that fails on a batch of several photos: one photo per run.
+    batch = 1 if int8 else 8
+    print(f"mask IoU vs the 320 px mask, u2netp, {len(images)} photos from {photos} (batches of {batch})")
     header = f"{'side':>5} {'mean IoU':>9} {'p5 IoU':>7} {'min IoU':>8} {'ms/photo':>9} {'x 320':>6}"
     print(header + "\n" + "-" * len(header), flush=True)
     reference: list[Any] = []
     base_seconds = 0.0
-    for side in [320, *sizes]:
-        remover = load_remover(ServiceSettings(u2net_home=u2net_home, device="cpu", remover_input_size=side))
+    work = tempfile.TemporaryDirectory()
+    homes = {str(side): (u2net_home, side) for side in [320, *sizes]}
+    if int8:
+        homes["320 int8"] = (int8_home(u2net_home, Path(work.name)), 320)
+    for label, (home, side) in homes.items():
+        remover = load_remover(ServiceSettings(u2net_home=home, device="cpu", remover_input_size=side))
         started, masks = time.perf_counter(), []
-        for i in range(0, len(images), 8):
-            masks.extend(np.asarray(c.alpha) >= 128 for c in remover.remove(images[i : i + 8]))
+        for i in range(0, len(images), batch):
+            masks.extend(np.asarray(c.alpha) >= 128 for c in remover.remove(images[i : i + batch]))
         seconds = time.perf_counter() - started
-        reference, base_seconds = (masks, seconds) if side == 320 else (reference, base_seconds)
+        reference, base_seconds = (masks, seconds) if label == "320" else (reference, base_seconds)
         ious = [_iou(a, b) for a, b in zip(masks, reference, strict=True)]
         print(
-            f"{side:>5} {statistics.mean(ious):>9.4f} {percentile(ious, 5):>7.4f} {min(ious):>8.4f} "
+            f"{label:>5} {statistics.mean(ious):>9.4f} {percentile(ious, 5):>7.4f} {min(ious):>8.4f} "
             f"{seconds / len(images) * 1e3:>9.1f} {seconds / base_seconds:>6.2f}",
             flush=True,
         )
     print(f"load average: {_load()}")
+    work.cleanup()
 
 
 def _iou(a: Any, b: Any) -> float:
@@ -260,9 +277,14 @@ def main() -> None:
         default=REPO_ROOT / "grounded-data" / "world" / "shopper",
         help="folder of PNG photos for --mask-iou",
     )
+    parser.add_argument(
+        "--sides", default="256,224,192,160", help="with --mask-iou: input sides compared with 320 px"
+    )
+    parser.add_argument("--int8", action="store_true", help="with --mask-iou: also u2netp quantised to int8")
     args = parser.parse_args()
     if args.mask_iou is not None:
-        mask_iou(args.u2net_home, args.photos, [256, 224, 192, 160], args.mask_iou)
+        sides = [int(side) for side in args.sides.split(",") if side]
+        mask_iou(args.u2net_home, args.photos, sides, args.mask_iou, args.int8)
         return
     asyncio.run(run(args))
 
