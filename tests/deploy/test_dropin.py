@@ -22,6 +22,7 @@ import pytest
 from tests.support.deploy import HELM_VALUES, REPO, dockerfile_target, find, helm_template
 
 _START_TIMEOUT_S = 120.0
+_EXIT_TIMEOUT_S = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,9 @@ def test_the_entrypoint_answers_the_charts_probes_with_only_the_charts_variables
     finally:
         process.terminate()
         try:
-            assert process.wait(timeout=30) == 0, log.read_text()[-3000:]
+            # The exit code is the check; the time allows a machine shared at load ~30, where
+            # one idle exit (15 s of grace at most, serve.py) once took over 30 s of wall time.
+            assert process.wait(timeout=_EXIT_TIMEOUT_S) == 0, log.read_text()[-3000:]
         finally:
             process.kill()
 
