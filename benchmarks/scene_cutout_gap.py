@@ -69,6 +69,9 @@ def main() -> None:
     parser.add_argument("--split", default="val")
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--no-scenes", action="store_true", help="catalog and shopper photos only (no scenes to cut out)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     settings = ServiceSettings.model_validate(
@@ -91,7 +94,7 @@ def main() -> None:
     # borrow from the other photos of the split.
     examples = [_FakeExample(image) for image in photos]
     scenes, scene_truth, stand_in = [], [], []
-    for row, example in enumerate(examples):
+    for row, example in enumerate([] if args.no_scenes else examples):
         drawn = _scene(example, photos, _SCENE_SEED, row, 0)  # type: ignore[arg-type]
         if drawn is not None:
             scene, rng = drawn
@@ -109,6 +112,7 @@ def main() -> None:
         "scene, real": (real_scene, scene_truth),
         "shopper (real)": (shopper_photos, shopper_truth),
     }
+    sets = {name: pair for name, pair in sets.items() if pair[0]}
     vectors = {name: embedder.encode_images(images) for name, (images, _) in sets.items()}
     results: dict[str, Any] = {}
     for folder in args.folders:
