@@ -10,12 +10,13 @@ captioner picks it up.
 The probes see what serving sees: every catalog photo as a shop lists it, and ``scene_variants``
 shopper-scene views of it (:mod:`plugin.training.scenes`: the product pasted on a generated
 background, then cut out by the stand-in of the service's background removal and framed the
-service's way). Products, not views, are split: a seeded ``val_fraction`` of them is held out
-to choose each probe's shape and weight decay (every pair of ``hidden_sizes`` and
-``weight_decays``) and its temperature, and to measure it (the card: accuracy on held-out
-catalog photos and on their scene views); the probes are then refitted on every product with
-those choices. Deterministic by seed: the split, the scenes and the fits (L-BFGS, CPU) are
-functions of it.
+service's way; with ``real_cutouts``, the first scenes of each product also as the service's own
+remover cuts them out, :mod:`plugin.training.scene_cutout`). Products, not views, are split: a
+seeded ``val_fraction`` of them is held out to choose each probe's shape and weight decay (every
+pair of ``hidden_sizes`` and ``weight_decays``) and its temperature, and to measure it (the card:
+accuracy on held-out catalog photos, on their scene views and on their real cut-outs); the probes
+are then refitted on every product with those choices. Deterministic by seed: the split, the
+scenes, the cut-outs and the fits (L-BFGS, CPU) are functions of it.
 """
 
 from __future__ import annotations
