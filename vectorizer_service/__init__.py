@@ -31,8 +31,13 @@ if TYPE_CHECKING:
     from vectorizer_service.compose.attributes import AttributeCaptioner
     from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND, frame_subject
     from vectorizer_service.compose.pic2word import PIC2WORD_CAPTION_WORDINGS
+    from vectorizer_service.compose.prompt_cache import default_cache_dir
     from vectorizer_service.compose.remover import load_remover
-    from vectorizer_service.compose.stages.background import MAX_MASK_COVERAGE, MIN_MASK_COVERAGE
+    from vectorizer_service.compose.stages.background import (
+        MAX_MASK_COVERAGE,
+        MIN_MASK_COVERAGE,
+        cutout_view,
+    )
     from vectorizer_service.compose.vocab import load_vocabulary, with_article
     from vectorizer_service.compose.weights import default_u2net_home, fetch_u2netp
     from vectorizer_service.engine import EmbedResult, Engine
@@ -97,7 +102,9 @@ __all__ = [
     "add_serve_arguments",
     "add_settings_arguments",
     "base64_to_bytes",
+    "cutout_view",
     "decode_image",
+    "default_cache_dir",
     "default_u2net_home",
     "encode_with_pseudo_word",
     "export_onnx",
@@ -169,11 +176,13 @@ _LAZY = {
     "TINY_OPEN_CLIP_CONFIG": "vectorizer_service.runtime.random_weights",
     "save_random_open_clip": "vectorizer_service.runtime.random_weights",
     "default_u2net_home": "vectorizer_service.compose.weights",
+    "default_cache_dir": "vectorizer_service.compose.prompt_cache",
     "NEUTRAL_BACKGROUND": "vectorizer_service.compose.framing",
     "frame_subject": "vectorizer_service.compose.framing",
     "load_remover": "vectorizer_service.compose.remover",
     "MAX_MASK_COVERAGE": "vectorizer_service.compose.stages.background",
     "MIN_MASK_COVERAGE": "vectorizer_service.compose.stages.background",
+    "cutout_view": "vectorizer_service.compose.stages.background",
     "fetch_u2netp": "vectorizer_service.compose.weights",
     "add_serve_arguments": "vectorizer_service.serve",
     "run_service": "vectorizer_service.serve",

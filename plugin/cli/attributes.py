@@ -76,6 +76,19 @@ def register(commands: Commands) -> None:
     add_catalog_arguments(cmd)
     add("--scene-variants", type=int, default=d.scene_variants, help="shopper-scene views per product")
     add(
+        "--real-cutouts",
+        type=int,
+        default=d.real_cutouts,
+        help="of those scenes, how many per product are also cut out by the service's own background "
+        "remover (GROUNDED_U2NET_HOME; a few tenths of a second each on a CPU core, cached; 0: the "
+        "stand-in only)",
+    )
+    add(
+        "--scene-cache",
+        type=Path,
+        help="folder of the real cut-outs, kept between runs (default: ~/.cache/grounded/scene-cutouts)",
+    )
+    add(
         "--val-fraction",
         type=float,
         default=d.val_fraction,

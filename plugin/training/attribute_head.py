@@ -10,12 +10,13 @@ captioner picks it up.
 The probes see what serving sees: every catalog photo as a shop lists it, and ``scene_variants``
 shopper-scene views of it (:mod:`plugin.training.scenes`: the product pasted on a generated
 background, then cut out by the stand-in of the service's background removal and framed the
-service's way). Products, not views, are split: a seeded ``val_fraction`` of them is held out
-to choose each probe's shape and weight decay (every pair of ``hidden_sizes`` and
-``weight_decays``) and its temperature, and to measure it (the card: accuracy on held-out
-catalog photos and on their scene views); the probes are then refitted on every product with
-those choices. Deterministic by seed: the split, the scenes and the fits (L-BFGS, CPU) are
-functions of it.
+service's way; with ``real_cutouts``, the first scenes of each product also as the service's own
+remover cuts them out, :mod:`plugin.training.scene_cutout`). Products, not views, are split: a
+seeded ``val_fraction`` of them is held out to choose each probe's shape and weight decay (every
+pair of ``hidden_sizes`` and ``weight_decays``) and its temperature, and to measure it (the card:
+accuracy on held-out catalog photos, on their scene views and on their real cut-outs); the probes
+are then refitted on every product with those choices. Deterministic by seed: the split, the
+scenes, the cut-outs and the fits (L-BFGS, CPU) are functions of it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from plugin.training.images import WORKING_SIDE
 from plugin.training.model_source import StartingModel, load_starting_model
 from plugin.training.probes import Array, Labels, choose_probe, fit_probe, fit_temperature, score_probe
 from plugin.training.scene_bank import SceneBank, SceneOptions
+from plugin.training.scene_cutout import RealCutouts, load_real_cutouts
 from schemas.errors import InvalidInputError
 from vectorizer_service import (
     CATEGORY,
@@ -63,11 +65,13 @@ class AttributeHeadResult:
 
 @dataclass(frozen=True)
 class _Views:
-    """Image vectors of every view, the product row each shows, and whether it is a scene."""
+    """Image vectors of every view, the product row each shows, whether it is a scene, and
+    whether that scene was cut out by the service's remover."""
 
     vectors: Array
     rows: np.ndarray
     scene: np.ndarray
+    real: np.ndarray
 
 
 def _encode(starting: StartingModel, images: Sequence[Image.Image], device: torch.device) -> Array:
@@ -80,19 +84,33 @@ def _encode(starting: StartingModel, images: Sequence[Image.Image], device: torc
     return np.concatenate(out).astype(np.float32)
 
 
-def _views(starting: StartingModel, examples: Sequence[Example], options: AttributeHeadOptions) -> _Views:
-    bank = SceneBank(examples, SceneOptions(fraction=1.0, variants=options.scene_variants), options.seed)
+def _views(
+    starting: StartingModel,
+    examples: Sequence[Example],
+    options: AttributeHeadOptions,
+    real: RealCutouts | None = None,
+) -> _Views:
+    bank = SceneBank(
+        examples,
+        SceneOptions(fraction=1.0, variants=options.scene_variants),
+        options.seed,
+        real=real,
+        real_variants=options.real_cutouts,
+    )
     images: list[Image.Image] = []
     rows: list[int] = []
     scene: list[bool] = []
+    is_real: list[bool] = []
     for row, example in enumerate(examples):
-        for view, is_scene in [(example.image, False), *((v, True) for v in bank.views[row])]:
-            images.append(view)
-            rows.append(row)
-            scene.append(is_scene)
+        made = bank.views[row]
+        first_real = len(made) - bank.real_views[row]
+        images += [example.image, *made]
+        rows += [row] * (1 + len(made))
+        scene += [False] + [True] * len(made)
+        is_real += [False] + [i >= first_real for i in range(len(made))]
     device = resolve_device(options.device)
     starting.model.eval().to(device)
-    return _Views(_encode(starting, images, device), np.array(rows), np.array(scene))
+    return _Views(_encode(starting, images, device), np.array(rows), np.array(scene), np.array(is_real))
 
 
 def _labels(examples: Sequence[Example], vocabulary: Vocabulary) -> tuple[dict[str, Labels], dict[str, int]]:
@@ -148,11 +166,16 @@ def _fit_one(
         "weight_decay": decay,
         "temperature": round(temperature, 4),
         "held_out_catalog": score_probe(fit, *_rows(views, y, test & ~views.scene), temperature).as_json(),
-        "held_out_scenes": score_probe(fit, *_rows(views, y, test & views.scene), temperature).as_json(),
+        "held_out_scenes": score_probe(
+            fit, *_rows(views, y, test & views.scene & ~views.real), temperature
+        ).as_json(),
         "held_out_nll_before_calibration": round(best.score.nll, 4),
         "choice": best.name,
         "tried": {c.name: c.score.as_json() for c in tried},
     }
+    if views.real.any():
+        real = score_probe(fit, *_rows(views, y, test & views.real), temperature)
+        report["held_out_real_cutouts"] = real.as_json()
     final = fit_probe(views.vectors[known], y[known], len(values), decay, hidden=hidden, seed=options.seed)
     probe = Probe(values, final.weight, final.bias, temperature, final.hidden_weight, final.hidden_bias)
     return probe, report
@@ -175,6 +198,8 @@ def train_attribute_head(
         torch.set_num_threads(options.threads)
     vocabulary_file = options.vocabulary_file()
     vocabulary = load_vocabulary(vocabulary_file)
+    # The remover before the CLIP model: a missing u2netp file fails the run in a second.
+    real = load_real_cutouts(options.scene_cache_dir()) if options.real_cutouts else None
     starting = load_starting_model(str(options.model), "", offline=options.offline)
     data: CatalogData = load_catalog_examples(
         options.catalog,
@@ -187,7 +212,7 @@ def train_attribute_head(
     if len(data.examples) < 2:
         raise InvalidInputError("train-attributes needs at least 2 usable products (one held out)")
     labels, unknown = _labels(data.examples, vocabulary)
-    views = _views(starting, data.examples, options)
+    views = _views(starting, data.examples, options, real)
     encode_s = time.perf_counter() - started
     held = _split(len(data.examples), options.val_fraction, options.seed)
     probes: dict[str, Probe] = {}
@@ -198,10 +223,12 @@ def train_attribute_head(
             continue
         probes[name], reports[name] = _fit_one(name, values, labels[name], views, held, options)
         catalog, scenes = reports[name]["held_out_catalog"], reports[name]["held_out_scenes"]
+        cut = reports[name].get("held_out_real_cutouts")
         echo(
             f"{name}: held-out accuracy catalog {catalog['accuracy']:.3f} ({catalog['rows']}), "
             f"scenes {scenes['accuracy']:.3f} ({scenes['rows']}); "
-            f"{reports[name]['choice']}, "
+            + (f"real cut-outs {cut['accuracy']:.3f} ({cut['rows']}); " if cut else "")
+            + f"{reports[name]['choice']}, "
             f"temperature {reports[name]['temperature']:.3f}"
         )
         if unknown[name]:
@@ -218,6 +245,8 @@ def train_attribute_head(
             "held_out_products": int(held.sum()),
             "views": len(views.rows),
             "scene_views": int(views.scene.sum()),
+            "real_cutout_views": int(views.real.sum()),
+            **({"real_cutouts": real.as_json()} if real is not None else {}),
             "skipped_rows": [s.as_json() for s in data.skipped],
         },
         "vocabulary": str(vocabulary_file) if vocabulary_file else "bundled",

@@ -31,7 +31,13 @@ class AttributeHeadOptions:
     images: Path | None = None
     skip_bad_rows: bool = False
     scene_variants: int = 4
-    """Shopper-scene views per product, beside its catalog photo."""
+    """Shopper-scene views per product, beside its catalog photo (cut out by the stand-in)."""
+    real_cutouts: int = 0
+    """Of those scenes, how many per product are also shown as the service's own background
+    remover cuts them out (:mod:`plugin.training.scene_cutout`; a few tenths of a second each,
+    once: they are cached)."""
+    scene_cache: Path | None = None
+    """Where real cut-outs are kept between runs (default: ``~/.cache/grounded/scene-cutouts``)."""
     val_fraction: float = 0.2
     weight_decays: tuple[float, ...] = (1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
     """L2 penalties tried per probe; the held-out products choose."""
@@ -51,6 +57,11 @@ class AttributeHeadOptions:
         raise_first_failure(
             [
                 (self.scene_variants >= 0, f"--scene-variants must be >= 0, got {self.scene_variants}"),
+                (
+                    0 <= self.real_cutouts <= self.scene_variants,
+                    f"--real-cutouts must be in [0, --scene-variants {self.scene_variants}], "
+                    f"got {self.real_cutouts}",
+                ),
                 (0.0 < self.val_fraction < 1.0, f"--val-fraction must be in (0, 1), got {self.val_fraction}"),
                 (bool(self.weight_decays), "--weight-decay needs at least one value"),
                 (
@@ -75,6 +86,14 @@ class AttributeHeadOptions:
         if not self.model.is_dir():
             raise InvalidInputError(f"--model {self.model}: not a model folder (the head is written into it)")
         check_inputs(self.catalog, self.images)
+
+    def scene_cache_dir(self) -> Path:
+        """Where this run keeps its real cut-outs."""
+        if self.scene_cache is not None:
+            return self.scene_cache.expanduser()
+        from vectorizer_service import default_cache_dir
+
+        return default_cache_dir(None) / "scene-cutouts"
 
     def vocabulary_file(self) -> Path | None:
         """The vocabulary the service would load with this model folder."""

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from plugin.training.dataset import Example
+from plugin.training.scene_cutout import RealCutouts
 from plugin.training.scenes import (
     Scene,
     SceneMaker,
@@ -58,19 +59,38 @@ def _scene(
 class SceneBank:
     """Query views per training row, and the choice of which batches and views use them."""
 
-    def __init__(self, examples: Sequence[Example], options: SceneOptions, seed: int) -> None:
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        options: SceneOptions,
+        seed: int,
+        *,
+        real: RealCutouts | None = None,
+        real_variants: int = 0,
+    ) -> None:
+        """``real``, ``real_variants``: the first ``real_variants`` scenes of each row are also
+        shown as the service's remover cuts them out (:mod:`plugin.training.scene_cutout`),
+        after the row's stand-in views."""
         self.options = options
         self._seed = seed
         others = [e.image for e in examples]
         self.views: list[list[Image.Image]] = []
+        self.real_views: list[int] = []
+        """Per row, how many of its views (the last ones) are real cut-outs."""
         for row, example in enumerate(examples):
             made = []
+            scenes = []
             for variant in range(options.variants if options.fraction > 0 else 0):
                 drawn = _scene(example, others, seed, row, variant)
                 if drawn is not None:
                     scene, rng = drawn
                     made.append(query_view(scene, rng))
+                    if variant < real_variants:
+                        scenes.append(scene.image)
+            if real is not None and scenes:
+                made += real.views(scenes)
             self.views.append(made)
+            self.real_views.append(len(scenes) if real is not None else 0)
 
     @property
     def rows_without_scenes(self) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 from plugin.cli import main
 from plugin.training.attribute_head import train_attribute_head
 from plugin.training.attribute_head_options import AttributeHeadOptions
+from schemas.errors import InvalidInputError
 from schemas.vocabulary import Vocabulary, write_vocabulary
 from schemas.wire import ComposeOptions
 from tests.support.service import service_settings
@@ -137,3 +139,45 @@ async def test_a_served_model_captions_with_its_head_and_says_so(trained: Path) 
     # The random tower's prompts say nothing; the head learned the catalog's labels.
     assert [a for a, _ in with_head] != [a for a, _ in zero_shot]
     assert right(with_head) >= 18 > right(zero_shot)
+
+
+def test_a_bad_real_cutouts_value_fails_before_any_model_loads(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import plugin.training.attribute_head as module
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was loaded before the options were checked")
+
+    monkeypatch.setattr(module, "load_starting_model", never)
+    monkeypatch.setattr(module, "load_real_cutouts", never)
+    model = _model(tmp_path)
+    options = AttributeHeadOptions(catalog=catalog, model=model, scene_variants=1, real_cutouts=2)
+    with pytest.raises(InvalidInputError, match="--real-cutouts must be in \\[0, --scene-variants 1\\]"):
+        train_attribute_head(options)
+    assert main(["train-attributes", str(catalog), "--model", str(model), "--real-cutouts", "-1"]) == 2
+    assert not (model / ATTRIBUTE_HEAD_WEIGHTS_FILE).exists()
+
+
+def test_real_cutouts_are_made_once_cached_and_the_seed_decides_the_head(
+    catalog: Path, tmp_path: Path, u2net_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROUNDED_U2NET_HOME", str(u2net_home))
+    cache = tmp_path / "cutouts"
+    heads = []
+    for run in ("first", "again"):
+        model = _model(tmp_path / run)
+        options = replace(_options(catalog, model), real_cutouts=1, scene_cache=cache)
+        card = train_attribute_head(options, command=["test"]).card
+        heads.append(load_attribute_head(model, VOCABULARY)[0])
+        assert card["data"]["real_cutout_views"] == 36 and card["data"]["scene_views"] == 72
+        assert card["probes"]["colour"]["held_out_real_cutouts"]["rows"] == 9
+        assert card["probes"]["colour"]["held_out_scenes"]["rows"] == 9
+        cutouts = card["data"]["real_cutouts"]
+        # The first run meets the remover for every scene; the rerun reads them all back.
+        assert (cutouts["hits"], cutouts["misses"]) == ((0, 36) if run == "first" else (36, 0))
+    assert len(list(cache.rglob("*.png"))) == 36
+    first, second = heads
+    assert first is not None and second is not None
+    for name in ("category", "colour"):
+        np.testing.assert_array_equal(first.probes[name].weight, second.probes[name].weight)

@@ -10,15 +10,30 @@ from __future__ import annotations
 
 import asyncio
 
+from PIL import Image
+
 from schemas.wire import AUTO_BACKGROUND
 from vectorizer_service.compose.context import ComposeContext, StageEnv
 from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND, frame_subject
+from vectorizer_service.compose.protocols import Cutout
 from vectorizer_service.compose.studio import detect_studio
 
 MIN_MASK_COVERAGE = 0.01
 """Below this the mask is empty (nothing salient found): the cut-out would be blank."""
 MAX_MASK_COVERAGE = 0.98
 """Above this the mask is the whole image: cutting would only blur the edges."""
+
+
+def cutout_view(cutout: Cutout) -> Image.Image | None:
+    """What the model reads of a photo the remover cut out: the cut-out framed on its subject
+    (as it is when the remover reports no box), or None when the mask is empty or covers
+    almost the whole image and the original photo is kept. Training's real cut-outs of its
+    scenes go through this function too, so they are what a query shows."""
+    if not MIN_MASK_COVERAGE <= cutout.coverage <= MAX_MASK_COVERAGE:
+        return None
+    if cutout.box is None:
+        return cutout.image
+    return frame_subject(cutout.image, cutout.box, NEUTRAL_BACKGROUND)
 
 
 class BackgroundStage:
@@ -55,13 +70,8 @@ class BackgroundStage:
         elif cutout.coverage > MAX_MASK_COVERAGE:
             note = f"mask covers almost the whole image ({percent}): kept the original image"
         else:
-            ctx.working_image = cutout.image
-            framed = ""
-            if cutout.box is not None:
-                ctx.working_image = await asyncio.to_thread(
-                    frame_subject, cutout.image, cutout.box, NEUTRAL_BACKGROUND
-                )
-                framed = ", framed on the subject"
+            ctx.working_image = await asyncio.to_thread(cutout_view, cutout)
+            framed = ", framed on the subject" if cutout.box is not None else ""
             ctx.background_removed = True
             note = f"background removed ({percent} of the image kept{framed})"
         ctx.background_note = decided + note
