@@ -143,6 +143,7 @@ class ServiceSettings(GroupedSettings):
                 "cutout_cache_size",
                 "remover_threads",
                 "remover_input_size",
+                "remover_one_region",
             ),
         ),
         "vocabulary": SettingsGroup("attribute vocabulary and cache settings", ("vocabulary", "cache_dir")),
@@ -295,6 +296,11 @@ class ServiceSettings(GroupedSettings):
         description="side of the square the u2net-family remover sees (trained at 320); smaller is "
         "faster, but on the product world's shopper photos no smaller side kept the 320 px mask "
         "(mean IoU 0.87 at 256: docs/composed-queries.md, benchmarks/compose_bench.py --mask-iou)",
+    )
+    remover_one_region: bool = Field(
+        False,
+        description="keep only the largest connected region of the remover's mask (stray regions "
+        "of a shopper's photo then neither widen the frame nor add their colour)",
     )
     cache_dir: Path | None = Field(
         None,

@@ -123,4 +123,7 @@ def load_real_cutouts(cache_dir: Path) -> RealCutouts:
     settings = ServiceSettings.model_validate({"device": "cpu", "remover_threads": 1})
     remover = load_remover(settings)
     size = getattr(remover, "input_size", None)
-    return RealCutouts(remover, cache_dir, remover_id=f"{remover.name}@{size}" if size else remover.name)
+    remover_id = f"{remover.name}@{size}" if size else remover.name
+    # One region or all is a different answer for the same scene: a different key.
+    remover_id += "+one-region" if settings.remover_one_region else ""
+    return RealCutouts(remover, cache_dir, remover_id=remover_id)

@@ -66,7 +66,27 @@ rembg's ``predict`` min-max normalises every mask, which turns a blank image's n
 output into a full-range mask; reading the raw probabilities keeps "nothing here" empty."""
 
 
-def _cut_out(rgb: Image.Image, mask: npt.NDArray[np.float32]) -> Cutout:
+def largest_region(mask: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``mask`` with only its largest connected foreground region (8-connected pixels at or
+    above :data:`FOREGROUND_THRESHOLD`) left: the other regions' pixels get probability 0;
+    pixels below the threshold keep theirs (the kept region's soft edge). A shopper's photo
+    often leaves stray regions (a chair, a bag on the floor) that would otherwise widen the
+    frame and add their colour."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(mask >= FOREGROUND_THRESHOLD, structure=np.ones((3, 3), dtype=bool))
+    if count < 2:
+        return mask
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0  # the background's label
+    stray = (labels > 0) & (labels != int(np.argmax(sizes)))
+    kept: npt.NDArray[np.float32] = np.where(stray, np.float32(0.0), mask)
+    return kept
+
+
+def _cut_out(rgb: Image.Image, mask: npt.NDArray[np.float32], *, one_region: bool = False) -> Cutout:
+    if one_region:
+        mask = largest_region(mask)
     foreground = mask >= FOREGROUND_THRESHOLD
     coverage = float(foreground.mean())
     alpha = Image.fromarray((mask * 255).astype(np.uint8), mode="L")
@@ -104,7 +124,16 @@ class OnnxRemover:
     dimension is fixed at 1 (the file as rembg ships it), each image is its own run.
     """
 
-    def __init__(self, session: Any, name: str, *, input_size: int | None = None, parallel: int = 1) -> None:
+    def __init__(
+        self,
+        session: Any,
+        name: str,
+        *,
+        input_size: int | None = None,
+        parallel: int = 1,
+        one_region: bool = False,
+    ) -> None:
+        self._one_region = one_region
         self._session = session
         self._name = name
         self._spec = _RAW_SPECS[name]
@@ -133,7 +162,10 @@ class OnnxRemover:
         return [_upsample(pred, image.size) for pred, image in zip(preds, images, strict=True)]
 
     def _cut_outs(self, images: Sequence[Image.Image]) -> list[Cutout]:
-        return [_cut_out(rgb, mask) for rgb, mask in zip(images, self._masks(images), strict=True)]
+        return [
+            _cut_out(rgb, mask, one_region=self._one_region)
+            for rgb, mask in zip(images, self._masks(images), strict=True)
+        ]
 
     def remove(self, images: Sequence[Image.Image]) -> list[Cutout]:
         """Cut each image's salient object out onto :data:`NEUTRAL_BACKGROUND`.
@@ -153,9 +185,10 @@ class RembgRemover:
     """A :class:`BackgroundRemover` over one rembg session, for the models rembg's own
     ``predict`` serves (its masks are min-max normalised)."""
 
-    def __init__(self, session: Any, name: str) -> None:
+    def __init__(self, session: Any, name: str, *, one_region: bool = False) -> None:
         self._session = session
         self._name = name
+        self._one_region = one_region
 
     @property
     def name(self) -> str:
@@ -168,7 +201,8 @@ class RembgRemover:
             rgb = image.convert("RGB")
             masks = self._session.predict(rgb)
             stacked = np.stack([np.asarray(m.convert("L"), dtype=np.float32) for m in masks])
-            cutouts.append(_cut_out(rgb, stacked.max(axis=0) / np.float32(255.0)))
+            mask = stacked.max(axis=0) / np.float32(255.0)
+            cutouts.append(_cut_out(rgb, mask, one_region=self._one_region))
         return cutouts
 
 
@@ -253,7 +287,11 @@ def load_remover(settings: ServiceSettings) -> OnnxRemover | RembgRemover:
             # The setting is measured for the 320 px u2net models; isnet keeps its 1024 px.
             side = settings.remover_input_size if spec.size == _U2NET_SIZE else spec.size
             remover: OnnxRemover | RembgRemover = OnnxRemover(
-                session, settings.rembg_model, input_size=side, parallel=settings.remover_threads
+                session,
+                settings.rembg_model,
+                input_size=side,
+                parallel=settings.remover_threads,
+                one_region=settings.remover_one_region,
             )
         else:
             cls = _session_class(settings.rembg_model)
@@ -263,7 +301,11 @@ def load_remover(settings: ServiceSettings) -> OnnxRemover | RembgRemover:
                 {"download_models": classmethod(lambda _cls, *args, **kwargs: str(path))},
             )
             kwargs: dict[str, Any] = {"providers": providers} if providers else {}
-            remover = RembgRemover(local_cls(settings.rembg_model, options, **kwargs), settings.rembg_model)
+            remover = RembgRemover(
+                local_cls(settings.rembg_model, options, **kwargs),
+                settings.rembg_model,
+                one_region=settings.remover_one_region,
+            )
     except ModelUnavailableError:
         raise
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
