@@ -15,6 +15,15 @@ covered ~5% of all pairs
 
 Each pair is produced once: within a cell, the upper triangle; across cells, from the row of
 the lower-numbered cell while the higher-numbered cell is handled.
+
+Cost at a million rows (10,000 cells): the centroids come in two levels
+(:mod:`plugin.search.centroids`), and the assignment, which still measures every row against
+every centroid (rows x cells x dim: the part that grows as n^2), runs in chunks on a thread per
+core, as do the cells. Why not a two-level *partition* (coarse cells, each with the rows of other
+coarse cells within ``eps`` of its border as visitors, flat cells inside)? It is exact, but on
+this geometry it is slower than flat: at 200k a row lay within ``eps`` of 6-9 coarse borders,
+and a visitor, being outside the coarse cell, met ~4x as many fine cells as an own row
+(measured: 383 s against 40 s flat, docs/scale.md).
 """
 
 from __future__ import annotations
@@ -24,19 +33,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plugin.search.blas_threads import one_blas_thread
+from plugin.search.blas_threads import threaded
+from plugin.search.centroids import centroids, chunk_rows, nearest
 
-__all__ = ["CELL_ROWS", "PairBlock", "cell_pairs", "centroids"]
+__all__ = ["CELL_ROWS", "PairBlock", "cell_pairs"]
 
 CELL_ROWS = 100
 """Rows per cell on average (cells = rows / 100). Fewer, larger cells cost more within cells,
 more, smaller ones more k-means and more cells met across: at 100k (clustered 512-d catalog
 vectors, threshold 0.95) 100 cells covered 76% of all pairs, 250 cells 45%, 500 17%, 1000 5%."""
-_SAMPLE_PER_CELL = 20
-"""k-means sample: 20 rows per centroid (20k rows for 1000 cells)."""
-_ITERATIONS = 6
-_CHUNK = 4_096
-"""Rows assigned at once: a few (rows x cells) float32 arrays, 32 MB each at 2,000 cells."""
 _MARGIN = 1e-3
 """Added to ``eps``: float32 rounding of the distances (~1e-6) never drops a pair."""
 
@@ -50,52 +55,41 @@ class PairBlock:
     similarity: np.ndarray
 
 
-def centroids(unit: np.ndarray, cells: int, *, seed: int = 0) -> np.ndarray:
-    """``cells`` k-means centroids of a sample of ``unit`` (Lloyd, a few iterations: their
-    quality only changes how much is compared, never what is found)."""
-    rng = np.random.default_rng(seed)
-    n = unit.shape[0]
-    sample = unit[np.sort(rng.choice(n, min(n, cells * _SAMPLE_PER_CELL), replace=False))]
-    centres: np.ndarray = sample[rng.choice(len(sample), cells, replace=False)].copy()
-    for _ in range(_ITERATIONS):
-        labels = np.concatenate(
-            [_nearest(sample[start : start + _CHUNK], centres)[0] for start in range(0, len(sample), _CHUNK)]
-        )
-        order = np.argsort(labels, kind="stable")
-        present, starts = np.unique(labels[order], return_index=True)
-        # Sums per cell by one pass over the sorted rows (np.add.at is ~10x slower); an empty
-        # cell keeps its centre.
-        sums = np.add.reduceat(sample[order], starts, axis=0)
-        counts = np.diff(np.append(starts, len(order)))
-        centres[present] = sums / counts[:, None]
-    return centres
-
-
-def _nearest(rows: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's nearest centre and the squared distances to every centre."""
-    squared = (rows * rows).sum(axis=1)[:, None] + (centres * centres).sum(axis=1)[None, :]
-    squared -= 2 * (rows @ centres.T)
-    return np.argmin(squared, axis=1), squared
-
-
 def _assign(unit: np.ndarray, centres: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's cell, and the (row, cell) pairs to compare across cells: cells numbered above
     the row's own whose hyperplane lies within ``eps`` of it."""
     cells = len(centres)
+    # Row x's distance to the hyperplane between its cell a and cell f is
+    # (|x - c_f|^2 - |x - c_a|^2) / (2 |c_a - c_f|): compare the numerator with
+    # reach[a, f] = 2 eps |c_a - c_f|, -inf where f <= a (the lower cell's row asks), so each
+    # chunk costs one gather and one comparison, not a division and three masks.
     norms = (centres * centres).sum(axis=1)
-    between = np.sqrt(np.maximum(norms[:, None] + norms[None, :] - 2 * (centres @ centres.T), 1e-12))
+    reach = centres @ centres.T
+    reach *= -2
+    reach += norms[:, None]
+    reach += norms[None, :]
+    np.sqrt(np.maximum(reach, 1e-12, out=reach), out=reach)
+    reach *= 2 * eps
+    for a in range(cells):  # row by row: no index arrays the size of the matrix
+        reach[a, : a + 1] = -np.inf
     labels = np.empty(unit.shape[0], dtype=np.int64)
     extra_rows: list[np.ndarray] = []
     extra_cells: list[np.ndarray] = []
-    above = np.arange(cells)[None, :]
-    for start in range(0, unit.shape[0], _CHUNK):
-        rows = unit[start : start + _CHUNK]
-        own, squared = _nearest(rows, centres)
-        labels[start : start + len(rows)] = own
-        gap = (squared - squared[np.arange(len(rows)), own][:, None]) / (2 * between[own])
-        row, cell = np.nonzero((gap <= eps) & (above > own[:, None]))
-        extra_rows.append((row + start).astype(np.int64))
-        extra_cells.append(cell.astype(np.int64))
+    step = chunk_rows(cells)
+
+    def chunk(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        own, scores = nearest(unit[start : start + step], centres)
+        scores -= scores[np.arange(len(own)), own][:, None]
+        row, cell = np.nonzero(scores <= reach[own])
+        # int32: the (row, cell) pairs run to ~50 a row, 400 MB at 1M rows as int32
+        return own, (row + start).astype(np.int32), cell.astype(np.int32)
+
+    for start, (own, rows, cells_met) in zip(
+        range(0, unit.shape[0], step), threaded(chunk, range(0, unit.shape[0], step)), strict=True
+    ):
+        labels[start : start + len(own)] = own
+        extra_rows.append(rows)
+        extra_cells.append(cells_met)
     return labels, np.concatenate(extra_rows), np.concatenate(extra_cells)
 
 
@@ -137,20 +131,26 @@ def cell_pairs(
     cell by cell (see the module docstring); ``done(rows)`` after each cell's rows."""
     eps = float(np.sqrt(max(0.0, 2.0 - 2.0 * threshold))) + _MARGIN
     centres = centroids(unit, cells)
+    cells = len(centres)
     labels, extra_rows, extra_cells = _assign(unit, centres, eps)
     members = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[members], np.arange(cells + 1))
     order = np.argsort(extra_cells, kind="stable")
     extra_rows, extra_bounds = extra_rows[order], np.searchsorted(extra_cells[order], np.arange(cells + 1))
-    # Thousands of small products: one BLAS thread each is faster (plugin.search.blas_threads).
-    with one_blas_thread():
-        for cell in range(cells):
-            own = members[bounds[cell] : bounds[cell + 1]]
-            if len(own) == 0:
-                continue
-            block_rows = max(1, block_bytes // (4 * len(own)))
-            yield from _over(unit, own, own, threshold, block_rows, same=True)
-            visitors = extra_rows[extra_bounds[cell] : extra_bounds[cell + 1]]
-            yield from _over(unit, visitors, own, threshold, block_rows, same=False)
-            if done is not None:
-                done(len(own))
+
+    def compare(cell: int) -> tuple[int, list[PairBlock]]:
+        own = members[bounds[cell] : bounds[cell + 1]]
+        if len(own) == 0:
+            return 0, []
+        block_rows = max(1, block_bytes // (4 * len(own)))
+        visitors = extra_rows[extra_bounds[cell] : extra_bounds[cell + 1]]
+        found = list(_over(unit, own, own, threshold, block_rows, same=True))
+        found.extend(_over(unit, visitors, own, threshold, block_rows, same=False))
+        return len(own), found
+
+    # Thousands of small products: one BLAS thread each, a cell per core
+    # (plugin.search.blas_threads).
+    for rows, found in threaded(compare, range(cells)):
+        yield from found
+        if done is not None and rows:
+            done(rows)
