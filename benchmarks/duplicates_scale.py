@@ -222,11 +222,12 @@ def child(kind: str, data_dir: Path, dim: int, threshold: float) -> None:
         from benchmarks.main_pair_cells import cell_pairs
         from plugin.search import duplicates, similar_pairs
 
-        def main_cells(unit: np.ndarray, threshold: float, **kwargs: Any) -> Any:
-            cells = unit.shape[0] // similar_pairs.CELL_ROWS
-            return cell_pairs(unit, threshold, cells, **kwargs)
+        def before(unit: np.ndarray, threshold: float, *, assigned: Any = None, **kwargs: Any) -> Any:
+            if kind == "allpairs":
+                return similar_pairs.all_pairs(unit, threshold, **kwargs)
+            return cell_pairs(unit, threshold, unit.shape[0] // similar_pairs.CELL_ROWS, **kwargs)
 
-        duplicates.exact_pairs = similar_pairs.all_pairs if kind == "allpairs" else main_cells  # type: ignore[assignment]  # same call
+        duplicates.exact_pairs = before  # type: ignore[assignment]  # the same call
         report = duplicates.find_duplicates(store, threshold=threshold, exact_limit=10**9)
         groups = [[(m.product_id, m.similarity) for m in g.members] for g in report.groups]
         products = report.products

@@ -214,8 +214,13 @@ def find_duplicates(
         method = "exact"
         unit = _read_all(store, count, rows, progress)
         products = unit.shape[0]
-        with _bar(progress, products, "comparing") as bar:
-            for block in exact_pairs(unit, threshold, block_bytes=block_bytes, done=bar.update):
+        # Two bars: at 1M most of the time goes to giving rows their cells, before any is
+        # compared, and one bar would stand at 0 with no ETA for minutes.
+        with _bar(progress, products, "cells") as cells, _bar(progress, products, "comparing") as bar:
+            pairs = exact_pairs(
+                unit, threshold, block_bytes=block_bytes, done=bar.update, assigned=cells.update
+            )
+            for block in pairs:
                 _join(block, rows, groups, best, title_threshold)
         del unit
     else:

@@ -55,7 +55,9 @@ class PairBlock:
     similarity: np.ndarray
 
 
-def _assign(unit: np.ndarray, centres: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _assign(
+    unit: np.ndarray, centres: np.ndarray, eps: float, assigned: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's cell, and the (row, cell) pairs to compare across cells: cells numbered above
     the row's own whose hyperplane lies within ``eps`` of it."""
     cells = len(centres)
@@ -90,6 +92,8 @@ def _assign(unit: np.ndarray, centres: np.ndarray, eps: float) -> tuple[np.ndarr
         labels[start : start + len(own)] = own
         extra_rows.append(rows)
         extra_cells.append(cells_met)
+        if assigned is not None:
+            assigned(len(own))
     return labels, np.concatenate(extra_rows), np.concatenate(extra_cells)
 
 
@@ -126,13 +130,15 @@ def cell_pairs(
     *,
     block_bytes: int,
     done: Callable[[int], None] | None = None,
+    assigned: Callable[[int], None] | None = None,
 ) -> Iterator[PairBlock]:
     """Every pair of rows of ``unit`` (unit vectors) with similarity ``>= threshold``, compared
-    cell by cell (see the module docstring); ``done(rows)`` after each cell's rows."""
+    cell by cell (see the module docstring); ``assigned(rows)`` as rows are given their cells
+    (at 1M most of the time goes there), ``done(rows)`` after each cell's rows."""
     eps = float(np.sqrt(max(0.0, 2.0 - 2.0 * threshold))) + _MARGIN
     centres = centroids(unit, cells)
     cells = len(centres)
-    labels, extra_rows, extra_cells = _assign(unit, centres, eps)
+    labels, extra_rows, extra_cells = _assign(unit, centres, eps, assigned)
     members = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[members], np.arange(cells + 1))
     order = np.argsort(extra_cells, kind="stable")

@@ -137,8 +137,10 @@ def test_threaded_answers_in_order() -> None:
 def test_cell_progress_counts_every_row_once() -> None:
     unit = _catalog(2000, 3, copies=50)
     done: list[int] = []
-    list(exact_pairs(unit, 0.9, cell_rows=100, done=done.append))
+    assigned: list[int] = []
+    list(exact_pairs(unit, 0.9, cell_rows=100, done=done.append, assigned=assigned.append))
     assert sum(done) == 2000
+    assert sum(assigned) == 2000
 
 
 def _rows(n: int, prefix: str, vectors: np.ndarray | None) -> list[ProductRow]:
