@@ -2,9 +2,10 @@
 
 Flat Lloyd on a sample of 20 rows per centroid costs ``sample x cells x dim`` per iteration, which
 grows as ``cells^2``: at 2,000 cells (200k rows) ~28 s on this 2-core machine, at 10,000 cells
-(1M rows) ~25x that. From :data:`FLAT_CENTROIDS` on, the sample is first split into ~sqrt(cells)
-coarse groups by Lloyd, and each group gets fine centroids by Lloyd on its own sample rows, in
-proportion to its size: the same sample, ~sqrt(cells) times less work. The cells' proof never
+(1M rows) ~25x that (estimated; two levels took 96 s there). From :data:`FLAT_CENTROIDS` on,
+the sample is first split into ~sqrt(cells) coarse groups by Lloyd, and each group gets fine
+centroids by Lloyd on its own sample rows, in proportion to its size: the same sample,
+~sqrt(cells) times less work, then 2 flat iterations over the whole sample. The cells' proof never
 depends on the centroids (any centroids give exactly the pairs); better ones only compare less.
 """
 

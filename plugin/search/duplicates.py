@@ -56,8 +56,9 @@ still found whole, through its members' own neighbours)."""
 DEFAULT_EXACT_LIMIT = 1_000_000
 """Products up to which the pairs are found exactly; above it, each product's neighbours come
 from the store's ANN index. Measured at 1M x 512 through the store (docs/scale.md): 809 s and
-10.3 GB peak on 2 shared cores, against ~2 h estimated for the ANN path; the assignment to cells
-grows as n^2, so 2M would take ~4x the 1M assignment and ~20 GB."""
+10.3 GB peak on 2 shared cores, against ~2 h estimated for the ANN path. The work per row grows
+with n on a catalog like the benchmark's (a row meets more cells as they shrink), and memory
+with n, so 2M would be well past an hour and ~20 GB: not measured, hence the limit."""
 
 _WORD = re.compile(r"\w+")
 _PROPERTIES = ("product_id", "title")
