@@ -136,7 +136,7 @@ def cell_pairs(
 ) -> Iterator[PairBlock]:
     """Every pair of rows of ``unit`` (unit vectors) with similarity ``>= threshold``, compared
     cell by cell (see the module docstring); ``assigned(rows)`` as rows are given their cells
-    (at 1M most of the time goes there), ``done(rows)`` after each cell's rows."""
+    (minutes at 1M, before any cell is compared), ``done(rows)`` after each cell's rows."""
     eps = float(np.sqrt(max(0.0, 2.0 - 2.0 * threshold))) + _MARGIN
     centres = centroids(unit, cells)
     cells = len(centres)
