@@ -105,16 +105,21 @@ def test_two_level_centroids_are_as_many_as_asked_and_prune_the_cells_met() -> N
     assert len(rows) / len(unit) < 1500 / 4, "rows meet a fraction of the cells"
 
 
-def test_a_row_meets_a_cell_exactly_when_their_border_is_within_eps() -> None:
+def test_a_row_meets_a_cell_exactly_when_its_border_and_its_rows_are_within_eps() -> None:
     centres = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]], dtype=np.float32)
     eps = 0.2
     # The border of cells 0 and 1 is the line x = y: a point at distance d from it, in cell 0.
     normal = np.array([1.0, -1.0], dtype=np.float32) / np.sqrt(2)
     along = np.array([1.0, 1.0], dtype=np.float32) / np.sqrt(2)
-    rows = np.stack([along + d * normal for d in (0.19, 0.21, 0.5)]).astype(np.float32)
+    # Cell 1 has a row just across the border, so it reaches that far from its centre.
+    rows = np.stack([along + d * normal for d in (0.19, 0.21, 0.5, -0.001)]).astype(np.float32)
     labels, extra_rows, extra_cells = pair_cells._assign(rows, centres, eps)
-    assert labels.tolist() == [0, 0, 0]
+    assert labels.tolist() == [0, 0, 0, 1]
     assert sorted(zip(extra_rows.tolist(), extra_cells.tolist(), strict=True)) == [(0, 1)]
+    # With cell 1's only row at its centre, nothing of it lies within eps of the first row.
+    alone = np.concatenate([rows[:1], centres[1:2]])
+    _, extra_rows, _ = pair_cells._assign(alone, centres, eps)
+    assert len(extra_rows) == 0
     # A row of cell 1 at the same distance meets no cell numbered below its own (cell 0's row
     # asks for that pair): each pair is compared once.
     mirrored = np.stack([along - 0.19 * normal]).astype(np.float32)
