@@ -4,10 +4,11 @@ The rows are split into Voronoi cells around k-means centroids (trained on a sam
 ``x``, ``y`` with ``x.y >= t`` is at most ``eps = sqrt(2 - 2t)`` apart. If ``x`` lies in cell
 ``A`` and ``y`` in cell ``B``, ``y`` is on ``B``'s side of the hyperplane halfway between the
 two centroids and ``x`` on ``A``'s, so ``|x - y|`` is at least ``x``'s distance to that
-hyperplane, ``(|x - c_B|^2 - |x - c_A|^2) / (2 |c_A - c_B|)``. A row is therefore compared with
-the rows of its own cell and of the cells whose hyperplane is within ``eps`` of it, and nothing
-else: the pairs found are exactly those of comparing every pair (the centroids' quality only
-decides the speed). At threshold 0.95 ``eps`` is 0.32, small beside the distance between
+hyperplane, ``(|x - c_B|^2 - |x - c_A|^2) / (2 |c_A - c_B|)``; and, ``r_B`` being the distance
+from ``c_B`` to ``B``'s farthest row, at least ``|x - c_B| - r_B``. A row is therefore compared
+with the rows of its own cell and of the cells whose hyperplane is within ``eps`` of it and
+whose centre is within ``r_B + eps``, and nothing else: the pairs found are exactly those of
+comparing every pair (the centroids' quality only decides the speed). At threshold 0.95 ``eps`` is 0.32, small beside the distance between
 unrelated catalog products (~1), so most rows are deep inside their cell: on 100k clustered
 512-d vectors 1000 cells (100 rows each) left ~19 other cells per row to meet, and the products
 covered ~5% of all pairs
@@ -19,8 +20,9 @@ the lower-numbered cell while the higher-numbered cell is handled.
 Cost at a million rows (10,000 cells): the centroids come in two levels
 (:mod:`plugin.search.centroids`); the assignment, which measures every row against every
 centroid (rows x cells x dim), runs in chunks on a thread per core, as do the cells. Cells keep
-100 rows while ``eps`` stays fixed, so at 1M a row meets ~234 other cells (47 at 200k): on the
-benchmark catalog the cells' products, not the assignment, are most of the 1M run.
+100 rows while ``eps`` stays fixed, so at 1M a row met ~234 other cells by the hyperplane bound
+alone (47 at 200k): the cells' products were most of the 1M run, and the ball bound took it from
+809 s to 492 s (docs/scale.md).
 
 Why not a two-level *partition* (coarse cells, each with the rows of other coarse cells within
 ``eps`` of its border as visitors, flat cells inside)? It is exact, but on this geometry slower
