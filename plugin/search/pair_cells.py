@@ -8,11 +8,10 @@ hyperplane, ``(|x - c_B|^2 - |x - c_A|^2) / (2 |c_A - c_B|)``; and, ``r_B`` bein
 from ``c_B`` to ``B``'s farthest row, at least ``|x - c_B| - r_B``. A row is therefore compared
 with the rows of its own cell and of the cells whose hyperplane is within ``eps`` of it and
 whose centre is within ``r_B + eps``, and nothing else: the pairs found are exactly those of
-comparing every pair (the centroids' quality only decides the speed). At threshold 0.95 ``eps`` is 0.32, small beside the distance between
-unrelated catalog products (~1), so most rows are deep inside their cell: on 100k clustered
-512-d vectors 1000 cells (100 rows each) left ~19 other cells per row to meet, and the products
-covered ~5% of all pairs
-(docs/scale.md).
+comparing every pair (the centroids' quality only decides the speed). At threshold 0.95 ``eps``
+is 0.32, small beside the distance between unrelated catalog products (~1), so most rows are
+deep inside their cell: on 100k clustered 512-d vectors 1000 cells (100 rows each) left ~19
+other cells per row to meet, and the products covered ~5% of all pairs (docs/scale.md).
 
 Each pair is produced once: within a cell, the upper triangle; across cells, from the row of
 the lower-numbered cell while the higher-numbered cell is handled.
