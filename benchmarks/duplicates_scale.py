@@ -6,9 +6,12 @@ Prints, from one run on one machine:
    products listed by one search capped at 10,000 hits, one ``product()`` read and one search
    per product) beside the scan-based one (``plugin.search.duplicates``) at ``--compare`` sizes:
    time ratio and whether the groups are the same;
-2. the scan-based one alone at ``--sizes``, exact all-pairs, and its ANN path (``exact_limit=0``:
-   k neighbours per product from the store's IVF index, batched) at ``--ann`` sizes beside the
-   exact groups;
+2. the scan-based one alone at ``--sizes``: its exact path (flat cells, in two levels of
+   centroids from 1,000 cells on), beside main's flat cells of before this round
+   (``benchmarks/main_pair_cells.py``, verbatim) at ``--cells`` sizes, every pair compared at
+   ``--allpairs`` sizes, and its ANN path (``exact_limit=0``: k neighbours per product from the
+   store's IVF index, batched) at ``--ann`` sizes, each with whether the groups are the exact
+   path's;
 3. ``LanceStore.upsert`` / ``upsert_changed`` throughput of precomputed vectors, main's per-row
    Arrow tables (``old_upsert``, verbatim) beside the columnar batch, ``--upsert`` rows in calls
    of ``--upsert-batch``.
@@ -19,7 +22,12 @@ temp dir, so its peak RSS (``ru_maxrss``) is that run's: interpreter and imports
 
     .venv/bin/python benchmarks/duplicates_scale.py                  # the table in docs/scale.md
     .venv/bin/python benchmarks/duplicates_scale.py --compare 2000 --sizes 50000 --ann 0 --upsert 0
+    .venv/bin/python benchmarks/duplicates_scale.py --compare "" --sizes 200000,1000000 \
+        --cells 200000 --allpairs 0 --ann 0 --upsert 0 --keep /tmp/dups   # issue 24's 1M row
 
+``--keep DIR`` writes the stores under ``DIR`` and reuses them on the next run (generating and
+loading 1M vectors takes minutes); ``/proc/loadavg`` is printed before and after each table, as
+the machine these numbers come from is shared.
 Vectors: :func:`catalog_vectors.clustered_vectors` (unit, clustered like catalog embeddings, dim
 ``--dim``) plus near-copies of ``--copies`` of them (noise ``--noise`` per dimension).
 """
@@ -197,6 +205,7 @@ def load(data_dir: Path, vectors: np.ndarray, *, index: bool) -> None:
     if index:
         store.build_indexes()
     store.close()
+    (data_dir / "loaded").touch()
 
 
 # --- one measurement in a child process --------------------------------------------------------
@@ -209,10 +218,16 @@ def child(kind: str, data_dir: Path, dim: int, threshold: float) -> None:
     started = time.perf_counter()
     if kind == "old":
         groups, products = old_find_duplicates(store, dim, threshold=threshold)
-    elif kind == "allpairs":  # the exact path before cells: every pair compared
+    elif kind in ("allpairs", "cells"):  # every pair compared, or main's flat cells (verbatim)
+        from benchmarks.main_pair_cells import cell_pairs
         from plugin.search import duplicates, similar_pairs
 
-        duplicates.exact_pairs = similar_pairs.all_pairs  # type: ignore[assignment]  # same signature but cell_rows
+        def before(unit: np.ndarray, threshold: float, *, assigned: Any = None, **kwargs: Any) -> Any:
+            if kind == "allpairs":
+                return similar_pairs.all_pairs(unit, threshold, **kwargs)
+            return cell_pairs(unit, threshold, unit.shape[0] // similar_pairs.CELL_ROWS, **kwargs)
+
+        duplicates.exact_pairs = before  # type: ignore[assignment]  # the same call
         report = duplicates.find_duplicates(store, threshold=threshold, exact_limit=10**9)
         groups = [[(m.product_id, m.similarity) for m in g.members] for g in report.groups]
         products = report.products
@@ -233,6 +248,21 @@ def measure(kind: str, data_dir: Path, dim: int, threshold: float) -> dict[str, 
     return result
 
 
+def stored(tmp: Path, name: str, args: argparse.Namespace, n: int, *, index: bool) -> Path:
+    """A store of ``n`` catalog vectors under ``tmp``, generated and loaded only when not kept."""
+    data = tmp / name
+    if not (data / "loaded").exists():
+        load(data, catalog(n, args.dim, args.copies, args.noise), index=index)
+    return data
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def _pairs(groups: set[frozenset[str]]) -> set[frozenset[str]]:
     return {frozenset((a, b)) for g in groups for a in g for b in g if a < b}
 
@@ -247,8 +277,7 @@ def duplicates_tables(args: argparse.Namespace, tmp: Path) -> None:
     )
     print("|---|---|---|---|---|---|---|")
     for n in args.compare:
-        data = tmp / f"c{n}"
-        load(data, catalog(n, args.dim, args.copies, args.noise), index=False)
+        data = stored(tmp, f"c{n}", args, n, index=False)
         old = measure("old", data, args.dim, args.threshold)
         new = measure("exact", data, args.dim, args.threshold)
         same = (
@@ -265,15 +294,30 @@ def duplicates_tables(args: argparse.Namespace, tmp: Path) -> None:
             f"{old['rss_mb']:.0f} / {new['rss_mb']:.0f} |",
             flush=True,
         )
-    print("\n| products | method | seconds | products/s | groups | in groups | peak RSS MB | vs exact |")
-    print("|---|---|---|---|---|---|---|---|")
-    for n in sorted(set(args.sizes) | set(args.ann)):
-        data = tmp / f"s{n}"
-        load(data, catalog(n, args.dim, args.copies, args.noise), index=n in args.ann)
+    print(f"\nload average at the start: {loadavg()}")
+    print(
+        "\n| products | method | seconds | products/s | groups | in groups | peak RSS MB | vs exact | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in sorted(set(args.sizes) | set(args.ann) | set(args.cells)):
+        data = stored(tmp, f"s{n}{'i' if n in args.ann else ''}", args, n, index=n in args.ann)
         exact = measure("exact", data, args.dim, args.threshold)
-        rows = [("exact, cell by cell", exact, "")]
+        exact["load"] = loadavg()
+        rows = [("exact, cells (two-level centroids)", exact, "")]
+        if n in args.cells:
+            flat = measure("cells", data, args.dim, args.threshold)
+            flat["load"] = loadavg()
+            same = "same groups" if flat["sets"] == exact["sets"] else "DIFFERENT groups"
+            rows.append(
+                (
+                    "exact, flat cells (main, before)",
+                    flat,
+                    f"{same}; new {flat['seconds'] / exact['seconds']:.1f}x faster",
+                )
+            )
         if n in args.allpairs:
             before = measure("allpairs", data, args.dim, args.threshold)
+            before["load"] = loadavg()
             same = "same groups" if before["sets"] == exact["sets"] else "DIFFERENT groups"
             rows.append(
                 (
@@ -284,6 +328,7 @@ def duplicates_tables(args: argparse.Namespace, tmp: Path) -> None:
             )
         if n in args.ann:
             ann = measure("ann", data, args.dim, args.threshold)
+            ann["load"] = loadavg()
             truth = _pairs(exact["sets"])
             found = _pairs(ann["sets"]) & truth
             same = (
@@ -296,9 +341,10 @@ def duplicates_tables(args: argparse.Namespace, tmp: Path) -> None:
             members = sum(len(g) for g in r["sets"])
             print(
                 f"| {n:,} | {name} | {r['seconds']:.1f} | {n / r['seconds']:,.0f} | {len(r['sets'])} | "
-                f"{members} | {r['rss_mb']:.0f} | {versus} |",
+                f"{members} | {r['rss_mb']:.0f} | {versus} | {r['load']} |",
                 flush=True,
             )
+    print(f"\nload average at the end: {loadavg()}")
 
 
 def upsert_table(args: argparse.Namespace, tmp: Path) -> None:
@@ -377,7 +423,16 @@ def main() -> None:
         "--upsert", type=int, default=100_000, help="rows of the upsert comparison (0 = skip)"
     )
     parser.add_argument("--upsert-batch", type=int, default=50_000)
-    parser.add_argument("--child", choices=["old", "exact", "allpairs", "ann"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=["old", "exact", "allpairs", "cells", "ann"], help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--cells",
+        type=lambda s: [int(x) for x in s.split(",") if x and x != "0"],
+        default=[],
+        help="sizes at which main's flat cells (before this round) run beside the exact path",
+    )
+    parser.add_argument("--keep", type=Path, help="keep the stores here and reuse them")
     parser.add_argument(
         "--allpairs",
         type=lambda s: [int(x) for x in s.split(",") if x and x != "0"],
@@ -388,6 +443,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         child(args.child, args.dir, args.dim, args.threshold)
+        return
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        duplicates_tables(args, args.keep)
+        if args.upsert:
+            upsert_table(args, args.keep)
         return
     with tempfile.TemporaryDirectory() as tmp:
         duplicates_tables(args, Path(tmp))

@@ -222,10 +222,11 @@ class PluginSettings(GroupedSettings):
         10, ge=1, description="candidates per result the embedded store re-ranks on full vectors"
     )
     duplicates_exact_limit: int = Field(
-        200_000,
+        1_000_000,
         ge=0,
-        description="products up to which `grounded duplicates` compares every pair exactly (in memory: "
-        "n x dim x 4 bytes); above it, each product's nearest neighbours from the store's index",
+        description="products up to which `grounded duplicates` finds every pair exactly (in memory: "
+        "n x dim x 4 bytes and more, ~9 GB at 1M x 512; ~8 min at 1M on 2 cores); above it, each "
+        "product's nearest neighbours from the store's index",
     )
 
     def store_backend(self) -> StoreBackend:

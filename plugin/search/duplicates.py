@@ -6,10 +6,11 @@ with its vector and title, whatever the catalog's size). Pairs over the threshol
 (:mod:`plugin.search.similar_pairs`) are found
 
 * exactly when the catalog has at most ``exact_limit`` products (its unit vectors are held in
-  memory: 200k x 512 float32 is 400 MB, plus one block of at most
-  :data:`~plugin.search.similar_pairs.BLOCK_BYTES`): matrix products cell by cell around
-  k-means centroids, skipping only pairs that provably cannot reach the threshold
-  (:mod:`plugin.search.pair_cells`), so the pairs are those of comparing every pair;
+  memory: 1M x 512 float32 is 2 GB, plus the cells' bookkeeping, ~4 GB in all at 1M, and one
+  block of at most :data:`~plugin.search.similar_pairs.BLOCK_BYTES` per thread): matrix
+  products cell by cell around k-means centroids, skipping only pairs that provably cannot
+  reach the threshold (:mod:`plugin.search.pair_cells`), so the pairs are those of comparing
+  every pair;
 * above that, from each product's ``neighbours`` nearest products by the store's own ANN index,
   one search per product as the scan goes (memory: one scan batch and the pairs found).
 
@@ -52,10 +53,12 @@ DEFAULT_NEIGHBOURS = 10
 """Nearest products looked at per product above ``exact_limit`` (a group larger than this is
 still found whole, through its members' own neighbours)."""
 
-DEFAULT_EXACT_LIMIT = 200_000
-"""Products up to which the pairs are found exactly (400 MB of 512-d vectors; cell by cell the
-work is a few percent of every pair's, which still grows as n^2, docs/scale.md); above it, each
-product's neighbours come from the store's ANN index."""
+DEFAULT_EXACT_LIMIT = 1_000_000
+"""Products up to which the pairs are found exactly; above it, each product's neighbours come
+from the store's ANN index. Measured at 1M x 512 through the store (docs/scale.md): 492 s and
+8.9 GB peak on 2 shared cores, against ~2 h estimated for the ANN path. The work per row grows
+with n on a catalog like the benchmark's (a row meets more cells as they shrink), and memory
+with n, so 2M would be well past an hour and ~20 GB: not measured, hence the limit."""
 
 _WORD = re.compile(r"\w+")
 _PROPERTIES = ("product_id", "title")
@@ -212,8 +215,13 @@ def find_duplicates(
         method = "exact"
         unit = _read_all(store, count, rows, progress)
         products = unit.shape[0]
-        with _bar(progress, products, "comparing") as bar:
-            for block in exact_pairs(unit, threshold, block_bytes=block_bytes, done=bar.update):
+        # Two bars: at 1M the centroids and the assignment take ~4 minutes before any row is
+        # compared, and one bar would stand at 0 with no ETA all that time.
+        with _bar(progress, products, "cells") as cells, _bar(progress, products, "comparing") as bar:
+            pairs = exact_pairs(
+                unit, threshold, block_bytes=block_bytes, done=bar.update, assigned=cells.update
+            )
+            for block in pairs:
                 _join(block, rows, groups, best, title_threshold)
         del unit
     else:

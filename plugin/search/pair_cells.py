@@ -4,17 +4,29 @@ The rows are split into Voronoi cells around k-means centroids (trained on a sam
 ``x``, ``y`` with ``x.y >= t`` is at most ``eps = sqrt(2 - 2t)`` apart. If ``x`` lies in cell
 ``A`` and ``y`` in cell ``B``, ``y`` is on ``B``'s side of the hyperplane halfway between the
 two centroids and ``x`` on ``A``'s, so ``|x - y|`` is at least ``x``'s distance to that
-hyperplane, ``(|x - c_B|^2 - |x - c_A|^2) / (2 |c_A - c_B|)``. A row is therefore compared with
-the rows of its own cell and of the cells whose hyperplane is within ``eps`` of it, and nothing
-else: the pairs found are exactly those of comparing every pair (the centroids' quality only
-decides the speed). At threshold 0.95 ``eps`` is 0.32, small beside the distance between
-unrelated catalog products (~1), so most rows are deep inside their cell: on 100k clustered
-512-d vectors 1000 cells (100 rows each) left ~19 other cells per row to meet, and the products
-covered ~5% of all pairs
-(docs/scale.md).
+hyperplane, ``(|x - c_B|^2 - |x - c_A|^2) / (2 |c_A - c_B|)``; and, ``r_B`` being the distance
+from ``c_B`` to ``B``'s farthest row, at least ``|x - c_B| - r_B``. A row is therefore compared
+with the rows of its own cell and of the cells whose hyperplane is within ``eps`` of it and
+whose centre is within ``r_B + eps``, and nothing else: the pairs found are exactly those of
+comparing every pair (the centroids' quality only decides the speed). At threshold 0.95 ``eps``
+is 0.32, small beside the distance between unrelated catalog products (~1), so most rows are
+deep inside their cell: on 100k clustered 512-d vectors 1000 cells (100 rows each) left ~19
+other cells per row to meet, and the products covered ~5% of all pairs (docs/scale.md).
 
 Each pair is produced once: within a cell, the upper triangle; across cells, from the row of
 the lower-numbered cell while the higher-numbered cell is handled.
+
+Cost at a million rows (10,000 cells): the centroids come in two levels
+(:mod:`plugin.search.centroids`); the assignment, which measures every row against every
+centroid (rows x cells x dim), runs in chunks on a thread per core, as do the cells. Cells keep
+100 rows while ``eps`` stays fixed, so at 1M a row met ~234 other cells by the hyperplane bound
+alone (47 at 200k): the cells' products were most of the 1M run, and the ball bound took it from
+809 s to 492 s (docs/scale.md).
+
+Why not a two-level *partition* (coarse cells, each with the rows of other coarse cells within
+``eps`` of its border as visitors, flat cells inside)? It is exact, but on this geometry slower
+than flat: at 200k a row lay within ``eps`` of 6-9 coarse borders, and a visitor, being outside
+the coarse cell, met ~4x as many fine cells as an own row (383 s against 40 s, docs/scale.md).
 """
 
 from __future__ import annotations
@@ -24,19 +36,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plugin.search.blas_threads import one_blas_thread
+from plugin.search.blas_threads import threaded
+from plugin.search.centroids import centroids, chunk_rows, nearest
 
-__all__ = ["CELL_ROWS", "PairBlock", "cell_pairs", "centroids"]
+__all__ = ["CELL_ROWS", "PairBlock", "cell_pairs"]
 
 CELL_ROWS = 100
 """Rows per cell on average (cells = rows / 100). Fewer, larger cells cost more within cells,
 more, smaller ones more k-means and more cells met across: at 100k (clustered 512-d catalog
 vectors, threshold 0.95) 100 cells covered 76% of all pairs, 250 cells 45%, 500 17%, 1000 5%."""
-_SAMPLE_PER_CELL = 20
-"""k-means sample: 20 rows per centroid (20k rows for 1000 cells)."""
-_ITERATIONS = 6
-_CHUNK = 4_096
-"""Rows assigned at once: a few (rows x cells) float32 arrays, 32 MB each at 2,000 cells."""
 _MARGIN = 1e-3
 """Added to ``eps``: float32 rounding of the distances (~1e-6) never drops a pair."""
 
@@ -50,53 +58,61 @@ class PairBlock:
     similarity: np.ndarray
 
 
-def centroids(unit: np.ndarray, cells: int, *, seed: int = 0) -> np.ndarray:
-    """``cells`` k-means centroids of a sample of ``unit`` (Lloyd, a few iterations: their
-    quality only changes how much is compared, never what is found)."""
-    rng = np.random.default_rng(seed)
-    n = unit.shape[0]
-    sample = unit[np.sort(rng.choice(n, min(n, cells * _SAMPLE_PER_CELL), replace=False))]
-    centres: np.ndarray = sample[rng.choice(len(sample), cells, replace=False)].copy()
-    for _ in range(_ITERATIONS):
-        labels = np.concatenate(
-            [_nearest(sample[start : start + _CHUNK], centres)[0] for start in range(0, len(sample), _CHUNK)]
-        )
-        order = np.argsort(labels, kind="stable")
-        present, starts = np.unique(labels[order], return_index=True)
-        # Sums per cell by one pass over the sorted rows (np.add.at is ~10x slower); an empty
-        # cell keeps its centre.
-        sums = np.add.reduceat(sample[order], starts, axis=0)
-        counts = np.diff(np.append(starts, len(order)))
-        centres[present] = sums / counts[:, None]
-    return centres
-
-
-def _nearest(rows: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's nearest centre and the squared distances to every centre."""
-    squared = (rows * rows).sum(axis=1)[:, None] + (centres * centres).sum(axis=1)[None, :]
-    squared -= 2 * (rows @ centres.T)
-    return np.argmin(squared, axis=1), squared
-
-
-def _assign(unit: np.ndarray, centres: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _assign(
+    unit: np.ndarray, centres: np.ndarray, eps: float, assigned: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's cell, and the (row, cell) pairs to compare across cells: cells numbered above
     the row's own whose hyperplane lies within ``eps`` of it."""
     cells = len(centres)
+    # Row x's distance to the hyperplane between its cell a and cell f is
+    # (|x - c_f|^2 - |x - c_a|^2) / (2 |c_a - c_f|): compare the numerator with
+    # reach[a, f] = 2 eps |c_a - c_f|, -inf where f <= a (the lower cell's row asks), so each
+    # chunk costs one gather and one comparison, not a division and three masks.
     norms = (centres * centres).sum(axis=1)
-    between = np.sqrt(np.maximum(norms[:, None] + norms[None, :] - 2 * (centres @ centres.T), 1e-12))
+    reach = centres @ centres.T
+    reach *= -2
+    reach += norms[:, None]
+    reach += norms[None, :]
+    np.sqrt(np.maximum(reach, 1e-12, out=reach), out=reach)
+    reach *= 2 * eps
+    for a in range(cells):  # row by row: no index arrays the size of the matrix
+        reach[a, : a + 1] = -np.inf
     labels = np.empty(unit.shape[0], dtype=np.int64)
+    own_squared = np.empty(unit.shape[0], dtype=np.float32)
     extra_rows: list[np.ndarray] = []
     extra_cells: list[np.ndarray] = []
-    above = np.arange(cells)[None, :]
-    for start in range(0, unit.shape[0], _CHUNK):
-        rows = unit[start : start + _CHUNK]
-        own, squared = _nearest(rows, centres)
-        labels[start : start + len(rows)] = own
-        gap = (squared - squared[np.arange(len(rows)), own][:, None]) / (2 * between[own])
-        row, cell = np.nonzero((gap <= eps) & (above > own[:, None]))
-        extra_rows.append((row + start).astype(np.int64))
-        extra_cells.append(cell.astype(np.int64))
-    return labels, np.concatenate(extra_rows), np.concatenate(extra_cells)
+    extra_squared: list[np.ndarray] = []
+    step = chunk_rows(cells)
+
+    def chunk(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        rows = unit[start : start + step]
+        own, scores = nearest(rows, centres)
+        mine = (rows * rows).sum(axis=1) + scores[np.arange(len(own)), own]  # |x - c_a|^2
+        scores -= scores[np.arange(len(own)), own][:, None]
+        row, cell = np.nonzero(scores <= reach[own])
+        # int32: the (row, cell) pairs run to ~50 a row at 200k and ~234 at 1M (1.9 GB)
+        squared = scores[row, cell] + mine[row]  # |x - c_f|^2, for the ball test below
+        return own, mine, (row + start).astype(np.int32), cell.astype(np.int32), squared
+
+    for start, (own, mine, rows, cells_met, squared) in zip(
+        range(0, unit.shape[0], step), threaded(chunk, range(0, unit.shape[0], step)), strict=True
+    ):
+        labels[start : start + len(own)] = own
+        own_squared[start : start + len(own)] = mine
+        extra_rows.append(rows)
+        extra_cells.append(cells_met)
+        extra_squared.append(squared)
+        if assigned is not None:
+            assigned(len(own))
+    # A second bound, from the cell's other side: every row y of cell f lies within r_f (its
+    # farthest row) of c_f, so |x - y| >= |x - c_f| - r_f, and a cell farther than r_f + eps
+    # holds no partner of x. It halves the cells met on the benchmark catalog.
+    radius = np.zeros(cells, dtype=np.float32)
+    np.maximum.at(radius, labels, own_squared)
+    limit = (np.sqrt(radius) + eps) ** 2
+    cells_met = np.concatenate(extra_cells)
+    near = np.concatenate(extra_squared) <= limit[cells_met]
+    return labels, np.concatenate(extra_rows)[near], cells_met[near]
 
 
 def _over(
@@ -132,25 +148,33 @@ def cell_pairs(
     *,
     block_bytes: int,
     done: Callable[[int], None] | None = None,
+    assigned: Callable[[int], None] | None = None,
 ) -> Iterator[PairBlock]:
     """Every pair of rows of ``unit`` (unit vectors) with similarity ``>= threshold``, compared
-    cell by cell (see the module docstring); ``done(rows)`` after each cell's rows."""
+    cell by cell (see the module docstring); ``assigned(rows)`` as rows are given their cells
+    (minutes at 1M, before any cell is compared), ``done(rows)`` after each cell's rows."""
     eps = float(np.sqrt(max(0.0, 2.0 - 2.0 * threshold))) + _MARGIN
     centres = centroids(unit, cells)
-    labels, extra_rows, extra_cells = _assign(unit, centres, eps)
+    cells = len(centres)
+    labels, extra_rows, extra_cells = _assign(unit, centres, eps, assigned)
     members = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[members], np.arange(cells + 1))
     order = np.argsort(extra_cells, kind="stable")
     extra_rows, extra_bounds = extra_rows[order], np.searchsorted(extra_cells[order], np.arange(cells + 1))
-    # Thousands of small products: one BLAS thread each is faster (plugin.search.blas_threads).
-    with one_blas_thread():
-        for cell in range(cells):
-            own = members[bounds[cell] : bounds[cell + 1]]
-            if len(own) == 0:
-                continue
-            block_rows = max(1, block_bytes // (4 * len(own)))
-            yield from _over(unit, own, own, threshold, block_rows, same=True)
-            visitors = extra_rows[extra_bounds[cell] : extra_bounds[cell + 1]]
-            yield from _over(unit, visitors, own, threshold, block_rows, same=False)
-            if done is not None:
-                done(len(own))
+
+    def compare(cell: int) -> tuple[int, list[PairBlock]]:
+        own = members[bounds[cell] : bounds[cell + 1]]
+        if len(own) == 0:
+            return 0, []
+        block_rows = max(1, block_bytes // (4 * len(own)))
+        visitors = extra_rows[extra_bounds[cell] : extra_bounds[cell + 1]]
+        found = list(_over(unit, own, own, threshold, block_rows, same=True))
+        found.extend(_over(unit, visitors, own, threshold, block_rows, same=False))
+        return len(own), found
+
+    # Thousands of small products: one BLAS thread each, a cell per core
+    # (plugin.search.blas_threads).
+    for rows, found in threaded(compare, range(cells)):
+        yield from found
+        if done is not None and rows:
+            done(rows)

@@ -60,14 +60,18 @@ def exact_pairs(
     block_bytes: int = BLOCK_BYTES,
     done: Callable[[int], None] | None = None,
     cell_rows: int = CELL_ROWS,
+    assigned: Callable[[int], None] | None = None,
 ) -> Iterator[PairBlock]:
     """Every pair of rows of ``unit`` (unit vectors) with ``unit[i] @ unit[j] >= threshold``,
-    each once, a block at a time; ``done(rows)`` as rows are finished. From ``MIN_CELLS`` cells
-    of ``cell_rows`` rows on, compared cell by cell (:mod:`plugin.search.pair_cells`: the same
-    pairs, ~6x less work at 100k), below that every pair (:func:`all_pairs`)."""
+    each once, a block at a time; ``assigned(rows)`` as rows are given their cells, then
+    ``done(rows)`` as rows are finished. From ``MIN_CELLS`` cells of ``cell_rows`` rows on,
+    compared cell by cell (:mod:`plugin.search.pair_cells`: the same pairs, ~6x less work at
+    100k), below that every pair (:func:`all_pairs`)."""
     cells = unit.shape[0] // max(1, cell_rows)
     if cells >= MIN_CELLS:
-        return cell_pairs(unit, threshold, cells, block_bytes=block_bytes, done=done)
+        return cell_pairs(unit, threshold, cells, block_bytes=block_bytes, done=done, assigned=assigned)
+    if assigned is not None:  # every row is in the one cell of every pair
+        assigned(unit.shape[0])
     return all_pairs(unit, threshold, block_bytes=block_bytes, done=done)
 
 
