@@ -129,7 +129,10 @@ def test_grounded_demo_runs_from_the_wheel_in_a_fresh_venv(
     output = demo.stdout + demo.stderr
     assert demo.returncode == 0, output
     assert "product-world model" in output  # offline: the world model that ships in the wheel
-    assert re.search(r"right product first in [1-9]\d* of \d+ queries", output), output
+    # At least one query's first hit meets it: the shipped model answers, not noise.
+    assert re.search(r"a product that meets the query ranked first in [1-9]\d* of \d+ queries", output), (
+        output
+    )
     page = tmp_path / "data" / "demo" / "index.html"
     assert page.is_file() and "Grounded demo" in page.read_text(encoding="utf-8")
     assert (tmp_path / "data" / "demo" / "examples" / "examples.json").is_file()
