@@ -72,7 +72,13 @@ class PluginSettings(GroupedSettings):
         ),
         "lance": SettingsGroup(
             "embedded store index settings",
-            ("lance_index_type", "lance_index_rows", "lance_nprobes", "lance_refine_factor"),
+            (
+                "lance_index_type",
+                "lance_index_rows",
+                "lance_nprobes",
+                "lance_refine_factor",
+                "lance_filter_sketch_rows",
+            ),
         ),
         "service": SettingsGroup(
             "vectorizer service client settings", ("service_address", "service_api_key")
@@ -220,6 +226,12 @@ class PluginSettings(GroupedSettings):
     )
     lance_refine_factor: int = Field(
         10, ge=1, description="candidates per result the embedded store re-ranks on full vectors"
+    )
+    lance_filter_sketch_rows: int = Field(
+        100_000,
+        ge=0,
+        description="rows from which the embedded store keeps an in-memory sketch for filtered "
+        "queries (~630 MB at 1M x 512; 0 = never); docs/scale.md",
     )
     duplicates_exact_limit: int = Field(
         1_000_000,

@@ -107,6 +107,7 @@ def _policy(settings: PluginSettings) -> IndexPolicy:
         auto_rows=settings.lance_index_rows,
         nprobes=settings.lance_nprobes,
         refine_factor=settings.lance_refine_factor,
+        sketch_rows=settings.lance_filter_sketch_rows,
     )
 
 

@@ -39,6 +39,7 @@ from typing import Any, Literal, get_args
 from lancedb.index import Bitmap, BTree, IvfHnswSq, IvfPq, IvfRq, LabelList
 
 from plugin.store.lance import upkeep
+from plugin.store.lance.planner import DEFAULT_SKETCH_ROWS
 from schemas.collection import CollectionSpec
 from schemas.errors import InvalidInputError
 
@@ -92,12 +93,15 @@ def _check_range(name: str, value: int, low: int, high: int) -> None:
 @dataclass(frozen=True)
 class IndexPolicy:
     """How the embedded store indexes: which vector index, when ingestion builds it
-    (``auto_rows`` 0 = only by ``grounded index build``), and the default search parameters."""
+    (``auto_rows`` 0 = only by ``grounded index build``), the default search parameters, and
+    the rows from which filtered queries are planned on an in-memory sketch (``sketch_rows``,
+    0 = never; :mod:`plugin.store.lance.planner`)."""
 
     index_type: IndexType = DEFAULT_INDEX_TYPE
     auto_rows: int = AUTO_INDEX_ROWS
     nprobes: int = DEFAULT_NPROBES
     refine_factor: int = DEFAULT_REFINE_FACTOR
+    sketch_rows: int = DEFAULT_SKETCH_ROWS
 
     def __post_init__(self) -> None:
         if self.index_type not in INDEX_TYPES:
@@ -108,6 +112,8 @@ class IndexPolicy:
             raise InvalidInputError(f"auto index rows must be 0 (never) or at least {MIN_INDEX_ROWS}")
         _check_range("nprobes", self.nprobes, 1, MAX_NPROBES)
         _check_range("refine factor", self.refine_factor, 1, MAX_REFINE_FACTOR)
+        if self.sketch_rows < 0:
+            raise InvalidInputError(f"sketch rows must be 0 (never) or more, got {self.sketch_rows}")
 
 
 @dataclass(frozen=True)

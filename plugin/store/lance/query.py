@@ -5,6 +5,10 @@ it was built), with the policy's nprobes / refine factor (:func:`index.apply_tun
 filtered query that comes back short of ``limit`` is answered again exactly over the
 pre-filtered rows: the index can miss matches of a selective filter, and the scalar indexes make
 that exact pass cheap exactly when the filter is that selective.
+
+On a large table a filtered query is first planned on the in-memory sketch
+(:mod:`plugin.store.lance.planner`), which answers it without LanceDB's per-query pre-filter
+mask; the path above is taken while no sketch of the table's current version is ready.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from typing import Any
 import numpy as np
 
 from plugin.store.lance import index as indexes
+from plugin.store.lance import planner
 from plugin.store.lance.index import IndexPolicy, SearchTuning
+from plugin.store.lance.planner import SketchCache
 from plugin.store.lance.sql import UUID_COLUMN
-from plugin.store.protocol import SearchHit
+from plugin.store.protocol import ProductFilter, SearchHit
 from schemas.errors import InvalidInputError
 from vectorizer_service import Vectors
 
@@ -83,6 +89,55 @@ def _search(
     return _hits(builder.to_list(), properties)
 
 
+def _planned(
+    table: Any,
+    sketches: SketchCache,
+    filters: ProductFilter,
+    query: np.ndarray,
+    vector_column: str,
+    limit: int,
+    properties: list[str],
+    policy: IndexPolicy,
+) -> list[SearchHit] | None:
+    """The filtered query through the sketch, or ``None`` when no sketch of the table's
+    current version is ready or the table was written while it ran."""
+    version = int(table.version)
+    sketch = sketches.current(version)
+    if sketch is None:
+        return None
+
+    def ann(count: int) -> np.ndarray:
+        nprobes = indexes.probes(policy, None, filtered=False)
+        builder = (
+            table.search(query, vector_column_name=vector_column)
+            .distance_type("cosine")
+            .select(["_distance"])
+            .with_row_id(True)
+            .limit(count)
+            .minimum_nprobes(nprobes)
+            .maximum_nprobes(nprobes)
+        )
+        return np.asarray(builder.to_arrow().column("_rowid").to_numpy(zero_copy_only=False), np.uint64)
+
+    def take(row_ids: list[int], extra: list[str]) -> Any:
+        return table.take_row_ids(row_ids).select([UUID_COLUMN, *properties, *extra]).to_arrow()
+
+    found = planner.plan_filtered(
+        sketch,
+        filters,
+        query,
+        limit,
+        ann=ann,
+        take=take,
+        vector_column=vector_column,
+        refine_factor=policy.refine_factor,
+    )
+    # Row ids name rows of one version only: a write meanwhile may have moved them.
+    if int(table.version) != version:
+        return None
+    return _hits(found.to_pylist(), properties)
+
+
 def search_one(
     table: Any,
     query: np.ndarray,
@@ -93,9 +148,16 @@ def search_one(
     properties: list[str],
     policy: IndexPolicy,
     tuning: SearchTuning | None,
+    filters: ProductFilter | None = None,
+    sketches: SketchCache | None = None,
 ) -> list[SearchHit]:
     """The ``limit`` nearest rows passing ``where`` (cosine distance), nearest first; ``limit``
-    of them whenever that many pass (see the module docstring)."""
+    of them whenever that many pass (see the module docstring). ``filters`` is ``where`` before
+    translation, for the sketch's planner; a query with its own ``tuning`` skips the planner."""
+    if sketches is not None and filters is not None and where is not None and tuning is None:
+        planned = _planned(table, sketches, filters, query, vector_column, limit, properties, policy)
+        if planned is not None:
+            return planned
     hits = _search(table, query, vector_column, where, limit, properties, policy, tuning)
     if len(hits) < limit and not (tuning and tuning.exact):
         exact = _search(

@@ -25,6 +25,7 @@ from plugin.store.lance import index as indexes
 from plugin.store.lance import query, upkeep
 from plugin.store.lance.arrow import arrow_schema, rows_table
 from plugin.store.lance.index import IndexPolicy, IndexStatus, SearchTuning
+from plugin.store.lance.planner import SketchCache
 from plugin.store.lance.scan import scan_vectors
 from plugin.store.lance.sql import UUID_COLUMN, chunks, filter_sql, sql_literal, uuid_in
 from plugin.store.lance.writes import stored_fingerprints, write_rows
@@ -107,6 +108,14 @@ class LanceStore:
         self._db = lancedb.connect(str(self._data_dir), read_consistency_interval=timedelta(0))
         self._table: Any = None
         self._index_policy = index_policy or IndexPolicy()
+        self._sketches: SketchCache | None = None
+        if self._index_policy.sketch_rows:
+            self._sketches = SketchCache(
+                self._table_at,
+                vector_column=self._spec.vector.name,
+                dimension=dimension,
+                min_rows=self._index_policy.sketch_rows,
+            )
 
     # --- ProductStore -----------------------------------------------------------------------
 
@@ -225,7 +234,18 @@ class LanceStore:
             properties=self._return_properties(return_properties),
             policy=self._index_policy,
             tuning=tuning,
+            filters=filters,
+            sketches=self._sketches,
         )
+
+    def warm_filters(self, timeout: float | None = None) -> bool:
+        """Build the in-memory sketch filtered queries are planned on now, instead of in the
+        background after the first filtered query (a server calls it at start-up). False when
+        the policy keeps no sketch, the table is under ``sketch_rows``, or ``timeout`` passed."""
+        if self._sketches is None:
+            return False
+        table = self._require()
+        return self._sketches.warm(int(table.version), timeout) is not None
 
     def search_many(
         self,
@@ -333,6 +353,8 @@ class LanceStore:
     def close(self) -> None:
         # LanceDB holds no server connection; dropping the handle releases the dataset files.
         self._table = None
+        if self._sketches is not None:
+            self._sketches.close()
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -347,6 +369,12 @@ class LanceStore:
                 return None
             self._check_dimension(self._table)
         return self._table
+
+    def _table_at(self, version: int) -> Any:
+        # Its own handle, pinned: the sketch is built in a thread while queries use ours.
+        table = lancedb.connect(str(self._data_dir)).open_table(self._spec.name)
+        table.checkout(version)
+        return table
 
     def _require(self) -> Any:
         table = self._open()
