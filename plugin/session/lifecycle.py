@@ -92,9 +92,10 @@ def open_session(
     that cannot work fails before a model loads. Then the encoder opens
     (:func:`plugin.encoder.open_encoder`; without the background remover and captioner when
     ``compose_models`` is false), its model info is read once, and the store opens with that
-    model's dimension and identity (:func:`plugin.store.fingerprint.model_identity`), so the
-    embedded store refuses a table another model built. On leaving, the store closes, then the
-    encoder, also when opening the store failed; the original exception is never replaced.
+    model's dimension, identity (:func:`plugin.store.fingerprint.model_identity`) and weights hash,
+    so either store refuses a table or collection another model (or other weights) built. On
+    leaving, the store closes, then the encoder, also when opening the store failed; the original
+    exception is never replaced.
 
     ``encoder``: an encoder the caller opened (``grounded ui`` and ``grounded demo`` fall back to
     another model when the configured one cannot load): the session takes it over and closes it

@@ -55,15 +55,16 @@ def open_store(
 
     ``dimension`` (the model's vector size) is required by the embedded store, which builds its
     vector column from it; Weaviate learns it from the first object and ignores it. ``model``
-    (:func:`plugin.store.fingerprint.model_identity`) lets the embedded store record the model with
-    the table and refuse a table another model built; ``weights_sha256``
-    (:attr:`schemas.model_info.ModelInfo.weights_sha256`) lets it refuse a table the same model
-    folder built with other weights.
+    (:func:`plugin.store.fingerprint.model_identity`) lets either store record the model with
+    the table or collection and refuse one another model built; ``weights_sha256``
+    (:attr:`schemas.model_info.ModelInfo.weights_sha256`) lets it refuse one the same model
+    folder built with other weights. Weaviate records and compares them only where the plugin
+    computes the vectors (``vectorization`` 'plugin').
     """
     if settings.store_backend() == "weaviate":
         from plugin.store.weaviate.connect import weaviate_store
 
-        return weaviate_store(settings)
+        return weaviate_store(settings, model=model, weights_sha256=weights_sha256)
     if dimension is None:
         raise InvalidInputError("the embedded store needs the model's vector dimension")
     from plugin.store.lance.store import LanceStore

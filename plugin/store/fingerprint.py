@@ -19,8 +19,10 @@ from schemas.model_info import ModelInfo
 
 __all__ = [
     "FINGERPRINT_PROPERTY",
+    "REINGEST",
     "SERVER_SIDE_MODEL",
     "model_identity",
+    "model_mismatch",
     "product_fingerprint",
     "same_vector_space",
 ]
@@ -28,6 +30,7 @@ __all__ = [
 FINGERPRINT_PROPERTY = "fingerprint"
 SERVER_SIDE_MODEL = "weaviate:multi2vec-clip"
 """The model identity when Weaviate's module embeds objects (the plugin never sees the model)."""
+REINGEST = "grounded ingest --recreate"
 _FORMAT = "grounded-fingerprint-1"
 """Bumped whenever what goes into a fingerprint changes, so every object is refreshed once."""
 _NOT_HASHED = frozenset({"image", FINGERPRINT_PROPERTY})
@@ -48,6 +51,27 @@ def same_vector_space(recorded: str, current: str) -> bool:
         return True
     backend, _, rest = recorded.partition(":")
     return backend == "onnx" and current.partition(":")[2] == rest
+
+
+def model_mismatch(
+    built_by: str | None, built_with: str | None, model: str | None, weights: str | None
+) -> str | None:
+    """Why a store's vectors, recorded as built by the model ``built_by`` with the weights hash
+    ``built_with``, cannot be compared with this run's ``model`` and ``weights`` (``None``: they
+    can). Both stores word it the same. A side that records or knows no model or no hash (an
+    older store, a hub model) is not compared on it."""
+    if model and built_by and not same_vector_space(built_by, model):
+        return (
+            f"was built with the model {built_by!r}, but this run uses {model!r}: "
+            "their vectors cannot be compared"
+        )
+    if weights and built_with and weights != built_with:
+        return (
+            f"was built with the weights {built_with} of the model {built_by or model!r}, but that "
+            f"model's folder now holds {weights} (retrained since): their vectors cannot be compared; "
+            f"re-ingest the catalog with these weights (`{REINGEST}`) or use the weights it was built with"
+        )
+    return None
 
 
 def product_fingerprint(

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from plugin.store.fingerprint import same_vector_space
+from plugin.store.fingerprint import REINGEST, model_mismatch
 
 __all__ = [
     "MODEL_METADATA_KEY",
@@ -43,7 +43,6 @@ WEIGHTS_METADATA_KEY = "grounded.model_weights_sha256"
 """Field metadata of the vector column: the hash of the model folder's weights that made its
 vectors (:attr:`schemas.model_info.ModelInfo.weights_sha256`), beside the identity, whose form
 must not change. Absent on tables from before it and on tables a hub model built."""
-REINGEST = "grounded ingest --recreate"
 OLD_VERSION_RETENTION = timedelta(minutes=5)
 """Versions older than this are deleted when the table is compacted. Not zero: a search in
 another process may still be reading the version it started on."""
@@ -87,20 +86,9 @@ def vector_mismatch(
     stored = getattr(table.schema.field(vector_column).type, "list_size", None)
     if stored != dimension:
         return f"holds {stored}-d vectors but the model makes {dimension}-d ones"
-    built_by = stored_model(table, vector_column)
-    if model and built_by and not same_vector_space(built_by, model):
-        return (
-            f"was built with the model {built_by!r}, but this run uses {model!r}: "
-            "their vectors cannot be compared"
-        )
-    built_with = stored_weights(table, vector_column)
-    if weights and built_with and weights != built_with:
-        return (
-            f"was built with the weights {built_with} of the model {built_by or model!r}, but that "
-            f"model's folder now holds {weights} (retrained since): their vectors cannot be compared; "
-            f"re-ingest the catalog with these weights (`{REINGEST}`) or use the weights it was built with"
-        )
-    return None
+    return model_mismatch(
+        stored_model(table, vector_column), stored_weights(table, vector_column), model, weights
+    )
 
 
 def record_model(table: Any, vector_column: str, model: str) -> None:

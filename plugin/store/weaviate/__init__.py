@@ -4,7 +4,7 @@ plugin or by Weaviate's multi2vec-clip module calling our service.
 ``store`` is the :class:`~plugin.store.ProductStore` implementation, ``connect`` opens it from
 settings; ``schema`` the collection definition and filters, ``index`` the vector index and
 quantizer, ``cluster`` replication and sharding, ``drift`` checks of an existing collection
-against ours, ``batches`` request sizing,
+against ours, ``identity`` the model recorded in its description, ``batches`` request sizing,
 ``multi2vec`` how Weaviate's module combines an object's fields (mirrored for server-side mode).
 """
 

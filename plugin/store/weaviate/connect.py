@@ -43,9 +43,13 @@ def connect_weaviate(settings: PluginSettings) -> weaviate.WeaviateClient:
         raise UpstreamError(f"cannot connect to Weaviate at {settings.weaviate_url}: {exc}") from exc
 
 
-def weaviate_store(settings: PluginSettings) -> WeaviateStore:
+def weaviate_store(
+    settings: PluginSettings, *, model: str | None = None, weights_sha256: str | None = None
+) -> WeaviateStore:
     """The product store for ``settings``: connected client, spec from ``collection`` and
-    ``vectorization`` ('weaviate' = multi2vec-clip computes vectors, 'plugin' = we do)."""
+    ``vectorization`` ('weaviate' = multi2vec-clip computes vectors, 'plugin' = we do). ``model``
+    and ``weights_sha256`` name the plugin's model, recorded with the collection and compared
+    with what it records where the plugin computes vectors (:class:`WeaviateStore`)."""
     base = product_collection(settings.collection)
     index = VectorIndexSpec(
         index_type=settings.weaviate_index_type,
@@ -78,4 +82,6 @@ def weaviate_store(settings: PluginSettings) -> WeaviateStore:
         max_batch_bytes=settings.weaviate_batch_max_bytes,
         tenant=settings.weaviate_tenant,
         consistency_level=settings.weaviate_consistency_level,
+        model=model,
+        weights_sha256=weights_sha256,
     )

@@ -8,6 +8,7 @@ are cosine, the same as the embedded LanceDB store, so scores mean the same in b
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ import weaviate
 from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter, MetadataQuery
 from weaviate.collections import Collection
-from weaviate.exceptions import WeaviateBaseError
+from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError
 
 from plugin.store.fingerprint import FINGERPRINT_PROPERTY
 from plugin.store.protocol import (
@@ -34,6 +35,7 @@ from plugin.store.protocol import (
 from plugin.store.weaviate.batches import by_encoded_size, encoded_size
 from plugin.store.weaviate.cluster import cluster_create_kwargs, scoped, validate_on_cluster
 from plugin.store.weaviate.drift import WAYS_OUT, config_differences
+from plugin.store.weaviate.identity import CATALOG_DESCRIPTION, check_recorded_model, describe_model
 from plugin.store.weaviate.scan import DEFAULT_CURSOR_PAGE, cursor_scan
 from plugin.store.weaviate.schema import product_filter, vector_config, weaviate_properties
 from schemas.cluster import check_tenant
@@ -43,6 +45,8 @@ from schemas.errors import InvalidInputError, UpstreamError
 from vectorizer_service import Vectors
 
 __all__ = ["WeaviateStore", "as_vector", "product_filter", "vector_config", "weaviate_properties"]
+
+log = logging.getLogger(__name__)
 
 # gRPC filters with thousands of ids are fine, but keep each request well below message limits.
 _EXISTING_CHUNK = 500
@@ -62,7 +66,16 @@ def as_vector(vector: Vectors | Sequence[float]) -> list[float]:
 
 
 class WeaviateStore:
-    """:class:`plugin.store.protocol.ProductStore` on a Weaviate collection."""
+    """:class:`plugin.store.protocol.ProductStore` on a Weaviate collection.
+
+    ``model`` (:func:`plugin.store.fingerprint.model_identity`) and ``weights_sha256``
+    (:attr:`schemas.model_info.ModelInfo.weights_sha256`) name the model whose vectors the plugin
+    sends. Where the plugin computes vectors they are recorded in the description of a collection
+    it creates (:mod:`plugin.store.weaviate.identity`), and a collection recorded as built by
+    another model, or by other weights of the same model folder, is refused naming both, like the
+    embedded store's table, on :meth:`create_collection` and on the first use of
+    :attr:`collection` (every read and write), before anything is read or written.
+    """
 
     def __init__(
         self,
@@ -74,6 +87,8 @@ class WeaviateStore:
         tenant: str | None = None,
         consistency_level: str | None = None,
         cursor_page: int = DEFAULT_CURSOR_PAGE,
+        model: str | None = None,
+        weights_sha256: str | None = None,
     ) -> None:
         check_tenant(spec.cluster, tenant, spec.name)
         self._client = client
@@ -83,6 +98,12 @@ class WeaviateStore:
         self._clip_inference_url = clip_inference_url
         self._max_batch_bytes = max_batch_bytes
         self._cursor_page = cursor_page
+        # With multi2vec-clip, Weaviate embeds objects through the service at inferenceUrl
+        # (compared by the drift check); the plugin's model made none of the stored vectors, so its
+        # identity would vouch for vectors it never saw: nothing is recorded or compared then.
+        self._model = None if spec.vector.server_side else (model or None)
+        self._weights = (weights_sha256 or None) if self._model else None
+        self._model_checked = self._model is None
 
     @property
     def spec(self) -> CollectionSpec:
@@ -95,32 +116,67 @@ class WeaviateStore:
     @property
     def collection(self) -> Collection[Any, Any]:
         """The underlying weaviate-client collection (for SDK use, e.g. ``near_grounded_collection``),
-        scoped to the store's tenant and consistency level: every read and write goes through it."""
+        scoped to the store's tenant and consistency level: every read and write goes through it.
+        The first use checks the model the collection records (see the class)."""
+        if not self._model_checked:
+            self._check_recorded_model()
+        return self._scoped()
+
+    def _scoped(self) -> Collection[Any, Any]:
         return scoped(self._client.collections.get(self._spec.name), self._tenant, self._consistency_level)
 
     def create_collection(self) -> None:
-        """Create the collection; an existing one is kept if it matches the spec and refused
-        (with the ways out) if it does not, before anything is written to it."""
+        """Create the collection; an existing one is kept if it matches the spec and the model
+        and refused (with the ways out) if it does not, before anything is written to it."""
         try:
             if self._client.collections.exists(self._spec.name):
-                config = self.collection.config.get(simple=True)
+                config = self._scoped().config.get(simple=True)
                 problems = config_differences(config, self._spec, self._clip_inference_url)
                 if problems:
                     raise InvalidInputError(
                         f"collection {self._spec.name!r} exists with another configuration: "
                         f"{'; '.join(problems)}. To go on: {WAYS_OUT}"
                     )
+                self._accept_model(config.description, record=True)
                 return
             validate_on_cluster(self._client, self._spec.cluster)
             self._client.collections.create(
                 self._spec.name,
-                description="Grounded product catalog",
+                description=(
+                    describe_model(None, self._model, self._weights) if self._model else CATALOG_DESCRIPTION
+                ),
                 properties=weaviate_properties(self._spec),
                 vector_config=vector_config(self._spec, self._clip_inference_url),
                 **cluster_create_kwargs(self._spec.cluster),
             )
+            self._model_checked = True
         except WeaviateBaseError as exc:
             raise UpstreamError(f"cannot create collection {self._spec.name!r}: {exc}") from exc
+
+    def _check_recorded_model(self) -> None:
+        try:
+            config = self._scoped().config.get(simple=True)
+        except WeaviateBaseError as exc:
+            if isinstance(exc, UnexpectedStatusCodeError) and exc.status_code == 404:
+                return  # no collection yet: the operation itself says so
+            raise UpstreamError(f"cannot read collection {self._spec.name!r}: {exc}") from exc
+        self._accept_model(config.description, record=False)
+
+    def _accept_model(self, description: str | None, *, record: bool) -> None:
+        """Refuse a collection recorded as built by another model or other weights; with
+        ``record`` (an import is about to write), record the model on one that records none."""
+        if self._model is None:
+            return
+        recorded = check_recorded_model(self._spec.name, description, self._model, self._weights)
+        if record and recorded.model is None:
+            try:
+                # Without the weights hash: see plugin.store.weaviate.identity.
+                self._scoped().config.update(description=describe_model(description, self._model, None))
+            except WeaviateBaseError as exc:
+                # Recording is a safeguard for later runs, never a reason to refuse this one (a
+                # key may import into a collection without the right to change its schema).
+                log.warning("could not record the model on collection %r: %s", self._spec.name, exc)
+        self._model_checked = True
 
     def upsert(self, rows: Sequence[ProductRow]) -> list[RowError]:
         """Insert or replace, in requests under ``max_batch_bytes``: images travel as base64 and
@@ -335,6 +391,7 @@ class WeaviateStore:
         return deleted
 
     def drop(self) -> None:
+        self._model_checked = self._model is None  # a collection created again is checked again
         try:
             self._client.collections.delete(self._spec.name)
         except WeaviateBaseError as exc:

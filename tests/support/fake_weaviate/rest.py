@@ -8,7 +8,7 @@ from typing import Any
 
 from .cluster_rules import replication_error
 from .graphql import answer_graphql
-from .schema import SchemaError, created_class
+from .schema import SchemaError, created_class, updated_class
 from .state import WEAVIATE_VERSION, FakeWeaviateState, RestCall
 
 
@@ -85,6 +85,14 @@ def _handler(state: FakeWeaviateState) -> type[BaseHTTPRequestHandler]:
                         for key in [k for k in state.dimensions if k[0] == name]:
                             del state.dimensions[key]
                         return 200, {}
+                    if name in state.schema and method == "PUT" and path == f"/v1/schema/{name}":
+                        if not isinstance(body, dict):  # go-swagger cannot bind it
+                            return 422, {"code": 602, "message": 'parsing body body from "" failed'}
+                        try:
+                            state.schema[name] = updated_class(state.schema[name], body)
+                        except SchemaError as exc:
+                            return 422, {"error": [{"message": str(exc)}]}
+                        return 200, body
                     if name in state.schema:
                         return 200, state.schema[name]
                 return 404, {"error": [{"message": f"class {name} not found"}]}

@@ -5,7 +5,10 @@ Weaviate refuses a ``multi2vec-clip`` config its ``ValidateClass`` refuses
 wrapped as "module 'multi2vec-clip': ..." by usecases/modules/module_config_init_and_validate.go,
 several problems joined with ", ") with 422, and answers
 ``GET /v1/schema/<name>`` with the defaults filled in (entities/vectorindex/hnsw/config.go),
-which weaviate-client needs to parse a collection's config.
+which weaviate-client needs to parse a collection's config. ``PUT /v1/schema/<name>`` (what
+``collection.config.update`` sends: the class as read, with the change) is refused as
+usecases/schema/parser.go ``ParseClassUpdate`` refuses it where our code could trip: another
+class name, another vectorizer on a named vector, properties changed beyond their descriptions.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from typing import Any
 
 from .index_rules import index_error
 
-__all__ = ["SchemaError", "created_class", "vectorize_settings"]
+__all__ = ["SchemaError", "created_class", "updated_class", "vectorize_settings"]
+
+# usecases/schema/parser.go errPropertiesUpdatedInClassUpdate
+_PROPERTIES_IMMUTABLE = (
+    "property fields other than description cannot be updated through updating the class. Use the add "
+    'property feature (e.g. "POST /v1/schema/{className}/properties") to add additional properties'
+)
 
 _HNSW_DEFAULTS: dict[str, Any] = {
     "cleanupIntervalSeconds": 300,
@@ -84,6 +93,34 @@ def created_class(body: dict[str, Any]) -> dict[str, Any]:
         prop.setdefault("indexSearchable", prop["dataType"][0].startswith("text"))
         prop.setdefault("indexRangeFilters", False)
     return cls
+
+
+def updated_class(initial: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """The class as Weaviate stores it after ``PUT /v1/schema/<name>``, or :class:`SchemaError`
+    (usecases/schema/class.go ``validateImmutableFields``, parser.go ``validatePropertiesForUpdate``)."""
+    updated = created_class(body)
+    if updated.get("class") != initial["class"]:
+        raise SchemaError(
+            f'class name is immutable: attempted change from "{initial["class"]}" to "{updated.get("class")}"'
+        )
+    before = initial.get("vectorConfig") or {}
+    for name, vector in (updated.get("vectorConfig") or {}).items():
+        if name in before and vector.get("vectorizer") != before[name].get("vectorizer"):
+            raise SchemaError(
+                f'vectorizer config of vector "{name}" is immutable for class {initial["class"]}'
+            )
+
+    def by_name(cls: dict[str, Any]) -> list[dict[str, Any]]:
+        props = sorted(cls.get("properties") or [], key=lambda p: str(p.get("name")))
+        return [{k: v for k, v in p.items() if k != "description"} for p in props]
+
+    before_props, after_props = by_name(initial), by_name(updated)
+    if len(before_props) != len(after_props):
+        raise SchemaError(_PROPERTIES_IMMUTABLE)
+    for old, new in zip(before_props, after_props, strict=True):
+        if old != new:
+            raise SchemaError(f'property "{old.get("name")}": {_PROPERTIES_IMMUTABLE}')
+    return updated
 
 
 def vectorize_settings(cls: dict[str, Any] | None, vector_name: str) -> dict[str, Any] | None:
