@@ -5,7 +5,8 @@ other: the **baseline** (the build before issue 24: scalar indexes and IVF_RQ wi
 default partitions over the fragments the load wrote, queried as before: at least 20 partitions
 with an open maximum, refine 10, kept verbatim as ``old_search``) and the **store's build now**
 (:meth:`LanceStore.build_indexes` with the default policy), queried the old way (the build's
-effect alone) and by :meth:`LanceStore.search` with its defaults. For each: build seconds,
+effect alone), by :meth:`LanceStore.search` without the filter sketch, and with it (built by
+:meth:`LanceStore.warm_filters`, timed). For each: build seconds,
 then query p50 / p99 and recall@10 unfiltered and with filters matching 50%, 5% and 0.3% of the
 rows (``short``: queries answered with fewer than ``min(k, matches)`` rows). Then the upsert of
 precomputed vectors (new rows into the indexed table) as ``ProductRow`` float lists (the
@@ -202,6 +203,13 @@ def _upsert_rates(store: LanceStore, path: Path, dim: int, count: int) -> dict[s
     return rates
 
 
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def child(work: Path) -> None:
     meta = json.loads((work / "meta.json").read_text())
     dim = meta["dim"]
@@ -209,7 +217,10 @@ def child(work: Path) -> None:
     queries, price, cat = extra["queries"], extra["price"], extra["cat"]
     truth = json.loads((work / "truth.json").read_text())
     spec = product_collection()
-    store = LanceStore(work / "db", dimension=dim, spec=spec, index_policy=IndexPolicy(auto_rows=0))
+    # No sketch here: the store's queries without one are measured first, then with it.
+    store = LanceStore(
+        work / "db", dimension=dim, spec=spec, index_policy=IndexPolicy(auto_rows=0, sketch_rows=0)
+    )
     store.create_collection()
     table = lancedb.connect(str(work / "db")).open_table(spec.name)
     result: dict[str, Any] = {}
@@ -223,9 +234,12 @@ def child(work: Path) -> None:
     def before(q: np.ndarray, filters: ProductFilter | None) -> list[str]:
         return old_search(table, q, filters)
 
-    def now(q: np.ndarray, filters: ProductFilter | None) -> list[str]:
-        hits = store.search(q, filters=filters, limit=K, return_properties=PROPERTIES)
-        return [str(h.properties["product_id"]) for h in hits]
+    def searching(on: LanceStore) -> Any:
+        def search(q: np.ndarray, filters: ProductFilter | None) -> list[str]:
+            hits = on.search(q, filters=filters, limit=K, return_properties=PROPERTIES)
+            return [str(h.properties["product_id"]) for h in hits]
+
+        return search
 
     result["baseline"] = _measure(queries, truth, before)
     start = time.perf_counter()
@@ -233,10 +247,18 @@ def child(work: Path) -> None:
     result["build_s"] = time.perf_counter() - start
     table.checkout_latest()
     result["build_only"] = _measure(queries, truth, before)
-    result["new"] = _measure(queries, truth, now)
+    result["no_sketch"] = _measure(queries, truth, searching(store))
     result["index"] = store.index_status().vector.__dict__ if store.index_status().vector else None
+    result["rss_before_sketch_mb"] = _rss_mb()
+    sketched = LanceStore(work / "db", dimension=dim, spec=spec, index_policy=IndexPolicy(auto_rows=0))
+    start = time.perf_counter()
+    result["sketch_built"] = sketched.warm_filters()
+    result["sketch_s"] = time.perf_counter() - start
+    result["rss_with_sketch_mb"] = _rss_mb()
+    result["new"] = _measure(queries, truth, searching(sketched))
     # Before the upserts: their float-list rows are the benchmark's (~1 GB of Python floats at 50k).
     result["store_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sketched.close()
     result["upsert_rows_per_s"] = _upsert_rates(store, work / "vectors.f32", dim, meta["upsert"])
     result["peak_rss_with_upserts_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
@@ -281,12 +303,20 @@ def report(args: argparse.Namespace, r: dict[str, Any], load: list[float]) -> st
         "|---|---|---|---|---|---|",
         _row("baseline (before: build and queries)", r["baseline_build_s"], b),
         *([_row("store build now, queries as before", r["build_s"], build_only)] if build_only else []),
-        _row("store build and queries now", r["build_s"], n),
+        *(
+            [_row("store build and queries, no sketch", r["build_s"], r["no_sketch"])]
+            if "no_sketch" in r
+            else []
+        ),
+        _row("store build and queries now (sketch)", r["build_s"], n),
         f"| new / baseline p50 | {r['build_s'] / r['baseline_build_s']:.2f}x | "
         + " | ".join(f"{n[f]['p50_ms'] / b[f]['p50_ms']:.2f}x" for f in FILTERS)
         + " |",
         "",
-        f"store peak RSS {r['store_peak_rss_mb']:.0f} MB (load, both builds, queries; "
+        f"filter sketch built in {r.get('sketch_s', float('nan')):.1f} s "
+        f"(built: {r.get('sketch_built')}); store RSS {r.get('rss_before_sketch_mb', float('nan')):.0f} MB "
+        f"before it, {r.get('rss_with_sketch_mb', float('nan')):.0f} MB with it",
+        f"store peak RSS {r['store_peak_rss_mb']:.0f} MB (load, both builds, sketch, queries; "
         f"{r['peak_rss_with_upserts_mb']:.0f} MB with the upserts' rows); load {r['load_s']:.0f} s; "
         f"index {r['index']}",
         f"upsert of {args.upsert:,} precomputed vectors into it: float lists {up['lists']:,.0f} rows/s, "

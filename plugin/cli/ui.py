@@ -40,6 +40,11 @@ def _run(args: argparse.Namespace) -> int:
             else (),
         )
         app = create_ui_app(session.store, session.encoder, config)
+        # A page serves many filtered queries: the embedded store's filter sketch starts building
+        # in the background now rather than at the second one (docs/scale.md); Weaviate has none.
+        start_sketch = getattr(session.store, "warm_filters", None)
+        if start_sketch is not None:
+            start_sketch(timeout=0)
         host = plugin.ui_bind_host()
         print(f"search page on http://{host}:{plugin.ui_port}/ ({where})", file=sys.stderr)
         uvicorn.run(app, host=host, port=plugin.ui_port, log_level="warning")

@@ -178,6 +178,22 @@ def test_a_write_is_found_at_once_and_the_sketch_follows_it(tmp_path: Path) -> N
     store.close()
 
 
+def test_a_sketch_is_built_at_the_second_filtered_query_not_the_first(tmp_path: Path) -> None:
+    # A one-shot command (one query, then exit) must not pay for a build it never uses.
+    store = _store(tmp_path, sketch_rows=1)
+    vectors = _vectors(500, seed=4)
+    assert store.upsert([_row(i, v) for i, v in enumerate(vectors)]) == []
+    cache = store._sketches
+    assert cache is not None
+    store.search(vectors[0], filters=ProductFilter(category="c1"), limit=3)
+    assert cache._worker is None
+    store.search(vectors[0], filters=ProductFilter(category="c1"), limit=3)
+    assert cache._worker is not None
+    cache._worker.join()
+    assert cache.current(int(store._require().version)) is not None
+    store.close()
+
+
 def test_a_table_under_the_threshold_gets_no_sketch(tmp_path: Path) -> None:
     store = _store(tmp_path, sketch_rows=5_000)
     vectors = _vectors(300, seed=3)

@@ -9,7 +9,7 @@ The sketch says how many rows a filter keeps before any vector is read, and the 
   Cheap because LanceDB's cost without its own re-rank hardly grows with the candidates.
 * **fewer**: a flat search over the rows kept (the fallback of the large share too): the best
   ``BIT_CANDIDATES`` by Hamming distance on the sign bits, re-ranked on int8, and the best
-  ``EXACT_PER_HIT x limit`` read back from the table for exact cosine distances. Every kept row
+  ``limit + EXACT_EXTRA`` read back from the table for exact cosine distances. Every kept row
   is a candidate, so the answer has ``limit`` rows whenever that many pass.
 
 A table written meanwhile (its version is no longer the sketch's) is answered by LanceDB's own
@@ -38,7 +38,7 @@ from plugin.store.protocol import ProductFilter
 __all__ = [
     "BIT_CANDIDATES",
     "DEFAULT_SKETCH_ROWS",
-    "EXACT_PER_HIT",
+    "EXACT_EXTRA",
     "POST_FILTER_SHARE",
     "SketchCache",
     "flat_search",
@@ -61,8 +61,11 @@ MAX_ANN_CANDIDATES = 2_000
 re-ranking on full vectors, LanceDB's IVF_RQ answers 10 or 400 in about the same 6 ms at 1M."""
 BIT_CANDIDATES = 4_096
 """Rows the Hamming ranking keeps for the int8 re-rank."""
-EXACT_PER_HIT = 2
-"""Rows read back per result for exact distances (int8 ranking is close, not exact)."""
+EXACT_EXTRA = 6
+BUILD_AFTER_MISSES = 2
+"""Filtered queries on a version without a sketch before one is built for it."""
+"""Rows read back beyond ``limit`` for exact distances: the int8 ranking is close, not exact
+(a dot product's error is ~3e-4 at 512-d), so the last few places may swap."""
 
 # A callable that runs one unfiltered ANN query for ``n`` neighbours, ranked on the index's own
 # codes (no re-rank on full vectors: the sketch re-ranks), and returns their row ids.
@@ -72,7 +75,7 @@ TakeRows = Callable[[list[int], list[str]], pa.Table]
 
 
 def _normalised(query: np.ndarray) -> np.ndarray:
-    return (query / np.linalg.norm(query)).astype(np.float32)
+    return np.asarray(query / np.linalg.norm(query), dtype=np.float32)
 
 
 def flat_search(
@@ -82,13 +85,18 @@ def flat_search(
     with ``take``; a ``_distance`` column (exact cosine distance) added, nearest first."""
     unit = _normalised(query)
     candidates = keep
+    # np.take, not fancy indexing: 10x faster gathering rows of a 2-D array (NumPy 2.x).
     if len(candidates) > BIT_CANDIDATES:
-        differing = np.bitwise_count(sketch.bits[candidates] ^ sketch.query_bits(unit))
-        hamming = differing.sum(axis=1, dtype=np.int32)
+        differing = np.bitwise_count(np.take(sketch.bits, candidates, axis=0) ^ sketch.query_bits(unit))
+        # A float matmul sums the words' counts ~7x faster than an integer sum over axis 1.
+        hamming = differing.astype(np.float32) @ np.ones(differing.shape[1], np.float32)
         candidates = candidates[np.argpartition(hamming, BIT_CANDIDATES - 1)[:BIT_CANDIDATES]]
-    approx = (sketch.int8[candidates].astype(np.float32) @ unit) * sketch.scale[candidates]
-    wanted = min(len(candidates), max(limit * EXACT_PER_HIT, limit + 16))
-    best = candidates[np.argpartition(-approx, wanted - 1)[:wanted]] if wanted < len(candidates) else candidates
+    codes = np.take(sketch.int8, candidates, axis=0).astype(np.float32)
+    approx = (codes @ unit) * sketch.scale[candidates]
+    wanted = min(len(candidates), limit + EXACT_EXTRA)
+    best = (
+        candidates[np.argpartition(-approx, wanted - 1)[:wanted]] if wanted < len(candidates) else candidates
+    )
     rows = take([int(r) for r in sketch.row_ids[best]], [vector_column])
     vectors = vector_matrix(rows.column(vector_column), len(unit))
     norms = np.linalg.norm(vectors, axis=1)
@@ -113,18 +121,18 @@ def plan_filtered(
     filter's share of rows calls for (module docstring). ``refine_factor``: ANN candidates per
     neighbour wanted, as the unfiltered query re-ranks."""
     keep_mask = sketch.mask(filters)
-    keep = np.flatnonzero(keep_mask)
-    if len(keep) == 0:
+    kept = int(np.count_nonzero(keep_mask))
+    if kept == 0:
         return pa.table({"_distance": pa.array([], pa.float32())})
-    share = len(keep) / max(sketch.valid_rows, 1)
-    if share >= POST_FILTER_SHARE and len(keep) >= limit:
+    share = kept / max(sketch.valid_rows, 1)
+    if share >= POST_FILTER_SHARE and kept >= limit:
         wanted = math.ceil(limit / share * POST_FILTER_MARGIN) + limit
         at = sketch.positions(ann(min(MAX_ANN_CANDIDATES, wanted * refine_factor)))
         passing = at[at >= 0]
         passing = passing[keep_mask[passing]]
         if len(passing) >= limit:
             return flat_search(sketch, passing, query, limit, take, vector_column)
-    return flat_search(sketch, keep, query, limit, take, vector_column)
+    return flat_search(sketch, np.flatnonzero(keep_mask), query, limit, take, vector_column)
 
 
 class SketchCache:
@@ -154,19 +162,26 @@ class SketchCache:
         self._stop = threading.Event()
         self._sketch: Sketch | None = None
         self._small: int | None = None  # a version found under min_rows
+        self._missed: int | None = None  # the version queries last found no sketch of
+        self._misses = 0
         self._worker: threading.Thread | None = None
         self._next_start = 0.0
         _OPEN.add(self)
 
-    def current(self, version: int) -> Sketch | None:
-        """The sketch of ``version``, or ``None`` (a build of it is started if none runs)."""
+    def current(self, version: int, *, build: bool = False) -> Sketch | None:
+        """The sketch of ``version``, or ``None``. A build of it is started (unless one runs)
+        at the second filtered query that finds none, or at once with ``build``: a one-shot
+        command's single query never pays for a build it would not use."""
         with self._lock:
             if self._sketch is not None and self._sketch.version == version:
                 return self._sketch
             if self._small == version or self._stop.is_set():
                 return None
+            self._misses = self._misses + 1 if self._missed == version else 1
+            self._missed = version
             running = self._worker is not None and self._worker.is_alive()
-            if not running and time.monotonic() >= self._next_start:
+            wanted = build or self._misses >= BUILD_AFTER_MISSES
+            if wanted and not running and time.monotonic() >= self._next_start:
                 # The old sketch is never used again: let it go before the new one is read.
                 self._sketch = None
                 self._worker = threading.Thread(
@@ -179,7 +194,7 @@ class SketchCache:
         """Build the sketch of ``version`` now (or wait for the build running) and return it."""
         with self._lock:
             self._next_start = 0.0
-        self.current(version)
+        self.current(version, build=True)
         worker = self._worker
         if worker is not None:
             worker.join(timeout)

@@ -60,11 +60,11 @@ class _Labels:
     def any_of(self, values: Sequence[str]) -> np.ndarray:
         wanted = {self.lookup[v] for v in values if v in self.lookup}
         if len(wanted) == 1:
-            return self.codes == wanted.pop()
+            return np.asarray(self.codes == wanted.pop(), dtype=bool)
         # One lookup per row in a table of the dictionary's size (the last entry is null's -1).
         chosen = np.zeros(len(self.lookup) + 1, dtype=bool)
         chosen[list(wanted)] = True
-        return chosen[self.codes]
+        return np.asarray(chosen[self.codes])
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,15 @@ class Sketch:
 
     @property
     def nbytes(self) -> int:
-        arrays = [self.row_ids, self.valid, self.price, self.attribute_offsets, self.int8, self.scale, self.bits]
+        arrays = [
+            self.row_ids,
+            self.valid,
+            self.price,
+            self.attribute_offsets,
+            self.int8,
+            self.scale,
+            self.bits,
+        ]
         arrays += [labels.codes for labels in (*self.labels.values(), self.attributes)]
         return int(sum(a.nbytes for a in arrays))
 
@@ -127,11 +135,11 @@ class Sketch:
         if self.rows == 0:
             return np.full(len(row_ids), -1, dtype=np.int64)
         at = np.minimum(np.searchsorted(self.row_ids, row_ids), self.rows - 1)
-        return np.where(self.row_ids[at] == row_ids, at, -1)
+        return np.asarray(np.where(self.row_ids[at] == row_ids, at, -1), dtype=np.int64)
 
     def query_bits(self, query: np.ndarray) -> np.ndarray:
         """The query's sign bits, laid out as the rows' (see :func:`build_sketch`)."""
-        return _pack(query[None, :] > 0, self.bits.shape[1])[0]
+        return np.asarray(_pack(query[None, :] > 0, self.bits.shape[1])[0])
 
 
 def _pack(signs: np.ndarray, words: int) -> np.ndarray:
@@ -199,7 +207,9 @@ def build_sketch(
     center = (total / max(int(valid.sum()), 1)).astype(np.float32)
     bits = np.empty((count, (dimension + 63) // 64), dtype=np.uint64)
     for start in range(0, count, SKETCH_BATCH):
-        part = int8[start : start + SKETCH_BATCH].astype(np.float32) * scale[start : start + SKETCH_BATCH, None]
+        part = (
+            int8[start : start + SKETCH_BATCH].astype(np.float32) * scale[start : start + SKETCH_BATCH, None]
+        )
         bits[start : start + len(part)] = _pack(part > center, bits.shape[1])
     attributes = pa.chunked_array(strings["attributes"], type=pa.list_(pa.string())).combine_chunks()
     lengths = pc.list_value_length(attributes).fill_null(0).to_numpy(zero_copy_only=False)
