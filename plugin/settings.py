@@ -105,6 +105,7 @@ class PluginSettings(GroupedSettings):
             ),
         ),
         "ui": SettingsGroup("search page settings", ("ui_host", "ui_port")),
+        "search-server": SettingsGroup("running search page to send queries to", ("search_url",)),
         "duplicates": SettingsGroup("near-duplicate search settings", ("duplicates_exact_limit",)),
     }
 
@@ -172,6 +173,11 @@ class PluginSettings(GroupedSettings):
         None, description="bind address of the search page; unset = 127.0.0.1, or 0.0.0.0 inside a container"
     )
     ui_port: int = Field(8090, description="port of the search page (grounded ui)")
+    search_url: str | None = Field(
+        None,
+        description="a running search page (`grounded ui`), e.g. http://127.0.0.1:8090: `grounded search` "
+        "sends its query to the page's /api/search and loads neither models nor the store",
+    )
     allow_private_image_urls: bool = Field(
         False, description="let ingestion fetch image URLs on private or loopback networks"
     )

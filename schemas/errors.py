@@ -114,6 +114,27 @@ class UnauthenticatedError(GroundedError):
     kind = ErrorKind.UNAUTHENTICATED
 
 
+ERROR_BY_KIND: dict[ErrorKind, type[GroundedError]] = {
+    ErrorKind.INVALID_INPUT: InvalidInputError,
+    ErrorKind.OVERLOADED: OverloadedError,
+    ErrorKind.NOT_READY: NotReadyError,
+    ErrorKind.MODEL_UNAVAILABLE: ModelUnavailableError,
+    ErrorKind.UPSTREAM_FAILED: UpstreamError,
+    ErrorKind.NOT_FOUND: NotFoundError,
+    ErrorKind.UNAUTHENTICATED: UnauthenticatedError,
+    ErrorKind.INTERNAL: GroundedError,
+}
+"""The class a client raises for an error a server reported by kind."""
+
+
+def error_of_kind(kind: str, message: str) -> GroundedError:
+    """The error a server reported as ``{"kind", "message"}`` (an unknown kind: upstream failed)."""
+    try:
+        return ERROR_BY_KIND[ErrorKind(kind)](message)
+    except ValueError:
+        return UpstreamError(message)
+
+
 def item_error(field: str, index: int, problem: str) -> InvalidInputError:
     """An input error that names the offending item, e.g. ``images[3]: not an image``."""
     return InvalidInputError(f"{field}[{index}]: {problem}")

@@ -22,6 +22,7 @@ from schemas.errors import InvalidInputError
 from schemas.wire import ComposeOptions
 
 if TYPE_CHECKING:
+    from plugin.settings import PluginSettings
     from plugin.store import ProductFilter, ProductStore
 
 
@@ -44,14 +45,32 @@ def _run(args: argparse.Namespace) -> int:
     if args.image is None and args.product is None and not args.text.strip():
         raise InvalidInputError("search needs --image or --product, --text, or both")
     image: bytes | None = args.image.read_bytes() if args.image is not None else None
+    categories: list[str] = args.category or []
+    category = categories[0] if len(categories) == 1 else categories or None
+    plugin = plugin_settings(args)
+    if plugin.search_url:
+        payload = _remote(args, plugin.search_url, image, category)
+    else:
+        payload = _local(args, plugin, image, category)
+    if args.json:
+        print(json.dumps({k: v for k, v in payload.items() if k != "why_empty"}, indent=2, default=str))
+    else:
+        explanation = payload["explanation"]
+        _print_hits(payload["hits"], explanation.get("caption"), explanation.get("fused_text"))
+    for line in payload.get("why_empty") or []:
+        print(f"  {line}", file=sys.stderr)
+    return EXIT_OK if payload["hits"] else EXIT_NO_MATCH
 
-    from plugin.search.query import near_grounded
+
+def _local(
+    args: argparse.Namespace, plugin: PluginSettings, image: bytes | None, category: str | list[str] | None
+) -> dict[str, Any]:
+    from plugin.search.query import near_grounded, result_payload
     from plugin.session import open_session
     from plugin.store import ProductFilter
 
-    categories: list[str] = args.category or []
     filters = ProductFilter(
-        category=categories[0] if len(categories) == 1 else categories or None,
+        category=category,
         brand=args.brand,
         price_min=args.price_min,
         price_max=args.price_max,
@@ -59,8 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     # A text-only query never reaches the background remover or the captioner: skip loading them.
     compose_models = image is not None or args.product is not None
-    plugin, service = plugin_settings(args), service_settings(args)
-    with open_session(plugin, service, compose_models=compose_models) as session:
+    with open_session(plugin, service_settings(args), compose_models=compose_models) as session:
         result = near_grounded(
             session.store,
             session.encoder,
@@ -72,31 +90,48 @@ def _run(args: argparse.Namespace) -> int:
             product=args.product,
             include_reference=args.include_reference,
         )
-        why = _why_empty(session.store, filters) if not result.hits else []
-    if args.json:
-        payload = {
-            "hits": [
-                {"uuid": h.uuid, "distance": h.distance, "properties": h.properties} for h in result.hits
-            ],
-            "explanation": result.explanation.model_dump(mode="json", exclude={"cutout_png"}),
-        }
-        print(json.dumps(payload, indent=2, default=str))
-    else:
-        _print_hits(result.hits, result.explanation.caption, result.explanation.fused_text)
-    for line in why:
-        print(f"  {line}", file=sys.stderr)
-    return EXIT_OK if result.hits else EXIT_NO_MATCH
+        payload = result_payload(result)
+        if not result.hits:
+            payload["why_empty"] = _why_empty(session.store, filters)
+    return payload
+
+
+def _remote(
+    args: argparse.Namespace, url: str, image: bytes | None, category: str | list[str] | None
+) -> dict[str, Any]:
+    """The query through a running search page (no model, no store in this process)."""
+    from plugin.cli.remote_search import search_remote
+
+    options = compose_options(args)
+    query = {
+        "product": args.product,
+        "text": args.text,
+        "category": category,
+        "brand": args.brand,
+        "price_min": args.price_min,
+        "price_max": args.price_max,
+        "attributes": dict(args.attr or []),
+        "limit": args.limit,
+        "include_reference": args.include_reference,
+        "remove_background": options.remove_background,
+        "caption": options.caption,
+        "template": options.template,
+        "image_weight": options.image_weight,
+        "fusion_method": options.fusion_method,
+        "direction_gain": options.direction_gain,
+    }
+    return search_remote(url, query, image)
 
 
 def _why_empty(store: ProductStore, filters: ProductFilter) -> list[str]:
     """Which filter emptied the answer (stderr, so that ``--json`` output stays JSON)."""
     from plugin.search.empty import explain_empty
 
-    report = explain_empty(store, filters)
-    return (["each filter alone:"] if report.filters and report.products else []) + report.lines()
+    return explain_empty(store, filters).report()
 
 
-def _print_hits(hits: Sequence[Any], caption: str | None, fused: str | None) -> None:
+def _print_hits(hits: Sequence[dict[str, Any]], caption: str | None, fused: str | None) -> None:
+    """The hits of a result payload (:func:`plugin.search.query.result_payload`) as a table."""
     from rich.console import Console
     from rich.table import Table
 
@@ -104,15 +139,15 @@ def _print_hits(hits: Sequence[Any], caption: str | None, fused: str | None) -> 
     for column in ("#", "product", "title", "category", "price", "similarity"):
         table.add_column(column)
     for rank, hit in enumerate(hits, 1):
-        p = hit.properties
+        p = hit["properties"]
         price = p.get("price")
         table.add_row(
             str(rank),
-            str(p.get("product_id", hit.uuid)),
+            str(p.get("product_id", hit["uuid"])),
             str(p.get("title", "")),
             str(p.get("category", "")),
             f"{price:.2f}" if isinstance(price, int | float) else "-",
-            f"{1 - hit.distance:.3f}",
+            f"{1 - hit['distance']:.3f}",
         )
     Console().print(table if hits else "no products match")
 
@@ -122,7 +157,7 @@ def register(commands: Commands) -> None:
         "search",
         "composed query: a reference image and/or a requested change",
         # One query: nothing to batch.
-        settings=(*STORE, "service", "model", "limits", "compose", "vocabulary"),
+        settings=(*STORE, "search-server", "service", "model", "limits", "compose", "vocabulary"),
     )
     search.add_argument("--image", type=image_file, help="reference image file (JPEG, PNG, WEBP, GIF, BMP)")
     search.add_argument(

@@ -17,15 +17,10 @@ import numpy as np
 from schemas import grounded_pb2 as pb
 from schemas import grounded_pb2_grpc as pb_grpc
 from schemas.errors import (
+    ERROR_BY_KIND,
     STATUS_BY_KIND,
-    ErrorKind,
     GroundedError,
     InvalidInputError,
-    ModelUnavailableError,
-    NotFoundError,
-    NotReadyError,
-    OverloadedError,
-    UnauthenticatedError,
     UpstreamError,
 )
 from schemas.model_info import ModelInfo
@@ -42,21 +37,11 @@ _MAX_MESSAGE_BYTES = 128 * 1024 * 1024
 _TOO_LARGE = "message larger than max"
 """What gRPC says (RESOURCE_EXHAUSTED) when a message is over the sender's or receiver's limit."""
 
-_ERROR_CLASSES: dict[ErrorKind, type[GroundedError]] = {
-    ErrorKind.INVALID_INPUT: InvalidInputError,
-    ErrorKind.OVERLOADED: OverloadedError,
-    ErrorKind.NOT_READY: NotReadyError,
-    ErrorKind.MODEL_UNAVAILABLE: ModelUnavailableError,
-    ErrorKind.UPSTREAM_FAILED: UpstreamError,
-    ErrorKind.NOT_FOUND: NotFoundError,
-    ErrorKind.UNAUTHENTICATED: UnauthenticatedError,
-    ErrorKind.INTERNAL: GroundedError,
-}
 # Inverse of STATUS_BY_KIND; where kinds share a code (UNAVAILABLE) the first listed wins: "not
 # ready" is also what a client should do about a refused connection - retry later.
 _CLASS_BY_CODE: dict[str, type[GroundedError]] = {}
 for _kind, _status in STATUS_BY_KIND.items():
-    _CLASS_BY_CODE.setdefault(_status.grpc, _ERROR_CLASSES[_kind])
+    _CLASS_BY_CODE.setdefault(_status.grpc, ERROR_BY_KIND[_kind])
 
 T = TypeVar("T")
 

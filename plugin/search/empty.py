@@ -64,6 +64,10 @@ class EmptyResult:
             out.append(f"each filter matches alone; together they match {self.together}")
         return out
 
+    def report(self) -> list[str]:
+        """:meth:`lines` under a heading when they go filter by filter (what the CLI prints)."""
+        return (["each filter alone:"] if self.filters and self.products else []) + self.lines()
+
 
 def _as_list(value: str | list[str] | None) -> list[str]:
     if value is None:

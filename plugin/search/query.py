@@ -41,6 +41,7 @@ __all__ = [
     "near_grounded",
     "near_grounded_collection",
     "reference_image",
+    "result_payload",
 ]
 
 MAX_SEARCH_LIMIT = 10_000
@@ -53,6 +54,15 @@ class GroundedResult:
 
     hits: list[SearchHit]
     explanation: ComposeExplanation
+
+
+def result_payload(result: GroundedResult) -> dict[str, Any]:
+    """The result as JSON-ready data: ``grounded search --json`` prints it and the search page's
+    ``/api/search`` answers with it (the cut-out PNG left out: the explanation says what it did)."""
+    return {
+        "hits": [{"uuid": h.uuid, "distance": h.distance, "properties": h.properties} for h in result.hits],
+        "explanation": result.explanation.model_dump(mode="json", exclude={"cutout_png"}),
+    }
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from schemas.collection import VectorSpec
@@ -50,7 +51,30 @@ def same_vector_space(recorded: str, current: str) -> bool:
     if recorded == current:
         return True
     backend, _, rest = recorded.partition(":")
-    return backend == "onnx" and current.partition(":")[2] == rest
+    if backend == "onnx" and current.partition(":")[2] == rest:
+        return True
+    return _same_folder(recorded, current)
+
+
+def _same_folder(recorded: str, current: str) -> bool:
+    """Whether two identities differ only in how one local model folder was spelled
+    (``plugin/world/model`` and ``/work/grounded/plugin/world/model``): the folder's name is the
+    path as given, so ``grounded demo`` (absolute) and a search run from the repository
+    (relative) would otherwise refuse each other's tables. Same backend, tag and dimension, and
+    both paths naming one existing folder."""
+    parts = []
+    for identity in (recorded, current):
+        backend, _, rest = identity.partition(":")
+        name, pretrained, dimension = (rest.rsplit(":", 2) + ["", ""])[:3]
+        parts.append((backend, name.removeprefix("local-dir:"), pretrained, dimension))
+    (b1, path1, p1, d1), (b2, path2, p2, d2) = parts
+    if (b1, p1, d1) != (b2, p2, d2) or not path1 or not path2:
+        return False
+    first, second = Path(path1).expanduser(), Path(path2).expanduser()
+    try:
+        return first.is_dir() and second.is_dir() and first.samefile(second)
+    except OSError:
+        return False
 
 
 def model_mismatch(

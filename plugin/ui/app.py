@@ -2,8 +2,10 @@
 
 Routes only convert: read the request, call one function (:func:`plugin.ui.query.run_search`,
 :func:`plugin.ui.facets.read_facets`, :func:`plugin.search.duplicates.find_duplicates`), render a
-template. Grounded errors are mapped once, with :data:`schemas.errors.STATUS_BY_KIND`, to an
-error fragment the script shows; anything else is a generic 500 and a logged traceback.
+template; ``POST /api/search`` answers the same search as JSON for programs
+(``grounded search --search-url``). Grounded errors are mapped once, with
+:data:`schemas.errors.STATUS_BY_KIND`, to an error fragment the script shows (JSON under
+``/api/``); anything else is a generic 500 and a logged traceback.
 Templates autoescape, so nothing a user types reaches the page as markup.
 """
 
@@ -20,26 +22,29 @@ from PIL import Image
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from plugin.encoder.protocol import QueryEncoder
 from plugin.graphql.guard import BodyTooLargeError, read_body
-from plugin.search.query import reference_image
+from plugin.search.empty import explain_empty
+from plugin.search.query import reference_image, result_payload
 from plugin.store.protocol import ProductStore
 from plugin.ui.examples import Example
 from plugin.ui.facets import Facets, read_facets
-from plugin.ui.query import parse_form, run_search
+from plugin.ui.query import ApiSearchRequest, filters_of, parse_form, run_search
 from plugin.ui.views import cards, explanation_view
 from schemas.errors import GroundedError, InvalidInputError, NotFoundError
 from vectorizer_service import ImageLimits
 
-__all__ = ["UiConfig", "create_ui_app"]
+__all__ = ["API_PREFIX", "UiConfig", "create_ui_app"]
 
 log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
+API_PREFIX = "/api/"
+"""Routes under it answer JSON, errors included (``{"error": {"kind", "message"}}``)."""
 _BODY_SLACK = 64 * 1024
 """Bytes of a query body beyond its base64 photo (text, filters, switches)."""
 
@@ -108,6 +113,25 @@ class _Page:
             "results.html", cards=cards(found.result), explanation=explanation_view(found.result), form=form
         )
 
+    async def api_search(self, request: Request) -> Response:
+        """The same search for programs: JSON in (:class:`ApiSearchRequest`), the result as
+        :func:`result_payload` out, plus ``why_empty`` (which filter emptied it) when empty."""
+        try:
+            body = await read_body(request, self.max_body)
+        except BodyTooLargeError:
+            raise InvalidInputError(
+                f"the request is too large: a photo may have {self.config.limits.max_bytes} bytes"
+            ) from None
+        form = parse_form(body, ApiSearchRequest)
+        found = await run_in_threadpool(
+            run_search, self.store, self.encoder, form, self.config.limits, cutout=False
+        )
+        payload = result_payload(found.result)
+        if not found.result.hits:
+            report = await run_in_threadpool(explain_empty, self.store, filters_of(form))
+            payload["why_empty"] = report.report()
+        return JSONResponse(payload)
+
     async def product_image(self, request: Request) -> Response:
         product_id = request.query_params.get("id", "")
         if not product_id:
@@ -145,15 +169,19 @@ def _media_type(data: bytes) -> str:
 
 
 def _error_handlers(page: _Page) -> dict[Any, Any]:
+    # The page's script shows an HTML fragment; a program on /api/ gets JSON it can read.
+    def answer(request: Request, status: int, kind: str, message: str) -> Response:
+        if request.url.path.startswith(API_PREFIX):
+            return JSONResponse({"error": {"kind": kind, "message": message}}, status_code=status)
+        return page.render("error.html", status=status, message=message)
+
     async def grounded(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GroundedError)
-        return page.render("error.html", status=exc.status.http, message=exc.message)
+        return answer(request, exc.status.http, exc.kind.value, exc.message)
 
     async def unknown(request: Request, exc: Exception) -> Response:
         log.exception("search page: unexpected error on %s", request.url.path, exc_info=exc)
-        return page.render(
-            "error.html", status=500, message="Something went wrong on our side; please try again."
-        )
+        return answer(request, 500, "internal", "Something went wrong on our side; please try again.")
 
     return {GroundedError: grounded, Exception: unknown}
 
@@ -164,6 +192,7 @@ def create_ui_app(store: ProductStore, encoder: QueryEncoder, config: UiConfig) 
     routes = [
         Route("/", page.index, methods=["GET"]),
         Route("/search", page.search, methods=["POST"]),
+        Route(f"{API_PREFIX}search", page.api_search, methods=["POST"]),
         Route("/product-image", page.product_image, methods=["GET"]),
         Route("/example-photo", page.example_photo, methods=["GET"]),
         Route("/duplicates", page.duplicates, methods=["GET"]),

@@ -16,13 +16,31 @@ from plugin.encoder.protocol import QueryEncoder
 from plugin.search.query import GroundedResult, near_grounded
 from plugin.store.protocol import ProductFilter, ProductStore
 from schemas.errors import InvalidInputError, NotFoundError
-from schemas.wire import MAX_DIRECTION_GAIN, BackgroundChoice, ComposeOptions, FusionMethod
+from schemas.limits import MAX_TEMPLATE_CHARS
+from schemas.wire import (
+    MAX_DIRECTION_GAIN,
+    BackgroundChoice,
+    ComposeOptions,
+    FusionMethod,
+)
 from vectorizer_service import ImageLimits, base64_to_bytes, decode_image
 
-__all__ = ["MAX_RESULTS", "SearchForm", "UiSearch", "parse_form", "run_search"]
+__all__ = [
+    "MAX_API_RESULTS",
+    "MAX_RESULTS",
+    "ApiSearchRequest",
+    "SearchForm",
+    "UiSearch",
+    "filters_of",
+    "parse_form",
+    "run_search",
+]
 
 MAX_RESULTS = 60
 """Most products one page shows."""
+
+MAX_API_RESULTS = 1_000
+"""Most products one ``/api/search`` answer carries."""
 
 MAX_TEXT_CHARS = 500
 """Longest requested change the page accepts."""
@@ -39,6 +57,9 @@ _FIELD_NAMES = {
     "direction_gain": "the direction gain",
     "fusion_method": "the fusion method",
     "limit": "the number of results",
+    "brand": "the brand",
+    "include_reference": "include the reference",
+    "template": "the fusion template",
 }
 """The form's fields as the page labels them: an error names what the shopper sees."""
 NOTHING_TO_SEARCH = "Add a photo, pick a product, or describe what you are looking for."
@@ -53,7 +74,8 @@ class SearchForm(BaseModel):
     image: str | None = Field(None, description="reference photo, base64 or a data: URL")
     product: str | None = Field(None, max_length=512, description="a catalog product id as the reference")
     text: str = Field("", max_length=MAX_TEXT_CHARS)
-    category: str | None = None
+    category: str | list[str] | None = Field(None, description="a category, or any of several")
+    brand: str | None = None
     price_min: float | None = Field(None, ge=0)
     price_max: float | None = Field(None, ge=0)
     attributes: dict[str, str] = Field(default_factory=dict)
@@ -65,6 +87,15 @@ class SearchForm(BaseModel):
     fusion_method: FusionMethod | None = None
     direction_gain: float | None = Field(None, ge=0.0, le=MAX_DIRECTION_GAIN)
     limit: int = Field(12, ge=1, le=MAX_RESULTS)
+    include_reference: bool = Field(False, description="with a product: it may be a result itself")
+    template: str | None = Field(None, max_length=MAX_TEMPLATE_CHARS, description="the fusion template")
+
+
+class ApiSearchRequest(SearchForm):
+    """``POST /api/search``: the page's query for programs (``grounded search --search-url``),
+    with the store's own result limit."""
+
+    limit: int = Field(10, ge=1, le=MAX_API_RESULTS)
 
 
 @dataclass
@@ -76,12 +107,13 @@ class UiSearch:
     reference: bytes | None
 
 
-def parse_form(body: bytes) -> SearchForm:
-    """The form from a JSON body; every problem is one :class:`InvalidInputError` line."""
+def parse_form(body: bytes, model: type[SearchForm] = SearchForm) -> SearchForm:
+    """The form (or ``model``, e.g. :class:`ApiSearchRequest`) from a JSON body; every problem is
+    one :class:`InvalidInputError` line."""
     try:
         # Strict: a value of another JSON type is refused, not coerced ("direction_gain": true
         # read as 1.0); the page's script sends each field with its declared type.
-        return SearchForm.model_validate_json(body or b"{}", strict=True)
+        return model.model_validate_json(body or b"{}", strict=True)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else ""
@@ -101,17 +133,21 @@ def _reference(form: SearchForm, limits: ImageLimits) -> bytes | None:
     return data
 
 
-def _filters(form: SearchForm) -> ProductFilter:
+def filters_of(form: SearchForm) -> ProductFilter:
+    """The store filter the form asks for (empty attribute keys or values dropped)."""
     attributes = {k: v for k, v in form.attributes.items() if k and v}
     return ProductFilter(
         category=form.category or None,
+        brand=form.brand or None,
         price_min=form.price_min,
         price_max=form.price_max,
         attributes=attributes,
     )
 
 
-def run_search(store: ProductStore, encoder: QueryEncoder, form: SearchForm, limits: ImageLimits) -> UiSearch:
+def run_search(
+    store: ProductStore, encoder: QueryEncoder, form: SearchForm, limits: ImageLimits, *, cutout: bool = True
+) -> UiSearch:
     """Validate the photo, then search through ``near_grounded`` with the page's switches.
 
     Errors are worded for shoppers (the page shows them as they are), not in the API's terms."""
@@ -128,7 +164,8 @@ def run_search(store: ProductStore, encoder: QueryEncoder, form: SearchForm, lim
         image_weight=form.image_weight,
         fusion_method=form.fusion_method,
         direction_gain=form.direction_gain,
-        return_cutout=image is not None or form.product is not None,
+        template=form.template or None,
+        return_cutout=cutout and (image is not None or form.product is not None),
     )
     try:
         result = near_grounded(
@@ -136,10 +173,11 @@ def run_search(store: ProductStore, encoder: QueryEncoder, form: SearchForm, lim
             encoder,
             image=image,
             text=form.text,
-            filters=_filters(form),
+            filters=filters_of(form),
             limit=form.limit,
             options=options,
             product=form.product or None,
+            include_reference=form.include_reference,
         )
     except NotFoundError:
         if not form.product:

@@ -1,8 +1,9 @@
 """The search page (``grounded ui``), fuzzed from an OpenAPI description of its routes.
 
 The page is a Starlette app with no document of its own, so :func:`page_openapi` writes one:
-its four routes, with ``POST /search``'s body being :class:`plugin.ui.query.SearchForm`'s own
-JSON schema (so a new field is fuzzed without touching this file). The properties: never a 5xx,
+its five routes, with ``POST /search``'s body being :class:`plugin.ui.query.SearchForm`'s own
+JSON schema and ``POST /api/search``'s :class:`plugin.ui.query.ApiSearchRequest`'s (so a new field
+is fuzzed without touching this file); the API's answers and errors are JSON. The properties: never a 5xx,
 every status declared, HTML where HTML is declared. The page runs over the embedded LanceDB
 store holding a small catalog, and the fake encoder.
 """
@@ -28,7 +29,7 @@ from starlette.applications import Starlette
 from plugin.store import ProductRow
 from plugin.store.lance.store import LanceStore
 from plugin.ui import UiConfig, create_ui_app
-from plugin.ui.query import SearchForm
+from plugin.ui.query import ApiSearchRequest, SearchForm
 from schemas.collection import product_properties
 from schemas.errors import STATUS_BY_KIND, ErrorKind
 from schemas.product import Product, product_uuid
@@ -41,14 +42,45 @@ PRODUCTS = {"red-dress": (200, 0, 0), "blue-dress": (0, 0, 200), "green-shoe": (
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
-def _errors(*kinds: ErrorKind) -> dict[str, Any]:
-    return {str(STATUS_BY_KIND[k].http): {"description": k.value, "content": _HTML} for k in kinds}
+_ERROR_JSON = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["kind", "message"],
+                    "properties": {"kind": {"type": "string"}, "message": {"type": "string"}},
+                }
+            },
+        }
+    }
+}
+_ANSWER_JSON = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["hits", "explanation"],
+            "properties": {
+                "hits": {"type": "array", "items": {"type": "object"}},
+                "explanation": {"type": "object"},
+                "why_empty": {"type": "array", "items": {"type": "string"}},
+            },
+        }
+    }
+}
+
+
+def _errors(*kinds: ErrorKind, content: dict[str, Any] = _HTML) -> dict[str, Any]:
+    return {str(STATUS_BY_KIND[k].http): {"description": k.value, "content": content} for k in kinds}
 
 
 def page_openapi() -> dict[str, Any]:
     """The page's routes as OpenAPI 3.1; errors are the error fragment (HTML) of their kind."""
     form = SearchForm.model_json_schema(ref_template="#/components/schemas/{model}")
-    defs = form.pop("$defs", {})
+    api = ApiSearchRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = {**form.pop("$defs", {}), **api.pop("$defs", {})}
     ok = {"200": {"description": "the page or fragment", "content": _HTML}}
     image = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
     work = (ErrorKind.INVALID_INPUT, ErrorKind.OVERLOADED, ErrorKind.MODEL_UNAVAILABLE, ErrorKind.NOT_FOUND)
@@ -67,6 +99,21 @@ def page_openapi() -> dict[str, Any]:
                         },
                     },
                     "responses": {**ok, **_errors(*work)},
+                }
+            },
+            "/api/search": {
+                "post": {
+                    "operationId": "apiSearch",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/ApiSearchRequest"}}
+                        },
+                    },
+                    "responses": {
+                        "200": {"description": "hits and explanation", "content": _ANSWER_JSON},
+                        **_errors(*work, content=_ERROR_JSON),
+                    },
                 }
             },
             "/product-image": {
@@ -95,7 +142,7 @@ def page_openapi() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": {"SearchForm": form, **defs}},
+        "components": {"schemas": {"SearchForm": form, "ApiSearchRequest": api, **defs}},
     }
 
 
@@ -128,8 +175,8 @@ schema.app = _page(Path(_FOLDER.name))
 
 
 @schema.parametrize()
-# /search, /product-image and /duplicates take input; / takes none.
-@surface_settings(operations=3)
+# /search, /api/search, /product-image and /duplicates take input; / takes none.
+@surface_settings(operations=4)
 def test_the_page_answers_every_generated_request_as_documented(case: schemathesis.Case) -> None:
     response = case.call()
     TALLY.record("search page (OpenAPI)", response.status_code)

@@ -7,13 +7,9 @@ behind it, so vectors are deterministic and cheap).
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from typing import Any
 
-import uvicorn
-
+from tests.support.live_app import LiveApp
 from vectorizer_service.engine import Engine
 from vectorizer_service.runtime.fake import FakeEmbedder
 from vectorizer_service.settings import ServiceSettings
@@ -22,7 +18,7 @@ from vectorizer_service.transports.http import create_app
 __all__ = ["InferenceService"]
 
 
-class InferenceService:
+class InferenceService(LiveApp):
     """``with InferenceService(dimension=8) as svc:`` serves ``svc.url`` until the block ends."""
 
     def __init__(self, dimension: int = 8, **settings: Any) -> None:
@@ -34,29 +30,4 @@ class InferenceService:
             embedder=self.embedder,
             load_compose_models=False,
         )
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        config = uvicorn.Config(create_app(engine), log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> InferenceService:
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the inference service did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+        super().__init__(create_app(engine))
