@@ -65,7 +65,7 @@ def _same_folder(recorded: str, current: str) -> bool:
     parts = []
     for identity in (recorded, current):
         backend, _, rest = identity.partition(":")
-        name, pretrained, dimension = (rest.rsplit(":", 2) + ["", ""])[:3]
+        name, pretrained, dimension = [*rest.rsplit(":", 2), "", ""][:3]
         parts.append((backend, name.removeprefix("local-dir:"), pretrained, dimension))
     (b1, path1, p1, d1), (b2, path2, p2, d2) = parts
     if (b1, p1, d1) != (b2, p2, d2) or not path1 or not path2:
