@@ -202,6 +202,10 @@ def test_a_table_under_the_threshold_gets_no_sketch(tmp_path: Path) -> None:
     hits = store.search(vectors[0], filters=ProductFilter(category="c0"), limit=5)
     assert hits and all(h.properties["category"] == "c0" for h in hits)
     assert not _store(tmp_path, sketch_rows=0).warm_filters()
+    # A store whose table is not created yet has nothing to sketch (and no error).
+    assert not LanceStore(
+        tmp_path / "empty", dimension=DIM, index_policy=IndexPolicy(sketch_rows=1)
+    ).warm_filters()
 
 
 def test_the_policy_refuses_a_negative_sketch_threshold() -> None:

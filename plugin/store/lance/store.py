@@ -240,11 +240,12 @@ class LanceStore:
 
     def warm_filters(self, timeout: float | None = None) -> bool:
         """Build the in-memory sketch filtered queries are planned on now, instead of in the
-        background after the first filtered query (a server calls it at start-up). False when
-        the policy keeps no sketch, the table is under ``sketch_rows``, or ``timeout`` passed."""
-        if self._sketches is None:
+        background at the second filtered query (a server calls it at start-up). False when the
+        policy keeps no sketch, there is no table yet, the table is under ``sketch_rows``, or
+        ``timeout`` passed (``timeout=0`` starts the build and returns at once)."""
+        table = self._open()
+        if self._sketches is None or table is None:  # no table yet: nothing to sketch
             return False
-        table = self._require()
         return self._sketches.warm(int(table.version), timeout) is not None
 
     def search_many(
