@@ -38,9 +38,8 @@ def _png(rgb: tuple[int, int, int], size: int = 16) -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    encoder = FakeEncoder()
+def catalog_store(tmp_path: Path, encoder: FakeEncoder) -> LanceStore:
+    """The four products of ``CATALOG`` in an embedded store, embedded by ``encoder``."""
     store = LanceStore(tmp_path / "data", dimension=encoder.model_info().dimension, collection="UiTest")
     store.create_collection()
     rows = []
@@ -64,6 +63,13 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
             )
         )
     assert store.upsert(rows) == []
+    return store
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    encoder = FakeEncoder()
+    store = catalog_store(tmp_path, encoder)
     app = create_ui_app(store, encoder, UiConfig(limits=LIMITS, store_description="test store"))
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client

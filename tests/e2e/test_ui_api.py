@@ -16,13 +16,10 @@ from starlette.testclient import TestClient
 
 from plugin.cli import main
 from plugin.search.query import near_grounded, result_payload
-from plugin.store import ProductFilter, ProductRow
-from plugin.store.lance.store import LanceStore
+from plugin.store import ProductFilter
 from plugin.ui import UiConfig, create_ui_app
-from schemas.collection import product_properties
-from schemas.product import Product, product_uuid
 from schemas.wire import ComposeOptions
-from tests.e2e.test_ui import CATALOG, LIMITS, _png
+from tests.e2e.test_ui import CATALOG, LIMITS, _png, catalog_store
 from tests.e2e.test_ui import client as page_client
 from tests.support.fake_weaviate import FakeEncoder
 from tests.support.live_app import LiveApp
@@ -55,17 +52,8 @@ def test_the_api_answers_json_hits_and_the_explanation(client: TestClient) -> No
 
 def test_the_api_payload_is_the_cli_json_payload(tmp_path: Path) -> None:
     encoder = FakeEncoder()
-    store = LanceStore(tmp_path / "data", dimension=encoder.model_info().dimension, collection="Api")
-    store.create_collection()
-    rows = []
-    for pid, rgb, category, price in CATALOG:
-        image = _png(rgb)
-        product = Product(id=pid, title=pid, category=category, price=price)
-        vector = [float(x) for x in encoder.embed_images([image])[0]]
-        rows.append(ProductRow(str(product_uuid(pid)), product_properties(product, None), vector))
-    assert store.upsert(rows) == []
-    app = create_ui_app(store, encoder, UiConfig(limits=LIMITS))
-    with TestClient(app) as api:
+    store = catalog_store(tmp_path, encoder)
+    with TestClient(create_ui_app(store, encoder, UiConfig(limits=LIMITS))) as api:
         status, answer = _api(api, text="red", category=["dress", "shoes"], price_max=60.0, limit=4)
     direct = near_grounded(
         store,
