@@ -110,9 +110,28 @@ def _assign(
     radius = np.zeros(cells, dtype=np.float32)
     np.maximum.at(radius, labels, own_squared)
     limit = (np.sqrt(radius) + eps) ** 2
-    cells_met = np.concatenate(extra_cells)
-    near = np.concatenate(extra_squared) <= limit[cells_met]
-    return labels, np.concatenate(extra_rows)[near], cells_met[near]
+    # Chunk by chunk, each chunk's arrays freed as it is read: the (row, cell) pairs are ~234 a
+    # row at 1M (three arrays of ~0.9 GB), and concatenating them before the test held them twice.
+    kept_rows: list[np.ndarray] = []
+    kept_cells: list[np.ndarray] = []
+    while extra_rows:
+        rows, cells_met, squared = extra_rows.pop(0), extra_cells.pop(0), extra_squared.pop(0)
+        near = squared <= limit[cells_met]
+        kept_rows.append(rows[near])
+        kept_cells.append(cells_met[near])
+        del rows, cells_met, squared, near
+    return labels, _joined(kept_rows, np.int32), _joined(kept_cells, np.int32)
+
+
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """One array of ``parts``, emptying the list as it copies (peak: the result plus one part)."""
+    out = np.empty(sum(len(p) for p in parts), dtype=dtype)
+    at = 0
+    while parts:
+        part = parts.pop(0)
+        out[at : at + len(part)] = part
+        at += len(part)
+    return out
 
 
 def _over(
@@ -161,6 +180,9 @@ def cell_pairs(
     bounds = np.searchsorted(labels[members], np.arange(cells + 1))
     order = np.argsort(extra_cells, kind="stable")
     extra_rows, extra_bounds = extra_rows[order], np.searchsorted(extra_cells[order], np.arange(cells + 1))
+    # This is a generator: its locals live until the last cell, so let the sort's go now
+    # (at 1M the order alone is ~0.9 GB).
+    del order, extra_cells, labels
 
     def compare(cell: int) -> tuple[int, list[PairBlock]]:
         own = members[bounds[cell] : bounds[cell + 1]]
