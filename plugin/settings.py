@@ -243,7 +243,7 @@ class PluginSettings(GroupedSettings):
         1_000_000,
         ge=0,
         description="products up to which `grounded duplicates` finds every pair exactly (in memory: "
-        "n x dim x 4 bytes and more, ~9 GB at 1M x 512; ~8 min at 1M on 2 cores); above it, each "
+        "n x dim x 4 bytes and more, ~6.3 GB at 1M x 512; 5-8 min at 1M on 2 cores); above it, each "
         "product's nearest neighbours from the store's index",
     )
 

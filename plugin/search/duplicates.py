@@ -55,10 +55,10 @@ still found whole, through its members' own neighbours)."""
 
 DEFAULT_EXACT_LIMIT = 1_000_000
 """Products up to which the pairs are found exactly; above it, each product's neighbours come
-from the store's ANN index. Measured at 1M x 512 through the store (docs/scale.md): 492 s and
-8.9 GB peak on 2 shared cores, against ~2 h estimated for the ANN path. The work per row grows
-with n on a catalog like the benchmark's (a row meets more cells as they shrink), and memory
-with n, so 2M would be well past an hour and ~20 GB: not measured, hence the limit."""
+from the store's ANN index. Measured at 1M x 512 through the store (docs/scale.md): 325-492 s
+and 6.3 GB peak on 2 shared cores, against ~2 h estimated for the ANN path. The work per row
+grows with n on a catalog like the benchmark's (a row meets more cells as they shrink), and
+memory with n, so 2M would be well past an hour and ~14 GB: not measured, hence the limit."""
 
 _WORD = re.compile(r"\w+")
 _PROPERTIES = ("product_id", "title")
