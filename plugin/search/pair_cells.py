@@ -120,12 +120,13 @@ def _assign(
         kept_rows.append(rows[near])
         kept_cells.append(cells_met[near])
         del rows, cells_met, squared, near
-    return labels, _joined(kept_rows, np.int32), _joined(kept_cells, np.int32)
+    return labels, _joined(kept_rows), _joined(kept_cells)
 
 
-def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    """One array of ``parts``, emptying the list as it copies (peak: the result plus one part)."""
-    out = np.empty(sum(len(p) for p in parts), dtype=dtype)
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """One int32 array of ``parts``, emptying the list as it copies (peak: the result plus one
+    part)."""
+    out: np.ndarray = np.empty(sum(len(p) for p in parts), dtype=np.int32)
     at = 0
     while parts:
         part = parts.pop(0)

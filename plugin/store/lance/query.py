@@ -122,16 +122,22 @@ def _planned(
     def take(row_ids: list[int], extra: list[str]) -> Any:
         return table.take_row_ids(row_ids).select([UUID_COLUMN, *properties, *extra]).to_arrow()
 
-    found = planner.plan_filtered(
-        sketch,
-        filters,
-        query,
-        limit,
-        ann=ann,
-        take=take,
-        vector_column=vector_column,
-        refine_factor=policy.refine_factor,
-    )
+    try:
+        found = planner.plan_filtered(
+            sketch,
+            filters,
+            query,
+            limit,
+            ann=ann,
+            take=take,
+            vector_column=vector_column,
+            refine_factor=policy.refine_factor,
+        )
+    except Exception:
+        # A write during the plan can remove rows it reads by id: LanceDB's own query answers.
+        if int(table.version) != version:
+            return None
+        raise
     # Row ids name rows of one version only: a write meanwhile may have moved them.
     if int(table.version) != version:
         return None
