@@ -178,6 +178,35 @@ def test_a_write_is_found_at_once_and_the_sketch_follows_it(tmp_path: Path) -> N
     store.close()
 
 
+def test_a_plan_broken_by_a_write_is_answered_by_lancedb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(tmp_path, sketch_rows=1)
+    vectors = _vectors(500, seed=6)
+    assert store.upsert([_row(i, v) for i, v in enumerate(vectors)]) == []
+    assert store.warm_filters()
+    filters = ProductFilter(category="c2")
+    other = _store(tmp_path)
+
+    def written_meanwhile(*args: object, **kwargs: object) -> None:
+        # Another process writes while the plan reads rows by id, and the read fails.
+        assert other.upsert([_row(2, vectors[2], prefix="meanwhile")]) == []
+        raise RuntimeError("row id not found")
+
+    monkeypatch.setattr(planner, "plan_filtered", written_meanwhile)
+    hits = store.search(vectors[2], filters=filters, limit=3)
+    assert len(hits) == 3 and all(h.properties["category"] == "c2" for h in hits)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug, not a write")
+
+    monkeypatch.setattr(planner, "plan_filtered", broken)
+    assert store.warm_filters()  # the sketch of the version the write left
+    with pytest.raises(RuntimeError, match="a bug"):
+        store.search(vectors[2], filters=filters, limit=3)
+    store.close()
+
+
 def test_a_sketch_is_built_at_the_second_filtered_query_not_the_first(tmp_path: Path) -> None:
     # A one-shot command (one query, then exit) must not pay for a build it never uses.
     store = _store(tmp_path, sketch_rows=1)
