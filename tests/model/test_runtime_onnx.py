@@ -101,6 +101,21 @@ def test_export_writes_the_manifest_through_the_cli(
     assert (out / "RANDOM_WEIGHTS").is_file()
 
 
+def test_an_export_of_a_model_folder_names_its_sources_vector_space(
+    tiny_clip_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    # The CLI's default tag ("openai") does not apply to a model folder: the torch backend
+    # records none, and an export must not either, or a table its source built refuses it.
+    from vectorizer_service.runtime.onnx_export import export_onnx
+
+    settings = ServiceSettings(**{**tiny_clip_settings, "pretrained": "openai"})
+    export_onnx(settings, tmp_path / "onnx")
+    onnx = load_embedder(
+        ServiceSettings(backend="onnx", model=str(tmp_path / "onnx"), device="cpu", offline=True)
+    )
+    assert onnx.info.vector_space == load_embedder(settings).info.vector_space
+
+
 def test_siglip_is_refused_with_a_reason(tmp_path: Path) -> None:
     from vectorizer_service.runtime.onnx_export import export_onnx
     from vectorizer_service.runtime.random_weights import save_random_hf_siglip

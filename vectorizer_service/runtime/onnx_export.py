@@ -219,7 +219,9 @@ def _export_open_clip(embedder: Any, settings: ServiceSettings, out_dir: Path) -
     return OnnxManifest(
         name=settings.model,
         source_backend="open_clip",
-        pretrained=settings.pretrained,
+        # The source's own tag, as its model record has it: a local folder or hub model carries
+        # its weights and records none, so the export names the same vector space as its source.
+        pretrained=embedder.info.pretrained,
         dimension=embedder.info.dimension,
         image=image_spec,
         text=text_spec,
