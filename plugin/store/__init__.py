@@ -21,8 +21,7 @@ from plugin.store.protocol import (
     StoredProduct,
     VectorBatch,
 )
-from schemas.collection import product_collection
-from schemas.errors import InvalidInputError, NotFoundError
+from schemas.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from plugin.store.lance.index import IndexPolicy
@@ -82,21 +81,10 @@ def open_store(
 def open_embedded_store(settings: PluginSettings) -> LanceStore:
     """The existing embedded table, with the vector dimension it was built with (no model is
     loaded: for index management). A missing table is a clear :class:`NotFoundError`."""
-    import lancedb
-
     from plugin.store.lance.store import LanceStore
 
-    try:
-        table = lancedb.connect(str(settings.data_dir)).open_table(settings.collection)
-    except (ValueError, FileNotFoundError) as exc:
-        raise NotFoundError(
-            f"collection {settings.collection!r} does not exist in {settings.data_dir}; "
-            "run `grounded ingest` first"
-        ) from exc
-    vector_name = product_collection(settings.collection).vector.name
-    dimension = int(getattr(table.schema.field(vector_name).type, "list_size", 0) or 0)
-    return LanceStore(
-        settings.data_dir, dimension=dimension, collection=settings.collection, index_policy=_policy(settings)
+    return LanceStore.open_existing(
+        settings.data_dir, collection=settings.collection, index_policy=_policy(settings)
     )
 
 

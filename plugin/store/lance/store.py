@@ -117,6 +117,22 @@ class LanceStore:
                 min_rows=self._index_policy.sketch_rows,
             )
 
+    @classmethod
+    def open_existing(
+        cls, data_dir: Path, *, collection: str, index_policy: IndexPolicy | None = None
+    ) -> LanceStore:
+        """The existing table ``collection`` in ``data_dir`` with the vector dimension it was built
+        with (no model needed: index management). A missing table is a clear ``NotFoundError``."""
+        try:
+            table = lancedb.connect(str(data_dir)).open_table(collection)
+        except (ValueError, FileNotFoundError) as exc:
+            raise NotFoundError(
+                f"collection {collection!r} does not exist in {data_dir}; run `grounded ingest` first"
+            ) from exc
+        vector_name = product_collection(collection).vector.name
+        dimension = int(getattr(table.schema.field(vector_name).type, "list_size", 0) or 0)
+        return cls(data_dir, dimension=dimension, collection=collection, index_policy=index_policy)
+
     # --- ProductStore -----------------------------------------------------------------------
 
     @property
