@@ -29,11 +29,13 @@ def test_the_store_works_without_the_clients_api_and_the_client_still_loads_on_u
         "print('hits', len(store.search(np.ones(4, np.float32), limit=1)))\n"
         "print('api before use', 'lance_namespace_urllib3_client.api' in sys.modules)\n"
         "import lance_namespace_urllib3_client as client\n"
+        "print('missing', hasattr(client, 'no_such_name_x'))\n"
         "print('client', client.ApiClient.__name__)\n"
         "print('api after use', 'lance_namespace_urllib3_client.api' in sys.modules)\n"
     )
     assert "hits 1" in out
     assert "api before use False" in out
+    assert "missing False" in out  # a name the body does not define is still an AttributeError
     assert "client ApiClient" in out and "api after use True" in out
 
 

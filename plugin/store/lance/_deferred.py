@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 from types import ModuleType
 from typing import Any
 
@@ -35,12 +36,23 @@ def defer_package_body(name: str) -> ModuleType | None:
         return None
     module = importlib.util.module_from_spec(spec)
     loader = spec.loader
+    # Reentrant: the body may itself ask the module for a name it has not defined yet.
+    lock = threading.RLock()
+    ran = False
 
     def run_body(attribute: str) -> Any:
-        # Called only for names the module lacks (PEP 562): the body defines them.
-        del module.__dict__["__getattr__"]
-        loader.exec_module(module)
-        return getattr(module, attribute)
+        # Called only for names the module lacks (PEP 562): the body defines them. Another
+        # thread asking meanwhile waits for the body instead of seeing a half-made module.
+        nonlocal ran
+        with lock:
+            if not ran:
+                ran = True
+                loader.exec_module(module)
+                module.__dict__.pop("__getattr__", None)
+        try:
+            return module.__dict__[attribute]
+        except KeyError:
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from None
 
     module.__dict__["__getattr__"] = run_body
     sys.modules[name] = module
