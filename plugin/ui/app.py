@@ -100,14 +100,16 @@ class _Page:
             examples=self.config.examples,
         )
 
-    async def search(self, request: Request) -> Response:
+    async def _body(self, request: Request, too_large: str) -> bytes:
+        """The request body, refused past ``max_body`` with ``too_large`` (worded for its reader)."""
         try:
-            body = await read_body(request, self.max_body)
+            return await read_body(request, self.max_body)
         except BodyTooLargeError:
-            raise InvalidInputError(
-                f"This photo is too large: the limit is {self.config.limits.max_bytes} bytes."
-            ) from None
-        form = parse_form(body)
+            raise InvalidInputError(too_large) from None
+
+    async def search(self, request: Request) -> Response:
+        limit = self.config.limits.max_bytes
+        form = parse_form(await self._body(request, f"This photo is too large: the limit is {limit} bytes."))
         found = await run_in_threadpool(run_search, self.store, self.encoder, form, self.config.limits)
         return self.render(
             "results.html", cards=cards(found.result), explanation=explanation_view(found.result), form=form
@@ -116,12 +118,8 @@ class _Page:
     async def api_search(self, request: Request) -> Response:
         """The same search for programs: JSON in (:class:`ApiSearchRequest`), the result as
         :func:`result_payload` out, plus ``why_empty`` (which filter emptied it) when empty."""
-        try:
-            body = await read_body(request, self.max_body)
-        except BodyTooLargeError:
-            raise InvalidInputError(
-                f"the request is too large: a photo may have {self.config.limits.max_bytes} bytes"
-            ) from None
+        limit = self.config.limits.max_bytes
+        body = await self._body(request, f"the request is too large: a photo may have {limit} bytes")
         form = parse_form(body, ApiSearchRequest)
         found = await run_in_threadpool(
             run_search, self.store, self.encoder, form, self.config.limits, cutout=False

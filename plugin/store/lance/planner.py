@@ -26,8 +26,10 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import lancedb
 import numpy as np
 import pyarrow as pa
 
@@ -42,6 +44,7 @@ __all__ = [
     "POST_FILTER_SHARE",
     "SketchCache",
     "flat_search",
+    "pinned_table",
     "plan_filtered",
 ]
 
@@ -134,6 +137,18 @@ def plan_filtered(
         if len(passing) >= limit:
             return flat_search(sketch, passing, query, limit, take, vector_column)
     return flat_search(sketch, np.flatnonzero(keep_mask), query, limit, take, vector_column)
+
+
+def pinned_table(data_dir: Path, name: str) -> Callable[[int], Any]:
+    """``reopen`` for :class:`SketchCache`: table ``name`` in ``data_dir`` on a handle of its own,
+    pinned at a version (the sketch is built in a thread while queries use the store's handle)."""
+
+    def at(version: int) -> Any:
+        table = lancedb.connect(str(data_dir)).open_table(name)
+        table.checkout(version)
+        return table
+
+    return at
 
 
 class SketchCache:

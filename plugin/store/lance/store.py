@@ -19,16 +19,15 @@ from typing import Any
 
 import lancedb
 import numpy as np
-import pyarrow as pa
 
 from plugin.store.lance import index as indexes
 from plugin.store.lance import query, upkeep
 from plugin.store.lance.arrow import arrow_schema, rows_table
 from plugin.store.lance.index import IndexPolicy, IndexStatus, SearchTuning
-from plugin.store.lance.planner import SketchCache
+from plugin.store.lance.planner import SketchCache, pinned_table
 from plugin.store.lance.scan import scan_vectors
 from plugin.store.lance.sql import UUID_COLUMN, chunks, filter_sql, sql_literal, uuid_in
-from plugin.store.lance.writes import stored_fingerprints, write_rows
+from plugin.store.lance.writes import Written, stored_fingerprints, write_batch
 from plugin.store.protocol import (
     SCAN_BATCH,
     ProductFilter,
@@ -39,7 +38,6 @@ from plugin.store.protocol import (
     UpsertResult,
     VectorBatch,
     check_scan_batch,
-    split_changed,
 )
 from schemas.collection import (
     CollectionSpec,
@@ -55,10 +53,6 @@ __all__ = ["UUID_COLUMN", "LanceStore", "arrow_schema", "filter_sql", "sql_liter
 _IN_CHUNK = 500
 """UUIDs per ``IN (...)`` list: keeps each SQL statement small for long resume checks."""
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-_WAYS_OUT = (
-    "use the model it was built with, import into another collection (--collection NAME) or "
-    "data dir, or rebuild it with this model (`grounded ingest --recreate`)"
-)
 
 
 class LanceStore:
@@ -111,7 +105,7 @@ class LanceStore:
         self._sketches: SketchCache | None = None
         if self._index_policy.sketch_rows:
             self._sketches = SketchCache(
-                self._table_at,
+                pinned_table(self._data_dir, self._spec.name),
                 vector_column=self._spec.vector.name,
                 dimension=dimension,
                 min_rows=self._index_policy.sketch_rows,
@@ -129,8 +123,7 @@ class LanceStore:
             raise NotFoundError(
                 f"collection {collection!r} does not exist in {data_dir}; run `grounded ingest` first"
             ) from exc
-        vector_name = product_collection(collection).vector.name
-        dimension = int(getattr(table.schema.field(vector_name).type, "list_size", 0) or 0)
+        dimension = upkeep.stored_dimension(table, product_collection(collection).vector.name) or 0
         return cls(data_dir, dimension=dimension, collection=collection, index_policy=index_policy)
 
     # --- ProductStore -----------------------------------------------------------------------
@@ -185,21 +178,11 @@ class LanceStore:
         # before the lock; under it only the fingerprint check and one merge_insert.
         batch = rows_table(rows, self._schema, self._spec.vector.name, vectors)
         errors = batch.errors
-        written: tuple[list[ProductRow], set[str], set[str], set[str]] = ([], set(), set(), set())
+        written: Written = ([], set(), set(), set())
         if batch.rows:
             try:
                 with self._locked():
-                    table = self._require()
-                    table.checkout_latest()
-                    uuids = [row.uuid for row in batch.rows]
-                    stored = stored_fingerprints(table, uuids)
-                    written = split_changed(batch.rows, stored if changed_only else {})
-                    if written[0]:
-                        data = batch.table
-                        if len(written[0]) < len(batch.rows):
-                            wanted = {row.uuid for row in written[0]}
-                            data = data.filter(pa.array([uid in wanted for uid in uuids]))
-                        write_rows(table, data, stored.keys())
+                    written = write_batch(self._require(), batch.rows, batch.table, changed_only=changed_only)
             except Exception as exc:
                 errors = errors + [RowError(row.uuid, f"write failed: {exc}") for row in batch.rows]
                 written = ([], set(), set(), set())
@@ -387,12 +370,6 @@ class LanceStore:
             self._check_dimension(self._table)
         return self._table
 
-    def _table_at(self, version: int) -> Any:
-        # Its own handle, pinned: the sketch is built in a thread while queries use ours.
-        table = lancedb.connect(str(self._data_dir)).open_table(self._spec.name)
-        table.checkout(version)
-        return table
-
     def _require(self) -> Any:
         table = self._open()
         if table is None:
@@ -408,10 +385,7 @@ class LanceStore:
         )
         if problem is not None:
             self._table = None
-            ways_out = "" if upkeep.REINGEST in problem else f" {_WAYS_OUT[0].upper()}{_WAYS_OUT[1:]}"
-            raise InvalidInputError(
-                f"collection {self._spec.name!r} in {self._data_dir} {problem}.{ways_out}"
-            )
+            raise InvalidInputError(upkeep.vector_refusal(self._spec.name, self._data_dir, problem))
 
     def _return_properties(self, names: Sequence[str] | None) -> list[str]:
         if names is None:

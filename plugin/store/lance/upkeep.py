@@ -31,10 +31,12 @@ __all__ = [
     "compact",
     "record_model",
     "remove_duplicates",
+    "stored_dimension",
     "stored_model",
     "stored_weights",
     "table_lock",
     "vector_mismatch",
+    "vector_refusal",
 ]
 
 MODEL_METADATA_KEY = "grounded.model"
@@ -76,6 +78,12 @@ def _metadata(table: Any, vector_column: str, key: str) -> str | None:
     return value.decode() if value else None
 
 
+def stored_dimension(table: Any, vector_column: str) -> int | None:
+    """The size of the table's vectors (``None``: the column is not a fixed-size list)."""
+    size = getattr(table.schema.field(vector_column).type, "list_size", None)
+    return int(size) if size is not None else None
+
+
 def vector_mismatch(
     table: Any, vector_column: str, dimension: int, model: str | None, weights: str | None = None
 ) -> str | None:
@@ -83,12 +91,25 @@ def vector_mismatch(
     dimension, another recorded model of the same dimension, or the same model folder holding
     other weights than the ones recorded (retrained in place). A side without a weights hash
     (an older table, a hub model) is not compared on it."""
-    stored = getattr(table.schema.field(vector_column).type, "list_size", None)
+    stored = stored_dimension(table, vector_column)
     if stored != dimension:
         return f"holds {stored}-d vectors but the model makes {dimension}-d ones"
     return model_mismatch(
         stored_model(table, vector_column), stored_weights(table, vector_column), model, weights
     )
+
+
+_WAYS_OUT = (
+    "Use the model it was built with, import into another collection (--collection NAME) or "
+    "data dir, or rebuild it with this model (`grounded ingest --recreate`)"
+)
+
+
+def vector_refusal(collection: str, data_dir: Path, problem: str) -> str:
+    """The refusal of a table :func:`vector_mismatch` found ``problem`` with, and the ways out
+    (a problem that names ``grounded ingest --recreate`` already says its own)."""
+    ways_out = "" if REINGEST in problem else f" {_WAYS_OUT}"
+    return f"collection {collection!r} in {data_dir} {problem}.{ways_out}"
 
 
 def record_model(table: Any, vector_column: str, model: str) -> None:

@@ -1,10 +1,12 @@
-"""The collection spec and the store-neutral filter in weaviate-client terms: property
-definitions, the named-vector configuration and query filters."""
+"""The collection spec and the store-neutral query in weaviate-client terms: property
+definitions, the named-vector configuration, query filters and query vectors."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from weaviate.classes.config import Configure, DataType, Multi2VecField, Property, Tokenization
 from weaviate.classes.query import Filter
 from weaviate.collections.classes.filters import _Filters
@@ -14,8 +16,10 @@ from plugin.store.weaviate.drift import inference_url
 from plugin.store.weaviate.index import index_and_quantizer
 from schemas.collection import ATTRIBUTE_SEPARATOR, CollectionSpec, PropertySpec
 from schemas.collection import DataType as SpecType
+from schemas.errors import InvalidInputError
+from vectorizer_service import Vectors
 
-__all__ = ["product_filter", "vector_config", "weaviate_properties"]
+__all__ = ["as_vector", "product_filter", "vector_config", "weaviate_properties"]
 
 _DATA_TYPES: dict[SpecType, DataType] = {
     SpecType.TEXT: DataType.TEXT,
@@ -86,3 +90,13 @@ def product_filter(filters: ProductFilter | None) -> _Filters | None:
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else Filter.all_of(parts)
+
+
+def as_vector(vector: Vectors | Sequence[float]) -> list[float]:
+    """One query vector as a plain list (accepts a ``(d,)`` or ``(1, d)`` array)."""
+    arr = np.asarray(vector, dtype=np.float32)
+    if arr.ndim == 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 1:
+        raise InvalidInputError(f"expected one query vector, got an array of shape {arr.shape}")
+    return [float(x) for x in arr]

@@ -37,7 +37,7 @@ from plugin.store.weaviate.cluster import cluster_create_kwargs, scoped, validat
 from plugin.store.weaviate.drift import WAYS_OUT, config_differences
 from plugin.store.weaviate.identity import CATALOG_DESCRIPTION, check_recorded_model, describe_model
 from plugin.store.weaviate.scan import DEFAULT_CURSOR_PAGE, cursor_scan
-from plugin.store.weaviate.schema import product_filter, vector_config, weaviate_properties
+from plugin.store.weaviate.schema import as_vector, product_filter, vector_config, weaviate_properties
 from schemas.cluster import check_tenant
 from schemas.collection import CollectionSpec
 from schemas.collection import DataType as SpecType
@@ -53,16 +53,6 @@ _EXISTING_CHUNK = 500
 # Ids per delete request: under Weaviate's default QUERY_MAXIMUM_RESULTS (10000).
 _DELETE_CHUNK = 5000
 DEFAULT_BATCH_BYTES = 50_000_000
-
-
-def as_vector(vector: Vectors | Sequence[float]) -> list[float]:
-    """One query vector as a plain list (accepts a ``(d,)`` or ``(1, d)`` array)."""
-    arr = np.asarray(vector, dtype=np.float32)
-    if arr.ndim == 2 and arr.shape[0] == 1:
-        arr = arr[0]
-    if arr.ndim != 1:
-        raise InvalidInputError(f"expected one query vector, got an array of shape {arr.shape}")
-    return [float(x) for x in arr]
 
 
 class WeaviateStore:
