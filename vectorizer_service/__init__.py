@@ -32,6 +32,13 @@ if TYPE_CHECKING:
     from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND, frame_subject
     from vectorizer_service.compose.pic2word import PIC2WORD_CAPTION_WORDINGS
     from vectorizer_service.compose.prompt_cache import default_cache_dir
+    from vectorizer_service.compose.model_remover import (
+        REMOVER_CONFIG_FILE,
+        REMOVER_FILE,
+        REMOVER_FORMAT,
+        base_remover_file,
+        remover_batch,
+    )
     from vectorizer_service.compose.remover import load_remover
     from vectorizer_service.compose.stages.background import (
         MAX_MASK_COVERAGE,
@@ -99,9 +106,13 @@ __all__ = [
     "SettingsGroup",
     "Vectors",
     "Vocabulary",
+    "REMOVER_CONFIG_FILE",
+    "REMOVER_FILE",
+    "REMOVER_FORMAT",
     "add_serve_arguments",
     "add_settings_arguments",
     "base64_to_bytes",
+    "base_remover_file",
     "cutout_view",
     "decode_image",
     "default_cache_dir",
@@ -117,6 +128,7 @@ __all__ = [
     "load_vocabulary",
     "mark_random",
     "model_files_problem",
+    "remover_batch",
     "resolve_device",
     "resolve_open_clip_source",
     "run_service",
@@ -180,6 +192,11 @@ _LAZY = {
     "NEUTRAL_BACKGROUND": "vectorizer_service.compose.framing",
     "frame_subject": "vectorizer_service.compose.framing",
     "load_remover": "vectorizer_service.compose.remover",
+    "REMOVER_CONFIG_FILE": "vectorizer_service.compose.model_remover",
+    "REMOVER_FILE": "vectorizer_service.compose.model_remover",
+    "REMOVER_FORMAT": "vectorizer_service.compose.model_remover",
+    "base_remover_file": "vectorizer_service.compose.model_remover",
+    "remover_batch": "vectorizer_service.compose.model_remover",
     "MAX_MASK_COVERAGE": "vectorizer_service.compose.stages.background",
     "MIN_MASK_COVERAGE": "vectorizer_service.compose.stages.background",
     "cutout_view": "vectorizer_service.compose.stages.background",

@@ -144,6 +144,7 @@ class ServiceSettings(GroupedSettings):
                 "remover_threads",
                 "remover_input_size",
                 "remover_one_region",
+                "model_remover",
             ),
         ),
         "vocabulary": SettingsGroup("attribute vocabulary and cache settings", ("vocabulary", "cache_dir")),
@@ -302,6 +303,12 @@ class ServiceSettings(GroupedSettings):
         description="keep only the largest connected region of the remover's mask (stray regions "
         "of a shopper's photo then neither widen the frame nor add their colour; chosen on the "
         "product world's val split: docs/composed-queries.md)",
+    )
+    model_remover: bool = Field(
+        True,
+        description="use the background remover fine-tuned into the model folder (`grounded "
+        "train-remover`: remover.onnx, at the side it was tuned at) in place of the plain "
+        "rembg_model file, when the folder has one",
     )
     cache_dir: Path | None = Field(
         None,

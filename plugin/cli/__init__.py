@@ -49,6 +49,7 @@ _COMMAND_MODULES = (
     "train",
     "pic2word",
     "attributes",
+    "remover",
     "vocabulary",
     "world",
 )

@@ -132,13 +132,20 @@ class OnnxRemover:
         input_size: int | None = None,
         parallel: int = 1,
         one_region: bool = False,
+        label: str | None = None,
+        partner: tuple[Any, int] | None = None,
     ) -> None:
+        """``label``: the name reported instead of ``rembg:<name>`` (a fine-tuned file of
+        ``name``'s family, read with its preprocessing). ``partner``: a second session of the
+        same family and the side it runs at; each pixel's probability is then the smaller of
+        the two masks' (a fine-tuned file intersected with its base)."""
+        self._partner = partner
         self._one_region = one_region
         self._session = session
         self._name = name
+        self._label = label or f"rembg:{name}"
         self._spec = _RAW_SPECS[name]
         declared = session.get_inputs()[0]
-        self._input = declared.name
         self._batched = not isinstance(declared.shape[0], int)
         self._side = input_size or self._spec.size
         if not self._batched and self._side != self._spec.size:
@@ -148,18 +155,26 @@ class OnnxRemover:
 
     @property
     def name(self) -> str:
-        return f"rembg:{self._name}"
+        return self._label
 
     @property
     def input_size(self) -> int:
         """The side of the square the model sees."""
         return self._side
 
-    def _masks(self, images: Sequence[Image.Image]) -> list[npt.NDArray[np.float32]]:
-        """Foreground probability per pixel, ``(height, width)`` in 0..1, one per image: one run."""
-        batch = np.concatenate([_normalize(image, self._spec, self._side) for image in images])
-        preds = self._session.run(None, {self._input: batch})[0][:, 0]
+    def _run(self, session: Any, side: int, images: Sequence[Image.Image]) -> list[npt.NDArray[np.float32]]:
+        batch = np.concatenate([_normalize(image, self._spec, side) for image in images])
+        preds = session.run(None, {session.get_inputs()[0].name: batch})[0][:, 0]
         return [_upsample(pred, image.size) for pred, image in zip(preds, images, strict=True)]
+
+    def _masks(self, images: Sequence[Image.Image]) -> list[npt.NDArray[np.float32]]:
+        """Foreground probability per pixel, ``(height, width)`` in 0..1, one per image: one run
+        (of each session, with a partner)."""
+        masks = self._run(self._session, self._side, images)
+        if self._partner is None:
+            return masks
+        other = self._run(*self._partner, images)
+        return [np.minimum(a, b) for a, b in zip(masks, other, strict=True)]
 
     def _cut_outs(self, images: Sequence[Image.Image]) -> list[Cutout]:
         return [
@@ -267,8 +282,13 @@ def model_file(settings: ServiceSettings) -> Path:
 
 def load_remover(settings: ServiceSettings) -> OnnxRemover | RembgRemover:
     """Create the session for ``settings.rembg_model`` from its local file, once; a batch runs
-    on up to ``settings.remover_threads`` threads, the u2net models at ``remover_input_size``."""
-    path = model_file(settings)
+    on up to ``settings.remover_threads`` threads, the u2net models at ``remover_input_size``.
+    A model folder's fine-tuned remover (:mod:`~vectorizer_service.compose.model_remover`)
+    takes the base file's place, at the side it was tuned at."""
+    from vectorizer_service.compose.model_remover import tuned_remover
+
+    tuned = tuned_remover(settings, frozenset(n for n, s in _RAW_SPECS.items() if s.size == _U2NET_SIZE))
+    path = tuned.path if tuned is not None else model_file(settings)
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -286,12 +306,21 @@ def load_remover(settings: ServiceSettings) -> OnnxRemover | RembgRemover:
             session = ort.InferenceSession(freed, options, providers=providers)
             # The setting is measured for the 320 px u2net models; isnet keeps its 1024 px.
             side = settings.remover_input_size if spec.size == _U2NET_SIZE else spec.size
+            partner, label = None, None
+            if tuned is not None:
+                label = f"rembg:{settings.rembg_model}+tuned"
+                if tuned.combine == "intersect":
+                    base = free_image_dimensions(model_file(settings).read_bytes())
+                    partner = (ort.InferenceSession(base, options, providers=providers), side)
+                    label += f"&base@{side}"
             remover: OnnxRemover | RembgRemover = OnnxRemover(
                 session,
                 settings.rembg_model,
-                input_size=side,
+                input_size=tuned.input_size if tuned is not None else side,
                 parallel=settings.remover_threads,
                 one_region=settings.remover_one_region,
+                label=label,
+                partner=partner,
             )
         else:
             cls = _session_class(settings.rembg_model)
@@ -310,5 +339,5 @@ def load_remover(settings: ServiceSettings) -> OnnxRemover | RembgRemover:
         raise
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
         raise ModelUnavailableError(f"rembg model {path} cannot be loaded: {exc}") from exc
-    log.info("background remover: rembg %s from %s", settings.rembg_model, path)
+    log.info("background remover: %s from %s", remover.name, path)
     return remover
