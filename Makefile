@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 U2NET  := .models/u2net/u2netp.onnx
 PROTO_OUT := schemas/grounded_pb2.py schemas/grounded_pb2.pyi schemas/grounded_pb2_grpc.py
 
-.PHONY: install install-demo ui weights browser proto proto-check lint typecheck compose-check deploy-check unit test fuzz soak test-integration demo serve bench up down world world-model world-pic2word world-attributes world-eval world-choose world-nomapper-model
+.PHONY: install install-demo ui weights browser proto proto-check lint typecheck compose-check deploy-check unit test fuzz soak test-integration demo serve bench up down world world-model world-pic2word world-attributes world-remover world-eval world-choose world-nomapper-model
 
 install: $(VENV)/.installed
 
@@ -127,13 +127,15 @@ world: install
 
 world-model: world weights
 	rm -f $(WORLD_MODEL)/pic2word.safetensors $(WORLD_MODEL)/pic2word.json $(WORLD_MODEL)/pic2word-state.pt \
-	  $(WORLD_MODEL)/attribute_head.safetensors $(WORLD_MODEL)/attribute_head.json
+	  $(WORLD_MODEL)/attribute_head.safetensors $(WORLD_MODEL)/attribute_head.json \
+	  $(WORLD_MODEL)/remover.onnx $(WORLD_MODEL)/remover.json
 	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded train $(WORLD)/catalog-train.jsonl --out $(WORLD_MODEL) --model plugin/world/data/world-clip.json \
 	  --epochs 120 --batch-size 64 --lr 5e-4 --seed 0 --threads 2 --device cpu --save-dtype fp16 --offline \
 	  --scene-fraction 0.25 --scene-variants 3 --no-progress
 	cp $(WORLD)/vocabulary.json $(WORLD_MODEL)/vocabulary.json
 	$(MAKE) world-pic2word
 	$(MAKE) world-attributes
+	$(MAKE) world-remover
 
 # The Pic2Word mapper (docs/training.md) trained into the model folder on the world catalog's images:
 # the `pic2word` and `pic2word_caption` fusion methods and eval rows then work with $(WORLD_MODEL).
@@ -149,6 +151,12 @@ world-attributes: world
 	$(BIN)/grounded train-attributes $(WORLD)/catalog-train.jsonl --model $(WORLD_MODEL) \
 	  --scene-variants 8 --seed 0 --threads 1 --device cpu --offline --min-probability 0.5
 
+# The background remover (docs/training.md): u2netp fine-tuned on the world catalog's products placed
+# in generated scenes (true masks), served at 160 px and intersected with u2netp at 320: chosen on val.
+world-remover: world weights
+	GROUNDED_U2NET_HOME=$(CURDIR)/.models/u2net $(BIN)/grounded train-remover $(WORLD)/catalog-train.jsonl \
+	  --model $(WORLD_MODEL) --seed 0 --threads 2
+
 # The rows of the world's tables: every simple baseline, Pic2Word with and without the caption, the
 # attribute pipeline, the ensemble (the default), and two upper bounds given the true attributes.
 # (direction, slerp and the image-weight candidates lost on val in earlier rounds: `--configs
@@ -163,7 +171,7 @@ WORLD_EVAL_NOMAPPER = $(BIN)/grounded eval --model $(WORLD_NOMAPPER) --vocabular
 	--device cpu --offline --u2net-home $(CURDIR)/.models/u2net
 WORLD_VAL ?= reports/world-val
 world-nomapper-model:
-	rm -rf $(WORLD_NOMAPPER) && mkdir -p $(WORLD_NOMAPPER) && cp $(WORLD_MODEL)/*.json $(WORLD_MODEL)/*.safetensors $(WORLD_NOMAPPER)/ \
+	rm -rf $(WORLD_NOMAPPER) && mkdir -p $(WORLD_NOMAPPER) && cp $(WORLD_MODEL)/*.json $(WORLD_MODEL)/*.safetensors $(WORLD_MODEL)/*.onnx $(WORLD_NOMAPPER)/ \
 	  && rm -f $(WORLD_NOMAPPER)/pic2word.safetensors $(WORLD_NOMAPPER)/pic2word.json
 
 world-choose: world weights world-nomapper-model

@@ -307,8 +307,8 @@ class ServiceSettings(GroupedSettings):
     model_remover: bool = Field(
         True,
         description="use the background remover fine-tuned into the model folder (`grounded "
-        "train-remover`: remover.onnx, at the side it was tuned at) in place of the plain "
-        "rembg_model file, when the folder has one",
+        "train-remover`: remover.onnx, at the side it was tuned at, intersected with the plain "
+        "rembg_model file unless it was tuned to serve alone) when the folder has one",
     )
     cache_dir: Path | None = Field(
         None,

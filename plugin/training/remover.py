@@ -34,6 +34,7 @@ import platform
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,8 @@ def _load_module(path: Path) -> torch.nn.Module:
         raise ModelUnavailableError(
             "grounded train-remover needs onnx2torch (pip install 'grounded[torch]')"
         ) from exc
+    # onnx2torch's Slice indexes with a list, which torch warns about on every first call.
+    warnings.filterwarnings("ignore", message="Using a non-tuple sequence", category=UserWarning)
     module: torch.nn.Module = onnx2torch.convert(str(path))
     return module
 

@@ -41,6 +41,8 @@ PACKAGE_DATA = (
     "plugin/world/model/card.json",
     "plugin/world/model/attribute_head.safetensors",
     "plugin/world/model/attribute_head.json",
+    "plugin/world/model/remover.onnx",
+    "plugin/world/model/remover.json",
     "vectorizer_service/compose/vocabulary/products.json",
     "plugin/ui/templates/",
     "plugin/ui/static/",
