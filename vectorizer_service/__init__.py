@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     )
     from vectorizer_service.compose.attributes import AttributeCaptioner
     from vectorizer_service.compose.framing import NEUTRAL_BACKGROUND, frame_subject
-    from vectorizer_service.compose.pic2word import PIC2WORD_CAPTION_WORDINGS
-    from vectorizer_service.compose.prompt_cache import default_cache_dir
     from vectorizer_service.compose.model_remover import (
         REMOVER_CONFIG_FILE,
         REMOVER_FILE,
@@ -39,6 +37,8 @@ if TYPE_CHECKING:
         base_remover_file,
         remover_batch,
     )
+    from vectorizer_service.compose.pic2word import PIC2WORD_CAPTION_WORDINGS
+    from vectorizer_service.compose.prompt_cache import default_cache_dir
     from vectorizer_service.compose.remover import load_remover
     from vectorizer_service.compose.stages.background import (
         MAX_MASK_COVERAGE,
@@ -88,6 +88,9 @@ __all__ = [
     "PIC2WORD_TRAIN_PROMPT",
     "PIC2WORD_WEIGHTS_FILE",
     "RANDOM_WEIGHTS_FILE",
+    "REMOVER_CONFIG_FILE",
+    "REMOVER_FILE",
+    "REMOVER_FORMAT",
     "TINY_OPEN_CLIP_CONFIG",
     "AttributeCaptioner",
     "AttributeHead",
@@ -106,9 +109,6 @@ __all__ = [
     "SettingsGroup",
     "Vectors",
     "Vocabulary",
-    "REMOVER_CONFIG_FILE",
-    "REMOVER_FILE",
-    "REMOVER_FORMAT",
     "add_serve_arguments",
     "add_settings_arguments",
     "base64_to_bytes",
