@@ -146,6 +146,8 @@ class OnnxRemover:
         self._label = label or f"rembg:{name}"
         self._spec = _RAW_SPECS[name]
         declared = session.get_inputs()[0]
+        self._input = declared.name
+        self._partner_input = partner[0].get_inputs()[0].name if partner is not None else ""
         self._batched = not isinstance(declared.shape[0], int)
         self._side = input_size or self._spec.size
         if not self._batched and self._side != self._spec.size:
@@ -162,18 +164,21 @@ class OnnxRemover:
         """The side of the square the model sees."""
         return self._side
 
-    def _run(self, session: Any, side: int, images: Sequence[Image.Image]) -> list[npt.NDArray[np.float32]]:
+    def _run(
+        self, session: Any, input_name: str, side: int, images: Sequence[Image.Image]
+    ) -> list[npt.NDArray[np.float32]]:
         batch = np.concatenate([_normalize(image, self._spec, side) for image in images])
-        preds = session.run(None, {session.get_inputs()[0].name: batch})[0][:, 0]
+        preds = session.run(None, {input_name: batch})[0][:, 0]
         return [_upsample(pred, image.size) for pred, image in zip(preds, images, strict=True)]
 
     def _masks(self, images: Sequence[Image.Image]) -> list[npt.NDArray[np.float32]]:
         """Foreground probability per pixel, ``(height, width)`` in 0..1, one per image: one run
         (of each session, with a partner)."""
-        masks = self._run(self._session, self._side, images)
+        masks = self._run(self._session, self._input, self._side, images)
         if self._partner is None:
             return masks
-        other = self._run(*self._partner, images)
+        partner, side = self._partner
+        other = self._run(partner, self._partner_input, side, images)
         return [np.minimum(a, b) for a, b in zip(masks, other, strict=True)]
 
     def _cut_outs(self, images: Sequence[Image.Image]) -> list[Cutout]:
