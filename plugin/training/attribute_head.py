@@ -33,7 +33,7 @@ import torch
 from PIL import Image
 
 from plugin.training.attribute_head_options import AttributeHeadOptions
-from plugin.training.dataset import CatalogData, Example, load_catalog_examples
+from plugin.training.dataset import CatalogData, Example, held_out_products, load_catalog_examples
 from plugin.training.images import WORKING_SIDE
 from plugin.training.model_source import StartingModel, load_starting_model
 from plugin.training.probes import Array, Labels, choose_probe, fit_probe, fit_temperature, score_probe
@@ -126,15 +126,6 @@ def _labels(examples: Sequence[Example], vocabulary: Vocabulary) -> tuple[dict[s
     return labels, unknown
 
 
-def _split(count: int, fraction: float, seed: int) -> np.ndarray:
-    """Held-out mask over products (at least one product on each side)."""
-    order = np.random.default_rng(seed).permutation(count)
-    held = min(max(1, round(count * fraction)), count - 1)
-    mask = np.zeros(count, dtype=bool)
-    mask[order[:held]] = True
-    return mask
-
-
 def _fit_one(
     name: str,
     values: tuple[str, ...],
@@ -214,7 +205,7 @@ def train_attribute_head(
     labels, unknown = _labels(data.examples, vocabulary)
     views = _views(starting, data.examples, options, real)
     encode_s = time.perf_counter() - started
-    held = _split(len(data.examples), options.val_fraction, options.seed)
+    held = held_out_products(len(data.examples), options.val_fraction, options.seed)
     probes: dict[str, Probe] = {}
     reports: dict[str, Any] = {}
     for name, values in label_space(vocabulary).items():

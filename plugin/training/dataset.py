@@ -40,6 +40,7 @@ __all__ = [
     "Example",
     "SkippedRow",
     "attribute_text",
+    "held_out_products",
     "load_catalog_examples",
     "product_features",
     "render_text",
@@ -89,6 +90,16 @@ class CatalogData:
     sha256: str
     examples: list[Example]
     skipped: list[SkippedRow] = field(default_factory=list)
+
+
+def held_out_products(count: int, fraction: float, seed: int) -> np.ndarray:
+    """A seeded held-out mask over ``count`` products (at least one product on each side):
+    what the commands that write into a model folder measure themselves on."""
+    order = np.random.default_rng(seed).permutation(count)
+    held = min(max(1, round(count * fraction)), count - 1)
+    mask = np.zeros(count, dtype=bool)
+    mask[order[:held]] = True
+    return mask
 
 
 def product_features(product: Product) -> dict[str, str]:

@@ -47,7 +47,7 @@ import numpy.typing as npt
 import torch
 from PIL import Image
 
-from plugin.training.dataset import Example, load_catalog_examples
+from plugin.training.dataset import Example, held_out_products, load_catalog_examples
 from plugin.training.images import WORKING_SIDE
 from plugin.training.remover_options import RemoverOptions
 from plugin.training.scene_bank import _scene
@@ -167,14 +167,6 @@ def _mean_iou(probabilities: Sequence[np.ndarray], truths: Sequence[npt.NDArray[
     return float(np.mean(ious)) if ious else 0.0
 
 
-def _split(count: int, fraction: float, seed: int) -> np.ndarray:
-    order = np.random.default_rng(seed).permutation(count)
-    held = min(max(1, round(count * fraction)), count - 1)
-    mask = np.zeros(count, dtype=bool)
-    mask[order[:held]] = True
-    return mask
-
-
 def tuned_onnx(base: Path, module: torch.nn.Module) -> bytes:
     """The base file's graph with ``module``'s convolution weights (``onnx2torch`` names each
     module after its node); raises if any parameter has no initializer to go to."""
@@ -260,7 +252,7 @@ def train_remover(
         echo(f"skipped {skipped.describe()}")
     if len(data.examples) < 2:
         raise InvalidInputError("train-remover needs at least 2 usable products (one held out)")
-    held = _split(len(data.examples), options.val_fraction, options.seed)
+    held = held_out_products(len(data.examples), options.val_fraction, options.seed)
     train_rows = [i for i in range(len(data.examples)) if not held[i]]
     held_rows = [i for i in range(len(data.examples)) if held[i]]
     pool = _ScenePool(data.examples, train_rows, options.scene_variants, options.seed)
