@@ -70,6 +70,13 @@ def register(commands: Commands) -> None:
         default=d.scene_fraction,
         help="share of batches showing products as shopper photos, cut out as queries are (0: off)",
     )
+    add(
+        "--attribute-loss",
+        type=float,
+        default=d.attribute_loss,
+        help="weight of an auxiliary loss: linear heads on the image vector name each product's "
+        "category and attributes, during training only (0: off; docs/training.md)",
+    )
     add("--scene-variants", type=int, default=d.scene_variants, help="shopper scenes made per product")
     add(
         "--scene-check",

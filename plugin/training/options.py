@@ -44,6 +44,9 @@ class TrainOptions:
     """Scenes made per training row, before the first step."""
     scene_check: int = 32
     """Scenes on which the stand-in cut-out is compared with the real background remover (0: none)."""
+    attribute_loss: float = 0.0
+    """Weight of the auxiliary attribute loss beside the contrastive one
+    (:mod:`plugin.training.attribute_loss`); 0 turns it off."""
     lock_image: bool = False
     lock_text: bool = False
     val_fraction: float = 0.1
@@ -71,6 +74,11 @@ class TrainOptions:
                     f"--scene-fraction must be in [0, 1], got {self.scene_fraction}",
                 ),
                 (self.scene_variants >= 1, f"--scene-variants must be at least 1, got {self.scene_variants}"),
+                (self.attribute_loss >= 0, f"--attribute-loss must be >= 0, got {self.attribute_loss}"),
+                (
+                    not (self.attribute_loss > 0 and self.lock_image),
+                    "--attribute-loss trains the image tower: it cannot be used with --lock-image",
+                ),
                 (self.scene_check >= 0, f"--scene-check must be >= 0, got {self.scene_check}"),
                 (
                     self.eval_batch_size >= 1,
@@ -109,6 +117,7 @@ TRAJECTORY_FIELDS = (
     "hard_batch_fraction",
     "scene_fraction",
     "scene_variants",
+    "attribute_loss",
     "lock_image",
     "lock_text",
     "val_fraction",

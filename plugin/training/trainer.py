@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from plugin.training.attribute_loss import AttributeLoss
 from plugin.training.augment import Augmentation, to_normalized_tensor
 from plugin.training.card import build_card
 from plugin.training.checkpoint import load_train_state, save_model, save_train_state, write_card
@@ -96,6 +97,10 @@ def _optimizer(model: torch.nn.Module, options: TrainOptions) -> torch.optim.Ada
         {"params": decay, "weight_decay": options.weight_decay},
     ]
     return torch.optim.AdamW(groups, lr=options.lr, betas=(0.9, 0.98), eps=1e-6)
+
+
+def _embed_dim(starting: StartingModel) -> int:
+    return int(starting.model_cfg["embed_dim"])
 
 
 def encode_examples(
@@ -206,19 +211,32 @@ def train(
         model.lock_image_tower()
     if options.lock_text:
         model.lock_text_tower()
-    optimizer = _optimizer(model, options)
+    # Auxiliary heads (training only) join the optimizer after the model's own parameters, so a
+    # run without them builds the very optimizer it always did.
+    aux = (
+        AttributeLoss(
+            [product_features(e.product) for e in train_rows], _embed_dim(starting), options.attribute_loss
+        ).to(device)
+        if options.attribute_loss > 0
+        else None
+    )
+    optimizer = _optimizer(model if aux is None else torch.nn.ModuleList([model, aux]), options)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(options.warmup_steps, total_steps))
     from open_clip.loss import ClipLoss
 
     loss_fn = ClipLoss()
     step, losses, hard_batches, train_s_before = 0, [], 0, 0.0
+    attribute_losses: list[float] = []
     if options.resume:
         state = load_train_state(options.out)
         _check_resumable(state, options, data)
         model.load_state_dict(state["model"])
+        if aux is not None:
+            aux.load_state_dict(state["attribute_heads"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, losses, hard_batches = int(state["step"]), list(state["losses"]), int(state["hard_batches"])
+        attribute_losses = list(state.get("attribute_losses", []))
         metrics_before, train_s_before = state["metrics_before"], float(state["train_s"])
         scene_before = state.get("scene_metrics_before")
         stand_in = state.get("stand_in_check", stand_in)  # measured by the session that started
@@ -231,9 +249,11 @@ def train(
         return {
             "step": step,
             "model": model.state_dict(),
+            **({"attribute_heads": aux.state_dict()} if aux is not None else {}),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "losses": losses,
+            "attribute_losses": attribute_losses,
             "hard_batches": hard_batches,
             "metrics_before": metrics_before,
             "scene_metrics_before": scene_before,
@@ -257,6 +277,11 @@ def train(
             image_features = model.encode_image(pixels.to(device), normalize=True)
             text_features = model.encode_text(tokens.to(device), normalize=True)
             loss = loss_fn(image_features, text_features, model.logit_scale.exp())
+            contrastive = float(loss.item())  # the card's loss curve: comparable with and without aux
+            if aux is not None:
+                attribute_loss = aux(image_features, torch.as_tensor(rows, device=device))
+                attribute_losses.append(float(attribute_loss.item()))
+                loss = loss + attribute_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), options.grad_clip)
@@ -264,7 +289,7 @@ def train(
             scheduler.step()
             with torch.no_grad():
                 model.logit_scale.clamp_(0, _MAX_LOGIT_SCALE)
-            losses.append(float(loss.item()))
+            losses.append(contrastive)
             hard_batches += int(hard)
             step += 1
             bar.update(1)
@@ -307,6 +332,12 @@ def train(
         pairs_per_s=session_pairs_per_s,
         command=list(command) if command is not None else None,
     )
+    if aux is not None:
+        card["attribute_loss"] = {
+            **aux.as_json(),
+            "loss_first": attribute_losses[0] if attribute_losses else None,
+            "loss_last": attribute_losses[-1] if attribute_losses else None,
+        }
     write_card(options.out, card)
     # One model folder carries model and vocabulary: the catalog's own, unless one is there.
     echo(write_model_vocabulary(options.out, (e.product for e in data.examples)))
