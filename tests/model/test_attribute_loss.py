@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,28 +11,12 @@ import torch
 from plugin.training import TrainOptions, train
 from plugin.training.attribute_loss import AttributeLoss
 from schemas.errors import InvalidInputError
-from tests.support.training_catalog import write_catalog
-from vectorizer_service.runtime import TINY_OPEN_CLIP_CONFIG
-
-
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_catalog(tmp_path_factory.mktemp("catalog"), copies=2)  # 24 products
-
-
-@pytest.fixture(scope="module")
-def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("arch") / "tiny-train.json"
-    path.write_text(json.dumps(TINY_OPEN_CLIP_CONFIG))
-    return path
+from tests.model.test_training import _options as train_options
 
 
 def _options(catalog: Path, config: Path, out: Path, **overrides: Any) -> TrainOptions:
-    base = TrainOptions(
-        catalog=catalog, out=out, model=str(config), epochs=2, batch_size=6, warmup_steps=1,
-        val_fraction=0.25, device="cpu", progress=False, scene_check=0, attribute_loss=1.0,
-    )  # fmt: skip
-    return dataclasses.replace(base, **overrides)
+    """``test_training``'s short run, with the attribute loss on unless overridden."""
+    return train_options(catalog, config, out, **{"attribute_loss": 1.0, **overrides})
 
 
 def test_one_head_per_key_with_two_values_and_missing_values_ignored() -> None:

@@ -31,18 +31,6 @@ from vectorizer_service.runtime import TINY_OPEN_CLIP_CONFIG, load_embedder
 from vectorizer_service.settings import ServiceSettings
 
 
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_catalog(tmp_path_factory.mktemp("catalog"), copies=2)  # 24 products
-
-
-@pytest.fixture(scope="module")
-def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("arch") / "tiny-train.json"
-    path.write_text(json.dumps(TINY_OPEN_CLIP_CONFIG))
-    return path
-
-
 def _options(catalog: Path, config: Path, out: Path, **overrides: Any) -> TrainOptions:
     base = TrainOptions(
         catalog=catalog, out=out, model=str(config), epochs=2, batch_size=6, warmup_steps=1,

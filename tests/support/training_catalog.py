@@ -49,3 +49,12 @@ def write_catalog(folder: Path, *, copies: int = 2, extra: list[dict[str, Any]] 
     path = folder / "catalog.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
+
+
+def write_tiny_config(folder: Path) -> Path:
+    """``folder/tiny-train.json``: the tiny open_clip architecture the training tests start from."""
+    from vectorizer_service.runtime import TINY_OPEN_CLIP_CONFIG
+
+    path = folder / "tiny-train.json"
+    path.write_text(json.dumps(TINY_OPEN_CLIP_CONFIG))
+    return path
