@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,10 @@ class TrainOptions:
                     f"--scene-fraction must be in [0, 1], got {self.scene_fraction}",
                 ),
                 (self.scene_variants >= 1, f"--scene-variants must be at least 1, got {self.scene_variants}"),
-                (self.attribute_loss >= 0, f"--attribute-loss must be >= 0, got {self.attribute_loss}"),
+                (
+                    math.isfinite(self.attribute_loss) and self.attribute_loss >= 0,
+                    f"--attribute-loss must be a finite number >= 0, got {self.attribute_loss}",
+                ),
                 (
                     not (self.attribute_loss > 0 and self.lock_image),
                     "--attribute-loss trains the image tower: it cannot be used with --lock-image",

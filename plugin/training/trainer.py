@@ -148,6 +148,10 @@ def _batch(
     return pixels, tokens
 
 
+_ADDED_LATER: dict[str, Any] = {"attribute_loss": 0.0}
+"""Trajectory options newer than some saved states, with the value those states ran with."""
+
+
 def _check_resumable(state: dict[str, Any], options: TrainOptions, data: CatalogData) -> None:
     # The catalog file can be unchanged while its images are not (one fixed, one deleted): with
     # --skip-bad-rows that changes which rows train, so the run would not be the one resumed.
@@ -157,7 +161,9 @@ def _check_resumable(state: dict[str, Any], options: TrainOptions, data: Catalog
             f"--resume: the unusable rows changed since the saved state (skipped rows then: "
             f"{state.get('skipped_rows', [])}, now: {skipped})"
         )
-    check_trajectory(state, options.trajectory(), data.sha256)
+    # A state saved before a trajectory option existed ran with that option's neutral value.
+    saved = {**_ADDED_LATER, **state.get("trajectory", {})}
+    check_trajectory({**state, "trajectory": saved}, options.trajectory(), data.sha256)
 
 
 def train(

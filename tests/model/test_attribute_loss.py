@@ -10,6 +10,7 @@ import torch
 
 from plugin.training import TrainOptions, train
 from plugin.training.attribute_loss import AttributeLoss
+from plugin.training.checkpoint import load_train_state, save_train_state
 from schemas.errors import InvalidInputError
 from tests.model.test_training import _options as train_options
 
@@ -78,10 +79,23 @@ def test_resume_refuses_another_weight(catalog: Path, tiny_config: Path, tmp_pat
         train(_options(catalog, tiny_config, tmp_path, resume=True, attribute_loss=2.0))
 
 
+def test_a_state_saved_before_the_option_resumes_without_it(
+    catalog: Path, tiny_config: Path, tmp_path: Path
+) -> None:
+    train(_options(catalog, tiny_config, tmp_path, attribute_loss=0.0, stop_after_steps=1))
+    state = load_train_state(tmp_path)
+    del state["trajectory"]["attribute_loss"]  # as an older version saved it
+    save_train_state(tmp_path, state)
+    assert train(_options(catalog, tiny_config, tmp_path, attribute_loss=0.0, resume=True)).complete
+    with pytest.raises(InvalidInputError, match=r"attribute_loss: 0.0 -> 1.0"):
+        train(_options(catalog, tiny_config, tmp_path, resume=True))
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"attribute_loss": -1.0}, "--attribute-loss must be >= 0, got -1.0"),
+        ({"attribute_loss": -1.0}, "--attribute-loss must be a finite number >= 0, got -1.0"),
+        ({"attribute_loss": float("nan")}, "--attribute-loss must be a finite number >= 0, got nan"),
         (
             {"lock_image": True},
             "--attribute-loss trains the image tower: it cannot be used with --lock-image",
